@@ -1,0 +1,3 @@
+// Package activities holds the Temporal activities that do Store Platform's
+// I/O: Kubernetes, Helm and MongoDB.
+package activities

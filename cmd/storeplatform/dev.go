@@ -1,0 +1,121 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/storeplatform/storeplatform/internal/config"
+	"github.com/storeplatform/storeplatform/internal/deps"
+	"github.com/storeplatform/storeplatform/internal/devstack"
+	"github.com/storeplatform/storeplatform/workflows"
+)
+
+// Well-known local ports of `storeplatform dev`.
+const (
+	devTemporalPort   = 7233
+	devTemporalUIPort = 8233
+	devMongoPort      = 27017
+	devAPIServerPort  = 6443
+)
+
+// runDev starts the local stack, then the worker and the API in this
+// process, prints where everything is, and runs until ctx ends (Ctrl-C),
+// when it stops everything it started.
+func runDev(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("storeplatform dev", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dir := fs.String("dir", ".local", "data directory of the local stack (kept across runs)")
+	bin := fs.String("bin", "bin", "directory of the binaries built by `make tools`")
+	listen := fs.String("listen", orDefault(getenv("LISTEN_ADDR"), "127.0.0.1:8080"), "address of the HTTP API (env LISTEN_ADDR)")
+	kubeconfig := fs.String("kubeconfig", getenv("KUBECONFIG"), "use this cluster instead of starting a local one (env KUBECONFIG)")
+	if err := fs.Parse(args); err != nil {
+		return fmt.Errorf("%w: %w", config.ErrUsage, err)
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+
+	cfg := config.Config{
+		ListenAddr: *listen, MongoDB: "storeplatform", TemporalNamespace: "default", TaskQueue: "store-platform",
+		Kubeconfig: *kubeconfig, LogLevel: "info", LogFormat: "text",
+		// Placeholders that pass validation; the stack's real values follow.
+		MongoURI: "mongodb://127.0.0.1/", TemporalAddress: "127.0.0.1:7233",
+	}
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+
+	logger.Info("starting the local stack", "dir", *dir)
+	stack, err := devstack.Start(ctx, devstack.Options{
+		Dir: *dir, BinDir: *bin, Kubeconfig: *kubeconfig,
+		Cluster:      devstack.ClusterPorts{APIServer: devAPIServerPort, EtcdClient: 2379, EtcdPeer: 2380, Kwok: 10247},
+		TemporalPort: devTemporalPort, TemporalUIPort: devTemporalUIPort,
+		SearchAttributes: workflows.SearchAttributeFlags(),
+		MongoPort:        devMongoPort,
+		Logger:           logger,
+	})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		logger.Info("stopping the local stack")
+		stack.Stop()
+		logger.Info("stopped")
+	}()
+
+	cfg.MongoURI, cfg.TemporalAddress, cfg.Kubeconfig = stack.MongoURI(), stack.TemporalAddress(), stack.Kubeconfig()
+	cfg.ConnectTimeout = 15 * time.Second
+	d, err := deps.Connect(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer d.Close(context.WithoutCancel(ctx))
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	errs := make(chan error, 2)
+	ready := make(chan string, 1)
+	wg.Go(func() { errs <- serveAPI(ctx, cfg, d, logger, ready); cancel() })
+	wg.Go(func() { errs <- runWorkerWith(ctx, cfg, d, logger); cancel() })
+
+	select {
+	case addr := <-ready:
+		fmt.Fprintf(stdout, `
+Store Platform is running. Press Ctrl-C to stop everything.
+
+  API              http://%[1]s
+  API health       http://%[1]s/health
+  Temporal Web UI  %[2]s
+  Temporal         %[3]s   (bin/temporal --address %[3]s workflow list)
+  MongoDB          %[4]s   (embedded FerretDB, data in %[5]s/ferretdb)
+  Kubernetes       bin/kubectl --kubeconfig %[6]s get nodes
+
+`, addr, stack.TemporalUIURL(), stack.TemporalAddress(), stack.MongoURI(), stack.Dir(), stack.Kubeconfig())
+	case <-ctx.Done():
+	}
+	<-ctx.Done()
+	wg.Wait()
+	close(errs)
+	var all []error
+	for err := range errs {
+		if err != nil && !errors.Is(err, context.Canceled) {
+			all = append(all, err)
+		}
+	}
+	return errors.Join(all...)
+}
+
+func orDefault(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}

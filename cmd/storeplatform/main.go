@@ -1,0 +1,70 @@
+// Command storeplatform runs Store Platform: the HTTP API, the Temporal
+// worker, or the whole local stack for development. main only wires.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/storeplatform/storeplatform/internal/config"
+)
+
+const usage = `usage: storeplatform <command> [flags]
+
+commands:
+  api      serve the HTTP API
+  worker   run the Temporal worker that provisions and removes stores
+  dev      start the local stack (Temporal, FerretDB, Kubernetes) with the worker and the API
+
+Run "storeplatform <command> -h" for the command's flags. Every flag can also
+be set with the environment variable named in its help.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run executes one command and returns the process exit code: 0 on success,
+// 1 on a runtime or configuration error, 2 on a usage error.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	cmd, rest := args[0], args[1:]
+	var err error
+	switch cmd {
+	case "api":
+		err = runAPI(ctx, rest, getenv, stderr)
+	case "worker":
+		err = runWorker(ctx, rest, getenv, stderr)
+	case "dev":
+		err = runDev(ctx, rest, getenv, stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "storeplatform: unknown command %q\n\n%s", cmd, usage)
+		return 2
+	}
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		if errors.Is(err, config.ErrUsage) {
+			return 2
+		}
+		fmt.Fprintf(stderr, "storeplatform %s: %v\n", cmd, err)
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,154 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/storeplatform/storeplatform/internal/testenv"
+)
+
+var env testenv.Env
+
+func TestMain(m *testing.M) { testenv.Main(m, &env) }
+
+func TestBadConfigurationExitsWithOneLine(t *testing.T) {
+	emptyKubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := os.WriteFile(emptyKubeconfig, []byte("apiVersion: v1\nkind: Config\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		args    []string
+		env     map[string]string
+		setting string
+	}{
+		{"malformed temporal address", []string{"api"}, map[string]string{"TEMPORAL_ADDRESS": "localhost"}, "TEMPORAL_ADDRESS"},
+		{"malformed temporal address flag", []string{"worker", "-temporal-address", "a:b:c"}, nil, "TEMPORAL_ADDRESS"},
+		{"missing kubeconfig", []string{"worker"}, map[string]string{"KUBECONFIG": "/does/not/exist"}, "KUBECONFIG"},
+		{"unreachable mongodb", []string{"api"}, map[string]string{"MONGODB_URI": "mongodb://127.0.0.1:1/", "CONNECT_TIMEOUT": "1s"}, "MONGODB_URI"},
+		{"unreachable mongodb worker", []string{"worker"}, map[string]string{"MONGODB_URI": "mongodb://user:s3cret@127.0.0.1:1/", "CONNECT_TIMEOUT": "1s"}, "MONGODB_URI"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := run(t.Context(), tt.args, func(k string) string { return tt.env[k] }, &stdout, &stderr)
+			if code != 1 {
+				t.Fatalf("exit code %d, want 1 (stderr %q)", code, stderr.String())
+			}
+			out := stderr.String()
+			if strings.Count(out, "\n") != 1 || !strings.Contains(out, ": "+tt.setting+": ") {
+				t.Fatalf("want one line naming %s, got %q", tt.setting, out)
+			}
+			for _, bad := range []string{"goroutine", "panic", "s3cret"} {
+				if strings.Contains(out, bad) {
+					t.Fatalf("output contains %q: %q", bad, out)
+				}
+			}
+		})
+	}
+}
+
+func TestUsage(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if code := run(t.Context(), nil, os.Getenv, &stdout, &stderr); code != 2 {
+		t.Fatalf("no command: exit %d, want 2", code)
+	}
+	if code := run(t.Context(), []string{"frobnicate"}, os.Getenv, &stdout, &stderr); code != 2 {
+		t.Fatalf("unknown command: exit %d, want 2", code)
+	}
+	if code := run(t.Context(), []string{"api", "-no-such-flag"}, os.Getenv, &stdout, &stderr); code != 2 {
+		t.Fatalf("unknown flag: exit %d, want 2", code)
+	}
+}
+
+// TestAPIHealthOnRealStack runs `storeplatform api` against the real stack
+// and expects every dependency ok. The failing paths (503 with a reason) are
+// covered by the handler tests in package api.
+func TestAPIHealthOnRealStack(t *testing.T) {
+	env.Require(t)
+	addr := freeAddr(t)
+	vars := map[string]string{
+		"LISTEN_ADDR": addr, "MONGODB_URI": env.MongoURI, "TEMPORAL_ADDRESS": env.Stack.TemporalAddress(),
+		"KUBECONFIG": env.Kubeconfig, "LOG_LEVEL": "warn",
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	var stderr lockedBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"api"}, func(k string) string { return vars[k] }, &bytes.Buffer{}, &stderr)
+	}()
+	defer func() {
+		cancel()
+		if code := <-done; code != 0 {
+			t.Errorf("api exited %d: %s", code, stderr.String())
+		}
+	}()
+
+	var resp *http.Response
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var err error
+		resp, err = http.Get("http://" + addr + "/health")
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("api never answered: %v (stderr %s)", err, stderr.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Status string                       `json:"status"`
+		Checks map[string]map[string]string `json:"checks"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK || body.Status != "ok" {
+		t.Fatalf("health %d %+v", resp.StatusCode, body)
+	}
+	for _, dep := range []string{"mongodb", "temporal", "kubernetes"} {
+		if body.Checks[dep]["status"] != "ok" {
+			t.Errorf("%s: %v", dep, body.Checks[dep])
+		}
+	}
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// lockedBuffer is a bytes.Buffer safe for a writer and a reader in
+// different goroutines.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}

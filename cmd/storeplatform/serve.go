@@ -1,0 +1,109 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/mongo/readpref"
+	sdkclient "go.temporal.io/sdk/client"
+
+	"github.com/storeplatform/storeplatform/api"
+	"github.com/storeplatform/storeplatform/internal/config"
+	"github.com/storeplatform/storeplatform/internal/deps"
+	"github.com/storeplatform/storeplatform/worker"
+)
+
+// loadConfig parses the command's flags over the environment.
+func loadConfig(name string, args []string, getenv func(string) string, stderr io.Writer) (config.Config, error) {
+	fs := flag.NewFlagSet("storeplatform "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return config.Load(fs, args, getenv)
+}
+
+func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+func runAPI(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+	cfg, err := loadConfig("api", args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	logger := newLogger(cfg, stderr)
+	d, err := deps.Connect(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer d.Close(context.WithoutCancel(ctx))
+	return serveAPI(ctx, cfg, d, logger, nil)
+}
+
+// serveAPI serves the API until ctx ends, then drains requests for up to 10
+// seconds. ready, if not nil, receives the bound address.
+func serveAPI(ctx context.Context, cfg config.Config, d *deps.Deps, logger *slog.Logger, ready chan<- string) error {
+	router := api.Router(api.Options{
+		Logger: logger,
+		Checks: []api.Check{
+			{Name: "mongodb", Probe: func(ctx context.Context) error { return d.Mongo.Ping(ctx, readpref.Primary()) }},
+			{Name: "temporal", Probe: func(ctx context.Context) error {
+				_, err := d.Temporal.CheckHealth(ctx, &sdkclient.CheckHealthRequest{})
+				return err
+			}},
+			{Name: "kubernetes", Probe: func(ctx context.Context) error { return deps.KubeReady(ctx, d.Kube) }},
+		},
+	})
+	l, err := net.Listen("tcp", cfg.ListenAddr)
+	if err != nil {
+		return fmt.Errorf("LISTEN_ADDR: %w", err)
+	}
+	srv := &http.Server{
+		Handler:           router,
+		ReadHeaderTimeout: 10 * time.Second,
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	logger.Info("api listening", "address", l.Addr().String())
+	if ready != nil {
+		ready <- l.Addr().String()
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(l) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	return srv.Shutdown(sctx)
+}
+
+func runWorker(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+	cfg, err := loadConfig("worker", args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	logger := newLogger(cfg, stderr)
+	d, err := deps.Connect(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer d.Close(context.WithoutCancel(ctx))
+	return runWorkerWith(ctx, cfg, d, logger)
+}
+
+func runWorkerWith(ctx context.Context, cfg config.Config, d *deps.Deps, logger *slog.Logger) error {
+	logger.Info("worker polling", "task_queue", cfg.TaskQueue)
+	return worker.Run(ctx, d.Temporal, worker.Options{TaskQueue: cfg.TaskQueue})
+}

@@ -1,0 +1,180 @@
+// Package config reads the settings of the storeplatform commands from the
+// environment, lets flags override them, and validates them before anything
+// connects, so that a bad setting is reported by name in one line.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+)
+
+// Config holds every setting. The struct tags are not used by code; the
+// Settings table is the single source of names, defaults and help text.
+type Config struct {
+	ListenAddr        string
+	MongoURI          string
+	MongoDB           string
+	TemporalAddress   string
+	TemporalNamespace string
+	TaskQueue         string
+	Kubeconfig        string
+	ConnectTimeout    time.Duration
+	LogLevel          string
+	LogFormat         string
+}
+
+// ErrUsage wraps errors of flag parsing, which the flag package reports
+// itself.
+var ErrUsage = errors.New("usage")
+
+// Setting describes one environment variable and its flag.
+type Setting struct {
+	Env, Flag, Default, Help string
+	field                    func(*Config) *string
+}
+
+// Settings lists every setting, in the order of the README's table.
+func Settings() []Setting {
+	return []Setting{
+		{"LISTEN_ADDR", "listen", "127.0.0.1:8080", "address the HTTP API listens on", func(c *Config) *string { return &c.ListenAddr }},
+		{"MONGODB_URI", "mongodb-uri", "mongodb://127.0.0.1:27017/", "MongoDB connection string (Atlas: mongodb+srv://...)", func(c *Config) *string { return &c.MongoURI }},
+		{"MONGODB_DB", "mongodb-db", "storeplatform", "MongoDB database name", func(c *Config) *string { return &c.MongoDB }},
+		{"TEMPORAL_ADDRESS", "temporal-address", "127.0.0.1:7233", "Temporal frontend host:port", func(c *Config) *string { return &c.TemporalAddress }},
+		{"TEMPORAL_NAMESPACE", "temporal-namespace", "default", "Temporal namespace", func(c *Config) *string { return &c.TemporalNamespace }},
+		{"TEMPORAL_TASK_QUEUE", "task-queue", "store-platform", "Temporal task queue of the store workflows", func(c *Config) *string { return &c.TaskQueue }},
+		{"KUBECONFIG", "kubeconfig", "", "kubeconfig file; empty: in-cluster config, then ~/.kube/config", func(c *Config) *string { return &c.Kubeconfig }},
+		{"CONNECT_TIMEOUT", "connect-timeout", "15s", "how long to wait for each dependency at start", nil},
+		{"LOG_LEVEL", "log-level", "info", "debug, info, warn or error", func(c *Config) *string { return &c.LogLevel }},
+		{"LOG_FORMAT", "log-format", "json", "json or text", func(c *Config) *string { return &c.LogFormat }},
+	}
+}
+
+// Load reads the environment (through getenv), then the flags in args, and
+// validates the result. The error names the bad setting.
+func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, error) {
+	var c Config
+	var timeout string
+	for _, s := range Settings() {
+		v := getenv(s.Env)
+		if v == "" {
+			v = s.Default
+		}
+		target := &timeout
+		if s.field != nil {
+			target = s.field(&c)
+		}
+		fs.StringVar(target, s.Flag, v, s.Help+" (env "+s.Env+")")
+	}
+	if err := fs.Parse(args); err != nil {
+		// The flag package has already printed the error and the usage.
+		return c, fmt.Errorf("%w: %w", ErrUsage, err)
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	d, err := time.ParseDuration(timeout)
+	if err != nil || d <= 0 {
+		return c, fmt.Errorf("CONNECT_TIMEOUT: %q is not a positive duration such as 15s", timeout)
+	}
+	c.ConnectTimeout = d
+	return c, c.Validate()
+}
+
+// Validate checks every setting's form without connecting to anything.
+func (c Config) Validate() error {
+	var errs []error
+	if err := hostPort(c.ListenAddr, true); err != nil {
+		errs = append(errs, fmt.Errorf("LISTEN_ADDR: %w", err))
+	}
+	if err := hostPort(c.TemporalAddress, false); err != nil {
+		errs = append(errs, fmt.Errorf("TEMPORAL_ADDRESS: %w", err))
+	}
+	if strings.TrimSpace(c.TemporalNamespace) == "" {
+		errs = append(errs, errors.New("TEMPORAL_NAMESPACE: must not be empty"))
+	}
+	if strings.TrimSpace(c.TaskQueue) == "" {
+		errs = append(errs, errors.New("TEMPORAL_TASK_QUEUE: must not be empty"))
+	}
+	if err := validMongoURI(c.MongoURI); err != nil {
+		errs = append(errs, fmt.Errorf("MONGODB_URI: %w", err))
+	}
+	if c.MongoDB == "" || strings.ContainsAny(c.MongoDB, `/\. "$`) {
+		errs = append(errs, fmt.Errorf("MONGODB_DB: %q is not a valid database name", c.MongoDB))
+	}
+	if c.Kubeconfig != "" {
+		for _, p := range strings.Split(c.Kubeconfig, string(os.PathListSeparator)) {
+			if _, err := os.Stat(p); err != nil {
+				errs = append(errs, fmt.Errorf("KUBECONFIG: file %s: %w", p, errors.Unwrap(err)))
+			}
+		}
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("LOG_LEVEL: %q is not one of debug, info, warn, error", c.LogLevel))
+	}
+	if c.LogFormat != "json" && c.LogFormat != "text" {
+		errs = append(errs, fmt.Errorf("LOG_FORMAT: %q is not json or text", c.LogFormat))
+	}
+	return joinErrors(errs)
+}
+
+// joinErrors keeps several bad settings on one line.
+func joinErrors(errs []error) error {
+	if len(errs) == 0 {
+		return nil
+	}
+	msgs := make([]string, len(errs))
+	for i, e := range errs {
+		msgs[i] = e.Error()
+	}
+	return errors.New(strings.Join(msgs, "; "))
+}
+
+func hostPort(s string, emptyHostOK bool) error {
+	host, port, err := net.SplitHostPort(s)
+	if err != nil {
+		return fmt.Errorf("%q is not host:port", s)
+	}
+	if host == "" && !emptyHostOK {
+		return fmt.Errorf("%q has no host", s)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("%q has no valid port", s)
+	}
+	return nil
+}
+
+// validMongoURI parses the URI the way the driver does, and reports errors
+// without echoing the URI (it may hold a password).
+func validMongoURI(s string) error {
+	if s == "" {
+		return errors.New("must not be empty")
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "mongodb" && u.Scheme != "mongodb+srv") {
+		return errors.New("must be a mongodb:// or mongodb+srv:// URI")
+	}
+	if err := options.Client().ApplyURI(s).Validate(); err != nil {
+		return errors.New("is not a valid connection string")
+	}
+	return nil
+}
+
+// Redacted returns the host part of a MongoDB URI, for log lines and errors.
+func Redacted(mongoURI string) string {
+	u, err := url.Parse(mongoURI)
+	if err != nil {
+		return "(unparsable URI)"
+	}
+	return u.Scheme + "://" + u.Host
+}

@@ -1,0 +1,97 @@
+package config
+
+import (
+	"errors"
+	"flag"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func load(t *testing.T, env map[string]string, args ...string) (Config, error) {
+	t.Helper()
+	fs := flag.NewFlagSet("test", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	return Load(fs, args, func(k string) string { return env[k] })
+}
+
+func TestLoadDefaults(t *testing.T) {
+	c, err := load(t, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.TemporalAddress != "127.0.0.1:7233" || c.MongoDB != "storeplatform" || c.TaskQueue != "store-platform" || c.ConnectTimeout.Seconds() != 15 {
+		t.Fatalf("defaults: %+v", c)
+	}
+}
+
+func TestFlagsOverrideEnvironment(t *testing.T) {
+	c, err := load(t, map[string]string{"TEMPORAL_ADDRESS": "env:7233", "MONGODB_DB": "fromenv"}, "-temporal-address", "flag:7233")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.TemporalAddress != "flag:7233" || c.MongoDB != "fromenv" {
+		t.Fatalf("got %+v", c)
+	}
+}
+
+func TestLoadRejectsBadSettings(t *testing.T) {
+	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := os.WriteFile(kubeconfig, []byte("apiVersion: v1\nkind: Config\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		env     map[string]string
+		wantErr string // the setting named; "" means valid
+	}{
+		{"valid kubeconfig", map[string]string{"KUBECONFIG": kubeconfig}, ""},
+		{"temporal address without port", map[string]string{"TEMPORAL_ADDRESS": "temporal"}, "TEMPORAL_ADDRESS"},
+		{"temporal address bad port", map[string]string{"TEMPORAL_ADDRESS": "temporal:http"}, "TEMPORAL_ADDRESS"},
+		{"temporal address no host", map[string]string{"TEMPORAL_ADDRESS": ":7233"}, "TEMPORAL_ADDRESS"},
+		{"mongodb uri wrong scheme", map[string]string{"MONGODB_URI": "postgres://x"}, "MONGODB_URI"},
+		{"mongodb uri malformed", map[string]string{"MONGODB_URI": "mongodb://a:b:c:d/"}, "MONGODB_URI"},
+		{"mongodb db with a dot", map[string]string{"MONGODB_DB": "a.b"}, "MONGODB_DB"},
+		{"missing kubeconfig", map[string]string{"KUBECONFIG": "/nonexistent/kubeconfig"}, "KUBECONFIG"},
+		{"listen addr", map[string]string{"LISTEN_ADDR": "8080"}, "LISTEN_ADDR"},
+		{"connect timeout", map[string]string{"CONNECT_TIMEOUT": "soon"}, "CONNECT_TIMEOUT"},
+		{"log level", map[string]string{"LOG_LEVEL": "loud"}, "LOG_LEVEL"},
+		{"empty namespace", map[string]string{"TEMPORAL_NAMESPACE": " "}, "TEMPORAL_NAMESPACE"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := load(t, tt.env)
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatalf("unexpected error: %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.HasPrefix(err.Error(), tt.wantErr+":") {
+				t.Fatalf("want an error naming %s, got %v", tt.wantErr, err)
+			}
+			if strings.Contains(err.Error(), "\n") {
+				t.Fatalf("error is not one line: %q", err)
+			}
+		})
+	}
+}
+
+func TestMongoErrorsDoNotEchoPasswords(t *testing.T) {
+	_, err := load(t, map[string]string{"MONGODB_URI": "mongodb://user:hunter2@host:notaport/"})
+	if err == nil || strings.Contains(err.Error(), "hunter2") {
+		t.Fatalf("want an error without the password, got %v", err)
+	}
+	if got := Redacted("mongodb://user:hunter2@db.example:27017/x"); got != "mongodb://db.example:27017" {
+		t.Fatalf("Redacted = %q", got)
+	}
+}
+
+func TestUnknownFlagIsUsageError(t *testing.T) {
+	_, err := load(t, nil, "-nope")
+	if !errors.Is(err, ErrUsage) {
+		t.Fatalf("want ErrUsage, got %v", err)
+	}
+}

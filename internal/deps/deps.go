@@ -1,0 +1,141 @@
+// Package deps connects the commands to their dependencies — MongoDB,
+// Temporal and Kubernetes — and reports a failure in one line that names the
+// setting at fault.
+package deps
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"path/filepath"
+
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"go.mongodb.org/mongo-driver/v2/mongo/readpref"
+	"go.temporal.io/sdk/client"
+	temporallog "go.temporal.io/sdk/log"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/storeplatform/storeplatform/internal/config"
+)
+
+// Deps are the connected clients, created once and shared.
+type Deps struct {
+	Mongo    *mongo.Client
+	DB       *mongo.Database
+	Temporal client.Client
+	Kube     kubernetes.Interface
+	// KubeConfig is kept for the Helm SDK, which builds its own clients.
+	KubeConfig *rest.Config
+}
+
+// Connect connects to MongoDB, Temporal and Kubernetes, in that order, and
+// checks that each answers within cfg.ConnectTimeout.
+func Connect(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Deps, error) {
+	d := &Deps{}
+	ok := false
+	defer func() {
+		if !ok {
+			d.Close(context.WithoutCancel(ctx))
+		}
+	}()
+
+	var err error
+	d.Mongo, err = mongo.Connect(options.Client().ApplyURI(cfg.MongoURI).SetServerSelectionTimeout(cfg.ConnectTimeout).SetAppName("storeplatform"))
+	if err != nil {
+		return nil, fmt.Errorf("MONGODB_URI: %w", err)
+	}
+	pctx, cancel := context.WithTimeout(ctx, cfg.ConnectTimeout)
+	err = d.Mongo.Ping(pctx, readpref.Primary())
+	cancel()
+	if err != nil {
+		return nil, fmt.Errorf("MONGODB_URI: cannot reach MongoDB at %s within %s", config.Redacted(cfg.MongoURI), cfg.ConnectTimeout)
+	}
+	d.DB = d.Mongo.Database(cfg.MongoDB)
+
+	tctx, cancel := context.WithTimeout(ctx, cfg.ConnectTimeout)
+	d.Temporal, err = client.DialContext(tctx, client.Options{
+		HostPort:  cfg.TemporalAddress,
+		Namespace: cfg.TemporalNamespace,
+		Logger:    temporallog.NewStructuredLogger(logger.With("component", "temporal-sdk")),
+	})
+	cancel()
+	if err != nil {
+		return nil, fmt.Errorf("TEMPORAL_ADDRESS: cannot reach Temporal at %s (namespace %q) within %s: %s",
+			cfg.TemporalAddress, cfg.TemporalNamespace, cfg.ConnectTimeout, rootCause(err))
+	}
+
+	d.KubeConfig, err = KubeRESTConfig(cfg.Kubeconfig)
+	if err != nil {
+		return nil, fmt.Errorf("KUBECONFIG: %w", err)
+	}
+	d.KubeConfig.Timeout = cfg.ConnectTimeout
+	if d.Kube, err = kubernetes.NewForConfig(d.KubeConfig); err != nil {
+		return nil, fmt.Errorf("KUBECONFIG: %w", err)
+	}
+	kctx, cancel := context.WithTimeout(ctx, cfg.ConnectTimeout)
+	err = KubeReady(kctx, d.Kube)
+	cancel()
+	if err != nil {
+		return nil, fmt.Errorf("KUBECONFIG: cannot reach the Kubernetes API at %s within %s: %s", d.KubeConfig.Host, cfg.ConnectTimeout, rootCause(err))
+	}
+	ok = true
+	return d, nil
+}
+
+// KubeRESTConfig loads the kubeconfig at path (a list separated like PATH
+// is merged as kubectl does); with no path, the in-cluster configuration and
+// then ~/.kube/config.
+func KubeRESTConfig(path string) (*rest.Config, error) {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	if path != "" {
+		rules.ExplicitPath = ""
+		rules.Precedence = filepath.SplitList(path)
+	} else if c, err := rest.InClusterConfig(); err == nil {
+		return c, nil
+	}
+	c, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("no usable kubeconfig: %s", rootCause(err))
+	}
+	return c, nil
+}
+
+// KubeReady asks the API server's /readyz endpoint.
+func KubeReady(ctx context.Context, k kubernetes.Interface) error {
+	var status int
+	res := k.Discovery().RESTClient().Get().AbsPath("/readyz").Do(ctx).StatusCode(&status)
+	if err := res.Error(); err != nil {
+		return err
+	}
+	if status != http.StatusOK {
+		return fmt.Errorf("/readyz answered %d", status)
+	}
+	return nil
+}
+
+// Close disconnects every client that was connected.
+func (d *Deps) Close(ctx context.Context) {
+	if d.Temporal != nil {
+		d.Temporal.Close()
+	}
+	if d.Mongo != nil {
+		_ = d.Mongo.Disconnect(ctx)
+	}
+}
+
+// rootCause returns the innermost error's text, which is the useful part of
+// the long chains that gRPC and client-go build.
+func rootCause(err error) string {
+	for {
+		u := errors.Unwrap(err)
+		if u == nil {
+			return err.Error()
+		}
+		err = u
+	}
+}

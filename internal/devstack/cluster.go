@@ -1,0 +1,338 @@
+package devstack
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	storagev1 "k8s.io/api/storage/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+)
+
+// Names of the cluster-scoped objects the local cluster is given.
+const (
+	// StorageClassName is the default StorageClass; kwok's volume stages bind
+	// its PVCs at once.
+	StorageClassName = "kwok-volume"
+	// IngressClassName is the default IngressClass. No ingress controller runs
+	// locally: Ingress objects are stored and validated, not served.
+	IngressClassName = "nginx"
+	// kwokNodeAnnotation marks the nodes that kwok simulates.
+	kwokNodeAnnotation = "kwok.x-k8s.io/node"
+	serviceCIDR        = "10.96.0.0/16"
+)
+
+// ClusterPorts are the loopback ports of the control plane. Zero picks a
+// free port.
+type ClusterPorts struct {
+	APIServer  int
+	EtcdClient int
+	EtcdPeer   int
+	Kwok       int
+}
+
+// cluster starts etcd, kube-apiserver, kube-controller-manager,
+// kube-scheduler and kwok, then gives the cluster its nodes, StorageClass and
+// IngressClass.
+type cluster struct {
+	dir    string
+	bin    string
+	nodes  int
+	ports  ClusterPorts
+	procs  *processSet
+	pki    PKI
+	kcfg   string
+	client kubernetes.Interface
+}
+
+func (c *cluster) start(ctx context.Context) error {
+	var err error
+	if c.pki, err = EnsurePKI(filepath.Join(c.dir, "pki")); err != nil {
+		return fmt.Errorf("pki: %w", err)
+	}
+	for _, p := range []*int{&c.ports.APIServer, &c.ports.EtcdClient, &c.ports.EtcdPeer, &c.ports.Kwok} {
+		if *p == 0 {
+			if *p, err = freePort(); err != nil {
+				return err
+			}
+		}
+	}
+	if err := c.writeKubeconfig(); err != nil {
+		return err
+	}
+
+	etcdURL := "http://127.0.0.1:" + strconv.Itoa(c.ports.EtcdClient)
+	peerURL := "http://127.0.0.1:" + strconv.Itoa(c.ports.EtcdPeer)
+	etcd, err := c.procs.start("etcd", c.binary("etcd"),
+		"--name=local", "--data-dir="+filepath.Join(c.dir, "etcd"),
+		"--listen-client-urls="+etcdURL, "--advertise-client-urls="+etcdURL,
+		"--listen-peer-urls="+peerURL, "--initial-advertise-peer-urls="+peerURL,
+		"--initial-cluster=local="+peerURL,
+		// Local data only: losing the last writes on a power cut is acceptable.
+		"--unsafe-no-fsync=true", "--quota-backend-bytes=4294967296", "--log-level=warn")
+	if err != nil {
+		return err
+	}
+	if err := c.procs.poll(ctx, "etcd", 100*time.Millisecond, []*Process{etcd}, func(ctx context.Context) error {
+		return httpOK(ctx, http.DefaultClient, etcdURL+"/health")
+	}); err != nil {
+		return err
+	}
+
+	p := c.pki.Path
+	apiserver, err := c.procs.start("kube-apiserver", c.binary("kube-apiserver"),
+		"--etcd-servers="+etcdURL,
+		"--bind-address=127.0.0.1", "--secure-port="+strconv.Itoa(c.ports.APIServer),
+		// Written only into the "kubernetes" Endpoints object; must not be loopback.
+		"--advertise-address="+advertiseAddress(),
+		"--tls-cert-file="+p(apiserverCert), "--tls-private-key-file="+p(apiserverKey),
+		"--client-ca-file="+p(caCert),
+		"--requestheader-client-ca-file="+p(frontProxyCACert), "--requestheader-allowed-names=front-proxy-client",
+		"--requestheader-username-headers=X-Remote-User", "--requestheader-group-headers=X-Remote-Group",
+		"--requestheader-extra-headers-prefix=X-Remote-Extra-",
+		"--proxy-client-cert-file="+p(frontProxyClientCert), "--proxy-client-key-file="+p(frontProxyClientKey),
+		"--service-account-key-file="+p(serviceAccountPub), "--service-account-signing-key-file="+p(serviceAccountKey),
+		"--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+		"--authorization-mode=Node,RBAC", "--allow-privileged=true",
+		"--service-cluster-ip-range="+serviceCIDR, "--profiling=false", "--v=1")
+	if err != nil {
+		return err
+	}
+	hc, err := c.adminHTTPClient()
+	if err != nil {
+		return err
+	}
+	readyz := "https://127.0.0.1:" + strconv.Itoa(c.ports.APIServer) + "/readyz"
+	if err := c.procs.poll(ctx, "kube-apiserver /readyz", 200*time.Millisecond, []*Process{etcd, apiserver}, func(ctx context.Context) error {
+		return httpOK(ctx, hc, readyz)
+	}); err != nil {
+		return err
+	}
+
+	kcm, err := c.procs.start("kube-controller-manager", c.binary("kube-controller-manager"),
+		"--kubeconfig="+c.kcfg, "--secure-port=0", "--leader-elect=false",
+		"--service-account-private-key-file="+p(serviceAccountKey), "--root-ca-file="+p(caCert),
+		"--cluster-signing-cert-file="+p(caCert), "--cluster-signing-key-file="+p(caKey),
+		"--use-service-account-credentials=true", "--service-cluster-ip-range="+serviceCIDR,
+		"--controllers=*,bootstrapsigner,tokencleaner", "--profiling=false", "--v=1")
+	if err != nil {
+		return err
+	}
+	sched, err := c.procs.start("kube-scheduler", c.binary("kube-scheduler"),
+		"--kubeconfig="+c.kcfg, "--secure-port=0", "--leader-elect=false", "--profiling=false", "--v=1")
+	if err != nil {
+		return err
+	}
+	stages := c.binary("kwok-stages.yaml")
+	if _, err := os.Stat(stages); err != nil {
+		return fmt.Errorf("kwok stages: %w (run `make tools`)", err)
+	}
+	kwok, err := c.procs.start("kwok", c.binary("kwok"),
+		"--kubeconfig="+c.kcfg, "--config="+stages,
+		"--manage-all-nodes=false", "--manage-nodes-with-annotation-selector="+kwokNodeAnnotation+"=fake",
+		"--node-ip=10.0.0.1", "--cidr=10.244.0.1/16", "--node-lease-duration-seconds=40",
+		"--server-address=127.0.0.1:"+strconv.Itoa(c.ports.Kwok))
+	if err != nil {
+		return err
+	}
+
+	cfg, err := clientcmd.BuildConfigFromFlags("", c.kcfg)
+	if err != nil {
+		return err
+	}
+	if c.client, err = kubernetes.NewForConfig(cfg); err != nil {
+		return err
+	}
+	if err := c.seed(ctx); err != nil {
+		return err
+	}
+	all := []*Process{etcd, apiserver, kcm, sched, kwok}
+	if err := c.procs.poll(ctx, "nodes Ready", 200*time.Millisecond, all, c.nodesReady); err != nil {
+		return err
+	}
+	// Pods can be created only once the ServiceAccount controller made the
+	// "default" ServiceAccount.
+	return c.procs.poll(ctx, "default ServiceAccount", 200*time.Millisecond, all, func(ctx context.Context) error {
+		_, err := c.client.CoreV1().ServiceAccounts(metav1.NamespaceDefault).Get(ctx, "default", metav1.GetOptions{})
+		return err
+	})
+}
+
+func (c *cluster) binary(name string) string { return filepath.Join(c.bin, name) }
+
+// seed creates the kwok nodes, the default StorageClass and the default
+// IngressClass; existing ones are kept.
+func (c *cluster) seed(ctx context.Context) error {
+	qty := resource.MustParse
+	capacity := corev1.ResourceList{
+		corev1.ResourceCPU: qty("8"), corev1.ResourceMemory: qty("32Gi"),
+		corev1.ResourcePods: qty("110"), corev1.ResourceEphemeralStorage: qty("200Gi"),
+	}
+	for i := 0; i < c.nodes; i++ {
+		name := fmt.Sprintf("kwok-node-%d", i)
+		node := &corev1.Node{
+			ObjectMeta: metav1.ObjectMeta{
+				Name:        name,
+				Annotations: map[string]string{kwokNodeAnnotation: "fake", "node.alpha.kubernetes.io/ttl": "0"},
+				Labels: map[string]string{
+					"kubernetes.io/arch": "amd64", "kubernetes.io/os": "linux",
+					"kubernetes.io/hostname": name, "type": "kwok",
+					"node-role.kubernetes.io/agent": "",
+				},
+			},
+			Status: corev1.NodeStatus{Capacity: capacity, Allocatable: capacity},
+		}
+		if err := ignoreExists(c.client.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{})); err != nil {
+			return fmt.Errorf("create node %s: %w", name, err)
+		}
+	}
+	bindImmediate := storagev1.VolumeBindingImmediate
+	reclaimDelete := corev1.PersistentVolumeReclaimDelete
+	sc := &storagev1.StorageClass{
+		ObjectMeta: metav1.ObjectMeta{
+			Name:        StorageClassName,
+			Annotations: map[string]string{"storageclass.kubernetes.io/is-default-class": "true"},
+		},
+		Provisioner:       "kwok.x-k8s.io/volume",
+		ReclaimPolicy:     &reclaimDelete,
+		VolumeBindingMode: &bindImmediate,
+	}
+	if err := ignoreExists(c.client.StorageV1().StorageClasses().Create(ctx, sc, metav1.CreateOptions{})); err != nil {
+		return fmt.Errorf("create storage class: %w", err)
+	}
+	ic := &networkingv1.IngressClass{
+		ObjectMeta: metav1.ObjectMeta{
+			Name:        IngressClassName,
+			Annotations: map[string]string{"ingressclass.kubernetes.io/is-default-class": "true"},
+		},
+		Spec: networkingv1.IngressClassSpec{Controller: "k8s.io/ingress-nginx"},
+	}
+	if err := ignoreExists(c.client.NetworkingV1().IngressClasses().Create(ctx, ic, metav1.CreateOptions{})); err != nil {
+		return fmt.Errorf("create ingress class: %w", err)
+	}
+	return nil
+}
+
+func (c *cluster) nodesReady(ctx context.Context) error {
+	nodes, err := c.client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return err
+	}
+	ready := 0
+	for _, n := range nodes.Items {
+		for _, cond := range n.Status.Conditions {
+			if cond.Type == corev1.NodeReady && cond.Status == corev1.ConditionTrue {
+				ready++
+			}
+		}
+	}
+	if ready < c.nodes {
+		return fmt.Errorf("%d of %d nodes Ready", ready, c.nodes)
+	}
+	return nil
+}
+
+func (c *cluster) writeKubeconfig() error {
+	read := func(name string) ([]byte, error) { return os.ReadFile(c.pki.Path(name)) }
+	ca, err := read(caCert)
+	if err != nil {
+		return err
+	}
+	crt, err := read(adminCert)
+	if err != nil {
+		return err
+	}
+	key, err := read(adminKey)
+	if err != nil {
+		return err
+	}
+	cfg := clientcmdapi.NewConfig()
+	cfg.Clusters["local"] = &clientcmdapi.Cluster{
+		Server:                   "https://127.0.0.1:" + strconv.Itoa(c.ports.APIServer),
+		CertificateAuthorityData: ca,
+	}
+	cfg.AuthInfos["admin"] = &clientcmdapi.AuthInfo{ClientCertificateData: crt, ClientKeyData: key}
+	cfg.Contexts["local"] = &clientcmdapi.Context{Cluster: "local", AuthInfo: "admin"}
+	cfg.CurrentContext = "local"
+	return clientcmd.WriteToFile(*cfg, c.kcfg)
+}
+
+// adminHTTPClient is an HTTPS client trusting the local CA and presenting the
+// admin certificate, for /readyz before client-go is useful.
+func (c *cluster) adminHTTPClient() (*http.Client, error) {
+	ca, err := os.ReadFile(c.pki.Path(caCert))
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(ca)
+	cert, err := tls.LoadX509KeyPair(c.pki.Path(adminCert), c.pki.Path(adminKey))
+	if err != nil {
+		return nil, err
+	}
+	return &http.Client{
+		Timeout:   5 * time.Second,
+		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}},
+	}, nil
+}
+
+func httpOK(ctx context.Context, hc *http.Client, url string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: %s", url, resp.Status)
+	}
+	return nil
+}
+
+func ignoreExists[T any](_ T, err error) error {
+	if apierrors.IsAlreadyExists(err) {
+		return nil
+	}
+	return err
+}
+
+// advertiseAddress returns the first non-loopback IPv4 address of the host,
+// or a documentation address (RFC 5737) when there is none.
+func advertiseAddress() string {
+	addrs, err := net.InterfaceAddrs()
+	if err == nil {
+		for _, a := range addrs {
+			if ipn, ok := a.(*net.IPNet); ok && ipn.IP.To4() != nil && !ipn.IP.IsLoopback() {
+				return ipn.IP.String()
+			}
+		}
+	}
+	return "192.0.2.1"
+}
+
+// freePort asks the kernel for an unused loopback port.
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}

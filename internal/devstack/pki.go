@@ -1,0 +1,184 @@
+package devstack
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// PKI holds the paths of the certificates and keys the local control plane
+// uses. Every file lives in one directory and is generated once; later runs
+// reuse it so that kubeconfigs and service-account tokens stay valid.
+type PKI struct {
+	Dir string
+}
+
+// File names inside the PKI directory.
+const (
+	caCert               = "ca.crt"
+	caKey                = "ca.key"
+	apiserverCert        = "apiserver.crt"
+	apiserverKey         = "apiserver.key"
+	adminCert            = "admin.crt"
+	adminKey             = "admin.key"
+	frontProxyCACert     = "front-proxy-ca.crt"
+	frontProxyCAKey      = "front-proxy-ca.key"
+	frontProxyClientCert = "front-proxy-client.crt"
+	frontProxyClientKey  = "front-proxy-client.key"
+	serviceAccountKey    = "sa.key"
+	serviceAccountPub    = "sa.pub"
+)
+
+// Path returns the absolute path of a file of the PKI.
+func (p PKI) Path(name string) string { return filepath.Join(p.Dir, name) }
+
+// serviceIP is the first address of the service CIDR: the in-cluster address
+// of the "kubernetes" Service, which the apiserver certificate must name.
+var serviceIP = net.ParseIP("10.96.0.1")
+
+// EnsurePKI creates the directory's CA, serving and client certificates and
+// the service-account key pair unless they already exist. It uses ECDSA P-256
+// keys, which every component accepts and which are generated in
+// milliseconds.
+func EnsurePKI(dir string) (PKI, error) {
+	p := PKI{Dir: dir}
+	if _, err := os.Stat(p.Path(serviceAccountPub)); err == nil {
+		return p, nil
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return p, err
+	}
+	now := time.Now().Add(-time.Hour)
+	validity := 10 * 365 * 24 * time.Hour
+
+	ca, caK, err := selfSigned("store-platform-local-ca", now, validity)
+	if err != nil {
+		return p, err
+	}
+	fp, fpK, err := selfSigned("store-platform-front-proxy-ca", now, validity)
+	if err != nil {
+		return p, err
+	}
+	leaves := []struct {
+		cert, key string
+		parent    *x509.Certificate
+		parentKey *ecdsa.PrivateKey
+		tmpl      x509.Certificate
+	}{
+		{apiserverCert, apiserverKey, ca, caK, x509.Certificate{
+			Subject:     pkix.Name{CommonName: "kube-apiserver"},
+			ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+			IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1), serviceIP},
+			DNSNames: []string{"localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc",
+				"kubernetes.default.svc.cluster.local"},
+		}},
+		{adminCert, adminKey, ca, caK, x509.Certificate{
+			Subject:     pkix.Name{CommonName: "kubernetes-admin", Organization: []string{"system:masters"}},
+			ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+		}},
+		{frontProxyClientCert, frontProxyClientKey, fp, fpK, x509.Certificate{
+			Subject:     pkix.Name{CommonName: "front-proxy-client"},
+			ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+		}},
+	}
+	for _, l := range leaves {
+		tmpl := l.tmpl
+		tmpl.NotBefore, tmpl.NotAfter = now, now.Add(validity)
+		tmpl.KeyUsage = x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment
+		der, key, err := sign(&tmpl, l.parent, l.parentKey)
+		if err != nil {
+			return p, fmt.Errorf("sign %s: %w", l.cert, err)
+		}
+		if err := writeCertKey(p.Path(l.cert), p.Path(l.key), der, key); err != nil {
+			return p, err
+		}
+	}
+	if err := writeCertKey(p.Path(caCert), p.Path(caKey), ca.Raw, caK); err != nil {
+		return p, err
+	}
+	if err := writeCertKey(p.Path(frontProxyCACert), p.Path(frontProxyCAKey), fp.Raw, fpK); err != nil {
+		return p, err
+	}
+	sa, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return p, err
+	}
+	if err := writeKey(p.Path(serviceAccountKey), sa); err != nil {
+		return p, err
+	}
+	pub, err := x509.MarshalPKIXPublicKey(&sa.PublicKey)
+	if err != nil {
+		return p, err
+	}
+	// The public key is written last: its presence marks a complete PKI.
+	return p, writePEM(p.Path(serviceAccountPub), "PUBLIC KEY", pub, 0o644)
+}
+
+func selfSigned(cn string, notBefore time.Time, validity time.Duration) (*x509.Certificate, *ecdsa.PrivateKey, error) {
+	tmpl := &x509.Certificate{
+		Subject:               pkix.Name{CommonName: cn},
+		NotBefore:             notBefore,
+		NotAfter:              notBefore.Add(validity),
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature | x509.KeyUsageCRLSign,
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+	}
+	der, key, err := sign(tmpl, nil, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	cert, err := x509.ParseCertificate(der)
+	return cert, key, err
+}
+
+// sign creates a key for tmpl and signs it with parentKey, or self-signs
+// when parent is nil.
+func sign(tmpl, parent *x509.Certificate, parentKey *ecdsa.PrivateKey) ([]byte, *ecdsa.PrivateKey, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, nil, err
+	}
+	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 126))
+	if err != nil {
+		return nil, nil, err
+	}
+	tmpl.SerialNumber = serial
+	if parent == nil {
+		parent, parentKey = tmpl, key
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, &key.PublicKey, parentKey)
+	return der, key, err
+}
+
+func writeCertKey(certPath, keyPath string, der []byte, key *ecdsa.PrivateKey) error {
+	if err := writeKey(keyPath, key); err != nil {
+		return err
+	}
+	return writePEM(certPath, "CERTIFICATE", der, 0o644)
+}
+
+func writeKey(path string, key *ecdsa.PrivateKey) error {
+	der, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		return err
+	}
+	return writePEM(path, "EC PRIVATE KEY", der, 0o600)
+}
+
+func writePEM(path, typ string, der []byte, mode os.FileMode) error {
+	data := pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der})
+	if data == nil {
+		return errors.New("pem encoding failed for " + path)
+	}
+	return os.WriteFile(path, data, mode)
+}
