@@ -3,7 +3,9 @@
 package storeplatform_test
 
 import (
+	"io/fs"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -80,5 +82,35 @@ func TestDockerfileBuildsNonRootImage(t *testing.T) {
 	}
 	if strings.Contains(s, ":latest") {
 		t.Error("Dockerfile uses an unpinned :latest image")
+	}
+}
+
+// TestChartsNeverGenerateSecrets is `grep -r randAlpha charts/` and its
+// relatives: a password generated in a template changes on every upgrade
+// while the database on the volume keeps the old one.
+func TestChartsNeverGenerateSecrets(t *testing.T) {
+	banned := []string{"randAlpha", "randAscii", "randNumeric", "randBytes", "genPrivateKey", "uuidv4"}
+	files := 0
+	err := filepath.WalkDir("charts", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		files++
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		for _, b := range banned {
+			if strings.Contains(string(data), b) {
+				t.Errorf("%s uses %s", path, b)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if files < 5 {
+		t.Fatalf("only %d files under charts/", files)
 	}
 }
