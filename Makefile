@@ -46,7 +46,7 @@ build: ## build: build bin/storeplatform
 	$(GO) build -o $(BIN)/storeplatform ./cmd/storeplatform
 
 .PHONY: test
-test: tools lint ## test: go vet, staticcheck, then unit and integration tests (-race) on the real local stack
+test: tools build lint ## test: go vet, staticcheck, then unit and integration tests (-race) on the real local stack
 	$(GO) test $(TEST_FLAGS) -v $(GO_PACKAGES) 2>&1 | hack/test-summary.sh
 
 .PHONY: test-short

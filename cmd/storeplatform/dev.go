@@ -34,6 +34,7 @@ func runDev(ctx context.Context, args []string, getenv func(string) string, stdo
 	bin := fs.String("bin", "bin", "directory of the binaries built by `make tools`")
 	listen := fs.String("listen", orDefault(getenv("LISTEN_ADDR"), "127.0.0.1:8080"), "address of the HTTP API (env LISTEN_ADDR)")
 	kubeconfig := fs.String("kubeconfig", getenv("KUBECONFIG"), "use this cluster instead of starting a local one (env KUBECONFIG)")
+	chartDir := fs.String("chart-dir", orDefault(getenv("CHART_DIR"), "charts/store"), "directory of the store chart (env CHART_DIR)")
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("%w: %w", config.ErrUsage, err)
 	}
@@ -45,6 +46,7 @@ func runDev(ctx context.Context, args []string, getenv func(string) string, stdo
 	cfg := config.Config{
 		ListenAddr: *listen, MongoDB: "storeplatform", TemporalNamespace: "default", TaskQueue: "store-platform",
 		Kubeconfig: *kubeconfig, LogLevel: "info", LogFormat: "text",
+		ChartDir: *chartDir, StoreProfile: "local", MaxActivities: 20,
 		// Placeholders that pass validation; the stack's real values follow.
 		MongoURI: "mongodb://127.0.0.1/", TemporalAddress: "127.0.0.1:7233",
 	}

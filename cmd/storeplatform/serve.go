@@ -12,6 +12,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/mongo/readpref"
 	sdkclient "go.temporal.io/sdk/client"
+	sdkworker "go.temporal.io/sdk/worker"
 
 	"github.com/storeplatform/storeplatform/api"
 	"github.com/storeplatform/storeplatform/internal/config"
@@ -104,6 +105,16 @@ func runWorker(ctx context.Context, args []string, getenv func(string) string, s
 }
 
 func runWorkerWith(ctx context.Context, cfg config.Config, d *deps.Deps, logger *slog.Logger) error {
-	logger.Info("worker polling", "task_queue", cfg.TaskQueue)
-	return worker.Run(ctx, d.Temporal, worker.Options{TaskQueue: cfg.TaskQueue})
+	acts, err := worker.NewActivities(ctx, worker.ActivityDeps{
+		Kube: d.Kube, RESTConfig: d.KubeConfig, DB: d.DB, Temporal: d.Temporal, Logger: logger,
+	}, cfg.ChartDir, cfg.StoreProfile)
+	if err != nil {
+		return err
+	}
+	logger.Info("worker polling", "task_queue", cfg.TaskQueue, "chart", cfg.ChartDir, "profile", cfg.StoreProfile)
+	return worker.Run(ctx, d.Temporal, worker.Options{
+		TaskQueue:               cfg.TaskQueue,
+		MaxConcurrentActivities: cfg.MaxActivities,
+		Register:                func(r sdkworker.Registry) { worker.Register(r, acts) },
+	})
 }

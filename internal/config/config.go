@@ -30,6 +30,9 @@ type Config struct {
 	ConnectTimeout    time.Duration
 	LogLevel          string
 	LogFormat         string
+	ChartDir          string
+	StoreProfile      string
+	MaxActivities     int
 }
 
 // ErrUsage wraps errors of flag parsing, which the flag package reports
@@ -53,6 +56,9 @@ func Settings() []Setting {
 		{"TEMPORAL_TASK_QUEUE", "task-queue", "store-platform", "Temporal task queue of the store workflows", func(c *Config) *string { return &c.TaskQueue }},
 		{"KUBECONFIG", "kubeconfig", "", "kubeconfig file; empty: in-cluster config, then ~/.kube/config", func(c *Config) *string { return &c.Kubeconfig }},
 		{"CONNECT_TIMEOUT", "connect-timeout", "15s", "how long to wait for each dependency at start", nil},
+		{"CHART_DIR", "chart-dir", "charts/store", "directory of the store chart (worker)", func(c *Config) *string { return &c.ChartDir }},
+		{"STORE_PROFILE", "store-profile", "prod", "values profile of every store: local or prod (worker)", func(c *Config) *string { return &c.StoreProfile }},
+		{"WORKER_MAX_ACTIVITIES", "max-activities", "20", "activities one worker runs at once (worker)", nil},
 		{"LOG_LEVEL", "log-level", "info", "debug, info, warn or error", func(c *Config) *string { return &c.LogLevel }},
 		{"LOG_FORMAT", "log-format", "json", "json or text", func(c *Config) *string { return &c.LogFormat }},
 	}
@@ -62,15 +68,20 @@ func Settings() []Setting {
 // validates the result. The error names the bad setting.
 func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, error) {
 	var c Config
-	var timeout string
+	var timeout, maxActivities string
 	for _, s := range Settings() {
 		v := getenv(s.Env)
 		if v == "" {
 			v = s.Default
 		}
-		target := &timeout
-		if s.field != nil {
+		var target *string
+		switch {
+		case s.field != nil:
 			target = s.field(&c)
+		case s.Env == "CONNECT_TIMEOUT":
+			target = &timeout
+		default:
+			target = &maxActivities
 		}
 		fs.StringVar(target, s.Flag, v, s.Help+" (env "+s.Env+")")
 	}
@@ -86,6 +97,11 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, 
 		return c, fmt.Errorf("CONNECT_TIMEOUT: %q is not a positive duration such as 15s", timeout)
 	}
 	c.ConnectTimeout = d
+	n, err := strconv.Atoi(maxActivities)
+	if err != nil || n < 1 || n > 1000 {
+		return c, fmt.Errorf("WORKER_MAX_ACTIVITIES: %q is not a number from 1 to 1000", maxActivities)
+	}
+	c.MaxActivities = n
 	return c, c.Validate()
 }
 
@@ -121,6 +137,9 @@ func (c Config) Validate() error {
 	case "debug", "info", "warn", "error":
 	default:
 		errs = append(errs, fmt.Errorf("LOG_LEVEL: %q is not one of debug, info, warn, error", c.LogLevel))
+	}
+	if c.StoreProfile != "local" && c.StoreProfile != "prod" {
+		errs = append(errs, fmt.Errorf("STORE_PROFILE: %q is not local or prod", c.StoreProfile))
 	}
 	if c.LogFormat != "json" && c.LogFormat != "text" {
 		errs = append(errs, fmt.Errorf("LOG_FORMAT: %q is not json or text", c.LogFormat))

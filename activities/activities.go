@@ -1,0 +1,98 @@
+// Package activities holds the Temporal activities that do Store Platform's
+// I/O: Kubernetes, Helm and MongoDB. Every activity is idempotent: run twice
+// with the same input it leaves the same state, and "already exists" or
+// "not found" count as success where that is the truth. Permanent failures
+// are non-retryable application errors whose type is one of the Err*
+// constants below; everything else is retried by the workflow's policy.
+package activities
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	"helm.sh/helm/v3/pkg/chart"
+	"helm.sh/helm/v3/pkg/release"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/metadata"
+
+	"github.com/storeplatform/storeplatform/internal/store"
+)
+
+// Error types of permanent failures, used as the type of
+// temporal.NewNonRetryableApplicationError and in retry policies.
+const (
+	ErrInvalidSpec       = "InvalidSpec"
+	ErrNamespaceConflict = "NamespaceConflict"
+	ErrInvalidChart      = "InvalidChart"
+	ErrWorkloadFailed    = "WorkloadFailed"
+	ErrNamespaceNotOurs  = "NamespaceNotOurs"
+)
+
+// NonRetryable lists the error types above, for RetryPolicy.NonRetryableErrorTypes.
+func NonRetryable() []string {
+	return []string{ErrInvalidSpec, ErrNamespaceConflict, ErrInvalidChart, ErrWorkloadFailed, ErrNamespaceNotOurs}
+}
+
+// Labels the platform puts on what it owns.
+const (
+	LabelStore      = "storeplatform.io/store"
+	LabelGeneration = "storeplatform.io/generation"
+	LabelManagedBy  = "app.kubernetes.io/managed-by"
+	ManagedBy       = "storeplatform"
+)
+
+// Releases runs Helm actions. helmclient.Runner implements it.
+type Releases interface {
+	History(ctx context.Context, namespace, name string) ([]*release.Release, error)
+	Install(ctx context.Context, namespace, name string, c *chart.Chart, vals map[string]any) (*release.Release, error)
+	Upgrade(ctx context.Context, namespace, name string, c *chart.Chart, vals map[string]any) (*release.Release, error)
+	Rollback(ctx context.Context, namespace, name string, revision int) error
+	Uninstall(ctx context.Context, namespace, name string) error
+}
+
+// StatusWriter records a store's status. store.MongoRepository implements it.
+type StatusWriter interface {
+	UpdateStatus(ctx context.Context, u store.StatusUpdate) error
+}
+
+// WorkflowDescriber tells whether a workflow still runs. client.Client
+// implements it.
+type WorkflowDescriber interface {
+	DescribeWorkflow(ctx context.Context, workflowID, runID string) (*client.WorkflowExecutionDescription, error)
+}
+
+// Activities holds the dependencies of every activity. It is built once in
+// main and shared: its clients are safe for concurrent use.
+type Activities struct {
+	Kube      kubernetes.Interface
+	Metadata  metadata.Interface
+	Releases  Releases
+	Stores    StatusWriter
+	Workflows WorkflowDescriber
+	// Chart is charts/store, loaded once; Values are the profile's values
+	// (values-local.yaml or values-prod.yaml) under each store's own.
+	Chart  *chart.Chart
+	Values map[string]any
+	Logger *slog.Logger
+	// PollInterval is how often waits look again (default 2s).
+	PollInterval time.Duration
+	// CrashLoopLimit is how many restarts in CrashLoopBackOff make a
+	// workload failed (default 5).
+	CrashLoopLimit int32
+}
+
+func (a *Activities) pollInterval() time.Duration {
+	if a.PollInterval <= 0 {
+		return 2 * time.Second
+	}
+	return a.PollInterval
+}
+
+func (a *Activities) logger() *slog.Logger {
+	if a.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return a.Logger
+}

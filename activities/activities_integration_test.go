@@ -1,0 +1,247 @@
+package activities_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+	"helm.sh/helm/v3/pkg/release"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/metadata"
+
+	"github.com/storeplatform/storeplatform/activities"
+	"github.com/storeplatform/storeplatform/internal/helmclient"
+	"github.com/storeplatform/storeplatform/internal/store"
+	"github.com/storeplatform/storeplatform/internal/storechart"
+	"github.com/storeplatform/storeplatform/internal/testenv"
+)
+
+var env testenv.Env
+
+func TestMain(m *testing.M) { testenv.Main(m, &env) }
+
+// discardStatus accepts status writes; these tests look at the cluster.
+type discardStatus struct{}
+
+func (discardStatus) UpdateStatus(_ context.Context, _ store.StatusUpdate) error { return nil }
+
+func newActivities(t *testing.T) (*activities.Activities, *helmclient.Runner) {
+	t.Helper()
+	env.Require(t)
+	dir := filepath.Join(env.RepoRoot, "charts", "store")
+	c, err := storechart.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vals, err := storechart.ValuesFile(dir, "values-local.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	md, err := metadata.NewForConfig(env.RESTConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runner, err := helmclient.NewRunner(env.RESTConfig, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &activities.Activities{Kube: env.Kube, Metadata: md, Releases: runner, Stores: discardStatus{},
+		Workflows: env.Temporal, Chart: c, Values: vals, PollInterval: 200 * time.Millisecond}, runner
+}
+
+func run(t *testing.T, fn any, args ...any) error {
+	t.Helper()
+	var s testsuite.WorkflowTestSuite
+	aenv := s.NewTestActivityEnvironment()
+	aenv.RegisterActivity(fn)
+	_, err := aenv.ExecuteActivity(fn, args...)
+	return err
+}
+
+func errType(err error) string {
+	var app *temporal.ApplicationError
+	if errors.As(err, &app) {
+		return app.Type()
+	}
+	return ""
+}
+
+func TestCreateNamespaceIsIdempotentAndRefusesForeignNamespaces(t *testing.T) {
+	a, _ := newActivities(t)
+	spec := store.Spec{Name: "nsown", Generation: 1, Engine: store.EngineWooCommerce, Host: "nsown.example.com"}
+	in := activities.NamespaceInput{Spec: spec}
+	for i := 0; i < 2; i++ {
+		if err := run(t, a.CreateNamespace, in); err != nil {
+			t.Fatalf("attempt %d: %v", i+1, err)
+		}
+	}
+	ns, err := env.Kube.CoreV1().Namespaces().Get(t.Context(), spec.Namespace(), metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ns.Labels["storeplatform.io/store"] != "nsown" || ns.Labels["pod-security.kubernetes.io/enforce"] != "restricted" {
+		t.Fatalf("labels %v", ns.Labels)
+	}
+	// Another generation of the same name must wait for the old namespace.
+	next := spec
+	next.Generation = 2
+	if err := run(t, a.CreateNamespace, activities.NamespaceInput{Spec: next}); errType(err) != activities.ErrNamespaceConflict {
+		t.Fatalf("generation 2 over generation 1: want %s, got %v", activities.ErrNamespaceConflict, err)
+	}
+
+	foreign := store.Spec{Name: "foreign", Generation: 1, Engine: store.EngineWooCommerce, Host: "f.example.com"}
+	if _, err := env.Kube.CoreV1().Namespaces().Create(t.Context(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: foreign.Namespace()}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	fin := activities.NamespaceInput{Spec: foreign}
+	if err := run(t, a.CreateNamespace, fin); errType(err) != activities.ErrNamespaceConflict {
+		t.Fatalf("foreign namespace: want %s, got %v", activities.ErrNamespaceConflict, err)
+	}
+	// Compensation must never delete a namespace that is not ours.
+	if _, err := runDelete(t, a, fin); errType(err) != activities.ErrNamespaceNotOurs {
+		t.Fatalf("delete foreign namespace: want %s, got %v", activities.ErrNamespaceNotOurs, err)
+	}
+	if _, err := env.Kube.CoreV1().Namespaces().Get(t.Context(), foreign.Namespace(), metav1.GetOptions{}); err != nil {
+		t.Fatalf("the foreign namespace was touched: %v", err)
+	}
+	if res, err := runDelete(t, a, in); err != nil || !res.Gone {
+		t.Fatalf("delete own namespace: %+v %v", res, err)
+	}
+	// Deleting what is gone is success.
+	if res, err := runDelete(t, a, in); err != nil || !res.Gone {
+		t.Fatalf("delete again: %+v %v", res, err)
+	}
+}
+
+func runDelete(t *testing.T, a *activities.Activities, in activities.NamespaceInput) (activities.DeleteNamespaceResult, error) {
+	t.Helper()
+	var s testsuite.WorkflowTestSuite
+	aenv := s.NewTestActivityEnvironment()
+	aenv.RegisterActivity(a.DeleteNamespace)
+	v, err := aenv.ExecuteActivity(a.DeleteNamespace, activities.DeleteNamespaceInput{NamespaceInput: in, StuckAfter: time.Minute})
+	var res activities.DeleteNamespaceResult
+	if err == nil {
+		err = v.Get(&res)
+	}
+	return res, err
+}
+
+func TestEnsureCredentialsNeverOverwrites(t *testing.T) {
+	a, _ := newActivities(t)
+	spec := store.Spec{Name: "creds", Generation: 1, Engine: store.EngineMedusa, Host: "c.example.com", MedusaImage: "x/y:1"}
+	in := activities.NamespaceInput{Spec: spec}
+	if err := run(t, a.CreateNamespace, in); err != nil {
+		t.Fatal(err)
+	}
+	if err := run(t, a.EnsureCredentials, in); err != nil {
+		t.Fatal(err)
+	}
+	secrets := env.Kube.CoreV1().Secrets(spec.Namespace())
+	first, err := secrets.Get(t.Context(), spec.SecretName(), metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range storechart.SecretKeys(store.EngineMedusa) {
+		if len(first.Data[k]) != 64 {
+			t.Fatalf("key %s: %d bytes", k, len(first.Data[k]))
+		}
+	}
+	// Lose one key, as after a botched manual edit: only it is regenerated.
+	delete(first.Data, "jwt-secret")
+	if _, err := secrets.Update(t.Context(), first, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := run(t, a.EnsureCredentials, in); err != nil {
+		t.Fatal(err)
+	}
+	second, err := secrets.Get(t.Context(), spec.SecretName(), metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range first.Data {
+		if string(second.Data[k]) != string(v) {
+			t.Fatalf("key %s was overwritten", k)
+		}
+	}
+	if len(second.Data["jwt-secret"]) != 64 {
+		t.Fatal("the missing key was not added")
+	}
+}
+
+func TestInstallReleaseRecoversPendingInstall(t *testing.T) {
+	a, runner := newActivities(t)
+	spec := store.Spec{Name: "pending", Generation: 1, Engine: store.EngineWooCommerce, Host: "p.example.com"}
+	in := activities.NamespaceInput{Spec: spec}
+	if err := run(t, a.CreateNamespace, in); err != nil {
+		t.Fatal(err)
+	}
+	if err := run(t, a.EnsureCredentials, in); err != nil {
+		t.Fatal(err)
+	}
+	if err := run(t, a.InstallRelease, in); err != nil {
+		t.Fatal(err)
+	}
+	// Again with nothing changed: no new revision.
+	if err := run(t, a.InstallRelease, in); err != nil {
+		t.Fatal(err)
+	}
+	hist, err := runner.History(t.Context(), spec.Namespace(), spec.Name)
+	if err != nil || len(hist) != 1 {
+		t.Fatalf("history after a repeated install: %d revisions, %v", len(hist), err)
+	}
+	// Leave the release as a client that died mid-install would.
+	ac, err := helmclient.ActionConfig(env.RESTConfig, spec.Namespace(), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := hist[0]
+	r.Info.Status = release.StatusPendingInstall
+	if err := ac.Releases.Update(r); err != nil {
+		t.Fatal(err)
+	}
+	if err := run(t, a.InstallRelease, in); err != nil {
+		t.Fatalf("install over pending-install: %v", err)
+	}
+	hist, err = runner.History(t.Context(), spec.Namespace(), spec.Name)
+	if err != nil || len(hist) != 1 || hist[0].Info.Status != release.StatusDeployed {
+		t.Fatalf("after recovery: %d revisions, %v", len(hist), err)
+	}
+	// And pending-upgrade is rolled back, then upgraded.
+	hist[0].Info.Status = release.StatusPendingUpgrade
+	if err := ac.Releases.Update(hist[0]); err != nil {
+		t.Fatal(err)
+	}
+	if err := run(t, a.InstallRelease, in); err != nil {
+		t.Fatalf("install over pending-upgrade: %v", err)
+	}
+	hist, _ = runner.History(t.Context(), spec.Namespace(), spec.Name)
+	last := hist[0]
+	for _, h := range hist {
+		if h.Version > last.Version {
+			last = h
+		}
+	}
+	if last.Info.Status != release.StatusDeployed {
+		t.Fatalf("after pending-upgrade recovery the newest revision is %s", last.Info.Status)
+	}
+	if err := run(t, a.UninstallRelease, in); err != nil {
+		t.Fatal(err)
+	}
+	if err := run(t, a.UninstallRelease, in); err != nil {
+		t.Fatalf("uninstall of an uninstalled release: %v", err)
+	}
+}
+
+func TestInstallReleaseRejectsInvalidValues(t *testing.T) {
+	a, _ := newActivities(t)
+	spec := store.Spec{Name: "badhost", Generation: 1, Engine: store.EngineWooCommerce, Host: "Not A Host"}
+	if err := run(t, a.InstallRelease, activities.NamespaceInput{Spec: spec}); errType(err) != activities.ErrInvalidChart {
+		t.Fatalf("want %s, got %v", activities.ErrInvalidChart, err)
+	}
+}

@@ -1,0 +1,162 @@
+package activities
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/storeplatform/storeplatform/internal/store"
+)
+
+// WaitProgress is WaitReady's heartbeat and result: the readiness of every
+// workload of the store.
+type WaitProgress struct {
+	Ready     int              `json:"ready"`
+	Total     int              `json:"total"`
+	Workloads []store.Workload `json:"workloads"`
+	// Summary reads like "2/3 ready: mariadb waiting".
+	Summary string `json:"summary"`
+}
+
+// permanentReasons are container waiting reasons that no amount of waiting
+// fixes.
+var permanentReasons = map[string]bool{
+	"ImagePullBackOff":           true,
+	"ErrImagePull":               true,
+	"InvalidImageName":           true,
+	"ErrImageNeverPull":          true,
+	"CreateContainerConfigError": true,
+	"CreateContainerError":       true,
+}
+
+// WaitReady polls the store's Deployments and StatefulSets until every one
+// is ready, heartbeating its progress (also written to the store's record
+// when it changes). It honours cancellation. A pod that cannot pull its
+// image or start its container, or that crash-loops past CrashLoopLimit,
+// fails it permanently with WorkloadFailed. Not being ready yet is never an
+// error: the activity's StartToCloseTimeout is the deadline.
+func (a *Activities) WaitReady(ctx context.Context, in NamespaceInput) (WaitProgress, error) {
+	spec := in.Spec
+	var last string
+	for {
+		p, failure, err := a.readiness(ctx, spec)
+		if err != nil {
+			// The API server may be briefly unavailable: keep heartbeating and
+			// try again rather than burn an attempt.
+			a.logger().Warn("reading workloads", "store", spec.Name, "error", err)
+		} else {
+			activity.RecordHeartbeat(ctx, p)
+			if failure != "" {
+				return p, temporal.NewNonRetryableApplicationError(failure, ErrWorkloadFailed, nil)
+			}
+			if p.Summary != last {
+				last = p.Summary
+				_ = a.Stores.UpdateStatus(ctx, store.StatusUpdate{
+					Name: spec.Name, Generation: spec.Generation, Message: p.Summary, Workloads: p.Workloads, At: time.Now().UTC(),
+				})
+			}
+			if p.Total > 0 && p.Ready == p.Total {
+				return p, nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return p, ctx.Err()
+		case <-time.After(a.pollInterval()):
+		}
+	}
+}
+
+// readiness reads the store's workloads and pods once. failure is non-empty
+// when a workload can never become ready.
+func (a *Activities) readiness(ctx context.Context, spec store.Spec) (p WaitProgress, failure string, err error) {
+	ns := spec.Namespace()
+	sel := metav1.ListOptions{LabelSelector: "app.kubernetes.io/instance=" + spec.Name}
+	deps, err := a.Kube.AppsV1().Deployments(ns).List(ctx, sel)
+	if err != nil {
+		return p, "", err
+	}
+	sts, err := a.Kube.AppsV1().StatefulSets(ns).List(ctx, sel)
+	if err != nil {
+		return p, "", err
+	}
+	pods, err := a.Kube.CoreV1().Pods(ns).List(ctx, sel)
+	if err != nil {
+		return p, "", err
+	}
+	for _, d := range deps.Items {
+		want := int32(1)
+		if d.Spec.Replicas != nil {
+			want = *d.Spec.Replicas
+		}
+		w := store.Workload{Kind: "Deployment", Name: d.Name, Ready: d.Status.ReadyReplicas, Desired: want}
+		if d.Status.ObservedGeneration < d.Generation || d.Status.UpdatedReplicas < want || d.Status.ReadyReplicas < want {
+			w.Reason = "waiting"
+		}
+		p.Workloads = append(p.Workloads, w)
+	}
+	for _, s := range sts.Items {
+		want := int32(1)
+		if s.Spec.Replicas != nil {
+			want = *s.Spec.Replicas
+		}
+		w := store.Workload{Kind: "StatefulSet", Name: s.Name, Ready: s.Status.ReadyReplicas, Desired: want}
+		if s.Status.ObservedGeneration < s.Generation || s.Status.ReadyReplicas < want || s.Status.UpdatedReplicas < want {
+			w.Reason = "waiting"
+		}
+		p.Workloads = append(p.Workloads, w)
+	}
+	sort.Slice(p.Workloads, func(i, j int) bool { return p.Workloads[i].Name < p.Workloads[j].Name })
+	failure = classifyPods(pods.Items, a.crashLoopLimit())
+	var waiting []string
+	for _, w := range p.Workloads {
+		p.Total++
+		if w.Reason == "" {
+			p.Ready++
+		} else {
+			waiting = append(waiting, strings.TrimPrefix(w.Name, spec.Name+"-")+" "+w.Reason)
+		}
+	}
+	p.Summary = fmt.Sprintf("%d/%d ready", p.Ready, p.Total)
+	if len(waiting) > 0 {
+		p.Summary += ": " + strings.Join(waiting, ", ")
+	}
+	if p.Total == 0 {
+		p.Summary = "no workloads yet"
+	}
+	return p, failure, nil
+}
+
+func (a *Activities) crashLoopLimit() int32 {
+	if a.CrashLoopLimit <= 0 {
+		return 5
+	}
+	return a.CrashLoopLimit
+}
+
+// classifyPods returns why a pod can never become ready, or "".
+func classifyPods(pods []corev1.Pod, crashLimit int32) string {
+	for _, pod := range pods {
+		statuses := append(append([]corev1.ContainerStatus{}, pod.Status.InitContainerStatuses...), pod.Status.ContainerStatuses...)
+		for _, cs := range statuses {
+			w := cs.State.Waiting
+			if w == nil {
+				continue
+			}
+			if permanentReasons[w.Reason] {
+				return fmt.Sprintf("pod %s container %s: %s: %s", pod.Name, cs.Name, w.Reason, w.Message)
+			}
+			if w.Reason == "CrashLoopBackOff" && cs.RestartCount >= crashLimit {
+				return fmt.Sprintf("pod %s container %s: CrashLoopBackOff after %d restarts", pod.Name, cs.Name, cs.RestartCount)
+			}
+		}
+	}
+	return ""
+}

@@ -1,0 +1,141 @@
+package helmclient
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"helm.sh/helm/v3/pkg/action"
+	"helm.sh/helm/v3/pkg/chart"
+	"helm.sh/helm/v3/pkg/release"
+	"helm.sh/helm/v3/pkg/storage/driver"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/discovery/cached/memory"
+	"k8s.io/client-go/rest"
+)
+
+// Runner runs Helm actions in-process against one cluster. It keeps one
+// discovery cache for every namespace, and builds the (cheap) per-namespace
+// action configuration per call. It does not wait for workloads: readiness
+// is watched separately, so that a slow store never holds a Helm lock.
+type Runner struct {
+	config    *rest.Config
+	discovery discovery.CachedDiscoveryInterface
+	logger    *slog.Logger
+	// Timeout bounds hooks and resource creation of one action.
+	Timeout time.Duration
+}
+
+// NewRunner returns a Runner for the cluster of cfg.
+func NewRunner(cfg *rest.Config, logger *slog.Logger) (*Runner, error) {
+	cfg = rest.CopyConfig(cfg)
+	if cfg.QPS == 0 {
+		cfg.QPS, cfg.Burst = 50, 100
+	}
+	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("discovery client: %w", err)
+	}
+	return &Runner{config: cfg, discovery: memory.NewMemCacheClient(dc), logger: logger, Timeout: 5 * time.Minute}, nil
+}
+
+func (r *Runner) action(namespace string) (*action.Configuration, error) {
+	g := &Getter{config: r.config, namespace: namespace, discovery: r.discovery}
+	ac := new(action.Configuration)
+	debug := func(format string, v ...interface{}) {
+		r.logger.Debug(fmt.Sprintf(format, v...), "component", "helm", "namespace", namespace)
+	}
+	if err := ac.Init(g, namespace, "secret", debug); err != nil {
+		return nil, fmt.Errorf("helm init for namespace %s: %w", namespace, err)
+	}
+	return ac, nil
+}
+
+// History returns the release's revisions, oldest first; none when the
+// release does not exist.
+func (r *Runner) History(_ context.Context, namespace, name string) ([]*release.Release, error) {
+	ac, err := r.action(namespace)
+	if err != nil {
+		return nil, err
+	}
+	h := action.NewHistory(ac)
+	h.Max = 256
+	rels, err := h.Run(name)
+	if errors.Is(err, driver.ErrReleaseNotFound) {
+		return nil, nil
+	}
+	return rels, err
+}
+
+// NewInstall builds the install action the platform uses: into an existing
+// namespace (the platform creates it, with its labels), without waiting,
+// without --atomic (a slow store is not a failed one), replacing a record
+// left by an uninstall that kept history.
+func NewInstall(ac *action.Configuration, namespace, name string, timeout time.Duration) *action.Install {
+	in := action.NewInstall(ac)
+	in.Namespace, in.ReleaseName = namespace, name
+	in.CreateNamespace = false
+	in.Wait, in.Atomic = false, false
+	in.Replace = true
+	in.Timeout = timeout
+	return in
+}
+
+// NewUpgrade builds the upgrade action: full values each time (no reuse of
+// old values), no wait, no atomic rollback, a bounded history.
+func NewUpgrade(ac *action.Configuration, namespace string, timeout time.Duration) *action.Upgrade {
+	up := action.NewUpgrade(ac)
+	up.Namespace = namespace
+	up.Wait, up.Atomic = false, false
+	up.ReuseValues, up.ResetValues = false, true
+	up.MaxHistory = 10
+	up.Timeout = timeout
+	return up
+}
+
+// Install installs the chart as release name.
+func (r *Runner) Install(ctx context.Context, namespace, name string, c *chart.Chart, vals map[string]any) (*release.Release, error) {
+	ac, err := r.action(namespace)
+	if err != nil {
+		return nil, err
+	}
+	return NewInstall(ac, namespace, name, r.Timeout).RunWithContext(ctx, c, vals)
+}
+
+// Upgrade upgrades release name to the chart and values.
+func (r *Runner) Upgrade(ctx context.Context, namespace, name string, c *chart.Chart, vals map[string]any) (*release.Release, error) {
+	ac, err := r.action(namespace)
+	if err != nil {
+		return nil, err
+	}
+	return NewUpgrade(ac, namespace, r.Timeout).RunWithContext(ctx, name, c, vals)
+}
+
+// Rollback rolls release name back to revision.
+func (r *Runner) Rollback(_ context.Context, namespace, name string, revision int) error {
+	ac, err := r.action(namespace)
+	if err != nil {
+		return err
+	}
+	rb := action.NewRollback(ac)
+	rb.Version, rb.Timeout, rb.MaxHistory = revision, r.Timeout, 10
+	return rb.Run(name)
+}
+
+// Uninstall removes release name; a release that does not exist is
+// success. It does not wait: deleting the namespace is the final cleanup.
+func (r *Runner) Uninstall(_ context.Context, namespace, name string) error {
+	ac, err := r.action(namespace)
+	if err != nil {
+		return err
+	}
+	un := action.NewUninstall(ac)
+	un.IgnoreNotFound, un.Wait, un.Timeout = true, false, r.Timeout
+	_, err = un.Run(name)
+	if errors.Is(err, driver.ErrReleaseNotFound) {
+		return nil
+	}
+	return err
+}

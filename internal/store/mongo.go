@@ -1,0 +1,160 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+)
+
+// MongoRepository keeps store records in a MongoDB collection, one document
+// per store name. It uses only what MongoDB and FerretDB both support.
+type MongoRepository struct {
+	coll *mongo.Collection
+}
+
+// CollectionName is the collection of store records.
+const CollectionName = "stores"
+
+// NewMongoRepository returns a repository on db's "stores" collection.
+func NewMongoRepository(db *mongo.Database) *MongoRepository {
+	return &MongoRepository{coll: db.Collection(CollectionName)}
+}
+
+// EnsureIndexes creates the unique index on the store name and the index of
+// the owner listing, unless they exist. It creates only missing indexes:
+// FerretDB drops the connection when asked to create one that exists.
+func (r *MongoRepository) EnsureIndexes(ctx context.Context) error {
+	want := []mongo.IndexModel{
+		{Keys: bson.D{{Key: "name", Value: 1}}, Options: options.Index().SetUnique(true).SetName("name_unique")},
+		{Keys: bson.D{{Key: "owner", Value: 1}, {Key: "created_at", Value: -1}}, Options: options.Index().SetName("owner_created")},
+	}
+	specs, err := r.coll.Indexes().ListSpecifications(ctx)
+	if err != nil {
+		return fmt.Errorf("list indexes: %w", err)
+	}
+	have := map[string]bool{}
+	for _, s := range specs {
+		have[s.Name] = true
+	}
+	var missing []mongo.IndexModel
+	for _, m := range want {
+		var o options.IndexOptions
+		for _, set := range m.Options.List() {
+			_ = set(&o)
+		}
+		if o.Name == nil || !have[*o.Name] {
+			missing = append(missing, m)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	_, err = r.coll.Indexes().CreateMany(ctx, missing)
+	return err
+}
+
+// UpdateStatus applies u to the record of u.Name at generation u.Generation,
+// creating it if it does not exist. Applying the same update twice gives the
+// same record. An update for an older generation than the record's is
+// ignored: that store is gone and its name belongs to a newer one.
+func (r *MongoRepository) UpdateStatus(ctx context.Context, u StatusUpdate) error {
+	set := bson.M{"updated_at": u.At, "namespace": NamespaceFor(u.Name)}
+	if u.Phase != "" {
+		set["phase"] = u.Phase
+		set["message"] = u.Message
+		set["blockers"] = u.Blockers
+		switch u.Phase {
+		case PhaseReady:
+			set["ready_at"] = u.At
+		case PhaseDeleted:
+			set["deleted_at"] = u.At
+		}
+	} else if u.Message != "" {
+		set["message"] = u.Message
+	}
+	if u.URL != "" {
+		set["url"] = u.URL
+	}
+	if u.Workloads != nil {
+		set["workloads"] = u.Workloads
+	}
+	if u.CreateWorkflowID != "" {
+		set["create_workflow_id"] = u.CreateWorkflowID
+	}
+	if u.DeleteWorkflowID != "" {
+		set["delete_workflow_id"] = u.DeleteWorkflowID
+	}
+	onInsert := bson.M{"created_at": u.At}
+	if u.Spec != nil {
+		onInsert["engine"] = u.Spec.Engine
+		onInsert["host"] = u.Spec.Host
+		if u.Spec.Title != "" {
+			onInsert["title"] = u.Spec.Title
+		}
+		if u.Spec.AdminEmail != "" {
+			onInsert["admin_email"] = u.Spec.AdminEmail
+		}
+		if u.Spec.MedusaImage != "" {
+			onInsert["medusa_image"] = u.Spec.MedusaImage
+		}
+	}
+	filter := bson.M{"name": u.Name, "generation": u.Generation}
+	update := bson.M{"$set": set, "$setOnInsert": onInsert}
+	_, err := r.coll.UpdateOne(ctx, filter, update, options.UpdateOne().SetUpsert(true))
+	if err == nil {
+		return nil
+	}
+	// The upsert inserts only when no record of this name and generation
+	// exists; a clash on the unique name means another generation has it.
+	if !mongo.IsDuplicateKeyError(err) && !isWriteConflict(err) {
+		return fmt.Errorf("update store %s: %w", u.Name, err)
+	}
+	var cur Record
+	if gerr := r.coll.FindOne(ctx, bson.M{"name": u.Name}).Decode(&cur); gerr != nil {
+		return fmt.Errorf("update store %s: %w", u.Name, err)
+	}
+	switch {
+	case cur.Generation > u.Generation:
+		return nil // a late write of an older store: its name is taken by a newer one
+	case cur.Generation < u.Generation && cur.Phase == PhaseDeleted:
+		// The name is used again: the new store's record replaces the
+		// deleted one's.
+		if _, err := r.coll.DeleteOne(ctx, bson.M{"name": u.Name, "generation": cur.Generation}); err != nil {
+			return fmt.Errorf("replace deleted store %s: %w", u.Name, err)
+		}
+		if _, err := r.coll.UpdateOne(ctx, filter, update, options.UpdateOne().SetUpsert(true)); err != nil {
+			return fmt.Errorf("update store %s: %w", u.Name, err)
+		}
+		return nil
+	default:
+		return fmt.Errorf("update store %s generation %d: generation %d (%s) holds the name", u.Name, u.Generation, cur.Generation, cur.Phase)
+	}
+}
+
+// Get returns the record of the store called name.
+func (r *MongoRepository) Get(ctx context.Context, name string) (Record, error) {
+	var rec Record
+	err := r.coll.FindOne(ctx, bson.M{"name": name}).Decode(&rec)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return rec, ErrNotFound
+	}
+	return rec, err
+}
+
+// isWriteConflict reports FerretDB's answer to an upsert into a unique
+// conflict, which is not the duplicate-key code MongoDB gives.
+func isWriteConflict(err error) bool {
+	var we mongo.WriteException
+	if errors.As(err, &we) {
+		for _, e := range we.WriteErrors {
+			if e.Code == 11000 || e.Code == 1 {
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -1,0 +1,90 @@
+package store_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/storeplatform/storeplatform/internal/store"
+	"github.com/storeplatform/storeplatform/internal/testenv"
+)
+
+var env testenv.Env
+
+func TestMain(m *testing.M) { testenv.Main(m, &env) }
+
+func newRepo(t *testing.T) *store.MongoRepository {
+	t.Helper()
+	env.Require(t)
+	r := store.NewMongoRepository(env.Mongo.Database(fmt.Sprintf("store_test_%d", time.Now().UnixNano())))
+	// Twice: a second worker starting against the same database.
+	for i := 0; i < 2; i++ {
+		if err := r.EnsureIndexes(t.Context()); err != nil {
+			t.Fatalf("EnsureIndexes #%d: %v", i+1, err)
+		}
+	}
+	return r
+}
+
+func TestUpdateStatusIsAnIdempotentUpsert(t *testing.T) {
+	r := newRepo(t)
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	spec := store.Spec{Name: "shop", Generation: 1, Engine: store.EngineWooCommerce, Host: "shop.example.com"}
+	u := store.StatusUpdate{Name: "shop", Generation: 1, Spec: &spec, Phase: store.PhaseProvisioning, Message: "creating", At: at}
+	for i := 0; i < 2; i++ {
+		if err := r.UpdateStatus(t.Context(), u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ready := store.StatusUpdate{Name: "shop", Generation: 1, Phase: store.PhaseReady, URL: "http://shop.example.com", At: at.Add(time.Minute)}
+	if err := r.UpdateStatus(t.Context(), ready); err != nil {
+		t.Fatal(err)
+	}
+	rec, err := r.Get(t.Context(), "shop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.Phase != store.PhaseReady || rec.Engine != store.EngineWooCommerce || rec.URL != "http://shop.example.com" ||
+		!rec.CreatedAt.Equal(at) || rec.ReadyAt == nil || !rec.ReadyAt.Equal(at.Add(time.Minute)) || rec.Namespace != "store-shop" {
+		t.Fatalf("record %+v", rec)
+	}
+}
+
+func TestUpdateStatusAcrossGenerations(t *testing.T) {
+	r := newRepo(t)
+	at := time.Now().UTC().Truncate(time.Millisecond)
+	write := func(gen int, phase store.Phase) error {
+		return r.UpdateStatus(t.Context(), store.StatusUpdate{Name: "shop", Generation: gen, Phase: phase, At: at})
+	}
+	if err := write(1, store.PhaseReady); err != nil {
+		t.Fatal(err)
+	}
+	// A second generation cannot take a name that is still in use.
+	if err := write(2, store.PhaseProvisioning); err == nil {
+		t.Fatal("generation 2 took the name of a live store")
+	}
+	if err := write(1, store.PhaseDeleted); err != nil {
+		t.Fatal(err)
+	}
+	if err := write(2, store.PhaseProvisioning); err != nil {
+		t.Fatalf("generation 2 after deletion: %v", err)
+	}
+	// A late write of generation 1 does not touch generation 2.
+	if err := write(1, store.PhaseFailed); err != nil {
+		t.Fatal(err)
+	}
+	rec, err := r.Get(t.Context(), "shop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.Generation != 2 || rec.Phase != store.PhaseProvisioning {
+		t.Fatalf("record %+v", rec)
+	}
+}
+
+func TestGetMissing(t *testing.T) {
+	r := newRepo(t)
+	if _, err := r.Get(t.Context(), "nope"); err != store.ErrNotFound {
+		t.Fatalf("want ErrNotFound, got %v", err)
+	}
+}

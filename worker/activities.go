@@ -1,0 +1,60 @@
+package worker
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.temporal.io/sdk/client"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/metadata"
+	"k8s.io/client-go/rest"
+
+	"github.com/storeplatform/storeplatform/activities"
+	"github.com/storeplatform/storeplatform/internal/helmclient"
+	"github.com/storeplatform/storeplatform/internal/store"
+	"github.com/storeplatform/storeplatform/internal/storechart"
+)
+
+// ActivityDeps are the connected clients the activities use.
+type ActivityDeps struct {
+	Kube       kubernetes.Interface
+	RESTConfig *rest.Config
+	DB         *mongo.Database
+	Temporal   client.Client
+	Logger     *slog.Logger
+}
+
+// NewActivities builds the activities once for the worker's lifetime: the
+// chart and its profile's values are loaded, the Helm runner and the
+// metadata client created, and the store collection's indexes ensured.
+func NewActivities(ctx context.Context, d ActivityDeps, chartDir, profile string) (*activities.Activities, error) {
+	c, err := storechart.Load(chartDir)
+	if err != nil {
+		return nil, fmt.Errorf("CHART_DIR: %w", err)
+	}
+	vals, err := storechart.ValuesFile(chartDir, "values-"+profile+".yaml")
+	if err != nil {
+		return nil, fmt.Errorf("STORE_PROFILE: %w", err)
+	}
+	// Finding what blocks a namespace lists every resource type at once.
+	mdConfig := rest.CopyConfig(d.RESTConfig)
+	mdConfig.QPS, mdConfig.Burst = 50, 100
+	md, err := metadata.NewForConfig(mdConfig)
+	if err != nil {
+		return nil, err
+	}
+	runner, err := helmclient.NewRunner(d.RESTConfig, d.Logger)
+	if err != nil {
+		return nil, err
+	}
+	repo := store.NewMongoRepository(d.DB)
+	if err := repo.EnsureIndexes(ctx); err != nil {
+		return nil, fmt.Errorf("mongodb indexes: %w", err)
+	}
+	return &activities.Activities{
+		Kube: d.Kube, Metadata: md, Releases: runner, Stores: repo, Workflows: d.Temporal,
+		Chart: c, Values: vals, Logger: d.Logger,
+	}, nil
+}

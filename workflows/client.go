@@ -1,0 +1,63 @@
+package workflows
+
+import (
+	"context"
+	"errors"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/storeplatform/storeplatform/internal/store"
+)
+
+// ErrAlreadyCreated is returned by StartCreate when this generation of the
+// store was already created successfully: nothing is started again.
+var ErrAlreadyCreated = errors.New("store already created")
+
+// StartCreate starts CreateStore for in.Spec, or returns the run that is
+// already in progress for it. The workflow ID is derived from the store's
+// name and generation; a completed successful creation is never repeated
+// (ErrAlreadyCreated), a failed, canceled or terminated one may be started
+// again.
+func StartCreate(ctx context.Context, c client.Client, taskQueue string, in CreateStoreInput) (client.WorkflowRun, error) {
+	opts := client.StartWorkflowOptions{
+		ID:                       CreateWorkflowID(in.Spec.Name, in.Spec.Generation),
+		TaskQueue:                taskQueue,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		// A running workflow is returned by the conflict policy; only a
+		// closed successful one is an error, which must not be hidden.
+		WorkflowExecutionErrorWhenAlreadyStarted: true,
+		TypedSearchAttributes:                    startAttributes(in.Spec, store.PhaseRequested),
+	}
+	run, err := c.ExecuteWorkflow(ctx, opts, CreateStore, in)
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	if errors.As(err, &started) {
+		return nil, ErrAlreadyCreated
+	}
+	return run, err
+}
+
+// StartDelete starts DeleteStore for in.Spec, or returns the run already in
+// progress. A store whose deletion completed can be deleted again (which
+// finds nothing to do).
+func StartDelete(ctx context.Context, c client.Client, taskQueue string, in DeleteStoreInput) (client.WorkflowRun, error) {
+	opts := client.StartWorkflowOptions{
+		ID:                       DeleteWorkflowID(in.Spec.Name, in.Spec.Generation),
+		TaskQueue:                taskQueue,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		TypedSearchAttributes:    startAttributes(in.Spec, store.PhaseDeleting),
+	}
+	return c.ExecuteWorkflow(ctx, opts, DeleteStore, in)
+}
+
+func startAttributes(spec store.Spec, phase store.Phase) temporal.SearchAttributes {
+	return temporal.NewSearchAttributes(
+		StoreNameKey.ValueSet(spec.Name),
+		StoreEngineKey.ValueSet(spec.Engine),
+		StorePhaseKey.ValueSet(string(phase)),
+	)
+}

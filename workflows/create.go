@@ -1,0 +1,257 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/storeplatform/storeplatform/activities"
+	"github.com/storeplatform/storeplatform/internal/store"
+)
+
+// CreateStoreInput is the input of CreateStore. It holds no secret.
+type CreateStoreInput struct {
+	Spec     store.Spec `json:"spec"`
+	Timeouts Timeouts   `json:"timeouts,omitempty"`
+}
+
+// CreateStoreResult is the result of CreateStore.
+type CreateStoreResult struct {
+	Name     string      `json:"name"`
+	Phase    store.Phase `json:"phase"`
+	URL      string      `json:"url"`
+	Attempts int         `json:"attempts"`
+}
+
+// Names of CreateStore's steps, as the progress query reports them.
+const (
+	StepNamespace   = "namespace"
+	StepCredentials = "credentials"
+	StepInstall     = "install"
+	StepWaitReady   = "wait-ready"
+	StepRecord      = "record"
+	StepCompensate  = "compensate"
+)
+
+// CreateStore provisions a store: namespace -> credentials -> Helm install
+// -> wait until ready -> record ready, writing the store's phase to MongoDB
+// at each stage. A permanent failure (or retries running out) undoes what
+// was made — uninstall, delete the namespace — on a disconnected context,
+// records the store failed with the reason, and waits for a retry signal
+// (Timeouts.RetryWindow) before the workflow ends as failed. Cancellation
+// undoes the same way and ends the workflow.
+func CreateStore(ctx workflow.Context, in CreateStoreInput) (CreateStoreResult, error) {
+	r, err := newCreateRun(ctx, in)
+	if err != nil {
+		return CreateStoreResult{}, err
+	}
+	return r.run(ctx)
+}
+
+// createRun is one execution of CreateStore.
+type createRun struct {
+	in    CreateStoreInput
+	t     Timeouts
+	prog  *tracker
+	retry workflow.ReceiveChannel
+	url   string
+	undo  []compensation
+}
+
+func newCreateRun(ctx workflow.Context, in CreateStoreInput) (*createRun, error) {
+	if err := in.Spec.Validate(); err != nil {
+		return nil, temporal.NewNonRetryableApplicationError(err.Error(), activities.ErrInvalidSpec, err)
+	}
+	prog, err := newTracker(ctx, "create", in.Spec)
+	if err != nil {
+		return nil, err
+	}
+	r := &createRun{in: in, t: in.Timeouts.withDefaults(), prog: prog, retry: workflow.GetSignalChannel(ctx, SignalRetry)}
+	r.url = "http://" + in.Spec.Host
+	if err := workflow.UpsertTypedSearchAttributes(ctx, searchAttributes(in.Spec, store.PhaseProvisioning)...); err != nil {
+		workflow.GetLogger(ctx).Warn("upsert search attributes", "error", err)
+	}
+	return r, nil
+}
+
+func (r *createRun) run(ctx workflow.Context) (CreateStoreResult, error) {
+	res := CreateStoreResult{Name: r.in.Spec.Name, URL: r.url}
+	for {
+		res.Attempts = r.prog.p.Attempt
+		err := r.provision(ctx)
+		if err == nil {
+			res.Phase = store.PhaseReady
+			return res, nil
+		}
+		canceled := temporal.IsCanceledError(err) || errors.Is(ctx.Err(), workflow.ErrCanceled)
+		reason := errorText(err)
+		if canceled {
+			reason = "creation canceled"
+		}
+		// Undo and record on a context that survives cancellation.
+		dctx, _ := workflow.NewDisconnectedContext(ctx)
+		r.compensate(dctx)
+		r.prog.p.Phase = store.PhaseFailed
+		r.prog.p.LastError = reason
+		setPhase(dctx, store.PhaseFailed)
+		r.record(dctx, store.StatusUpdate{Phase: store.PhaseFailed, Message: reason})
+		res.Phase = store.PhaseFailed
+		if canceled {
+			return res, err
+		}
+		if !r.awaitRetry(ctx) {
+			if errors.Is(ctx.Err(), workflow.ErrCanceled) {
+				return res, temporal.NewCanceledError(reason)
+			}
+			return res, temporal.NewNonRetryableApplicationError("store creation failed: "+reason, ErrStoreFailed, nil)
+		}
+		r.prog.p.Attempt++
+		r.prog.p.LastError = ""
+	}
+}
+
+// compensations are undone in reverse order after a failure.
+type compensation int
+
+const (
+	undoNamespace compensation = iota
+	undoRelease
+)
+
+// provision runs the steps once. It returns the first error.
+func (r *createRun) provision(ctx workflow.Context) (err error) {
+	var a *activities.Activities
+	spec := r.in.Spec
+	in := activities.NamespaceInput{Spec: spec}
+	short := shortOptions(ctx, r.t)
+
+	r.prog.p.Phase = store.PhaseProvisioning
+	setPhase(ctx, store.PhaseProvisioning)
+	if err := r.prog.run(ctx, StepRecord, func() error {
+		return r.record(ctx, store.StatusUpdate{Phase: store.PhaseProvisioning, Message: "creating namespace", Spec: &spec})
+	}); err != nil {
+		return err
+	}
+
+	r.undo = r.undo[:0]
+	if err := r.prog.run(ctx, StepNamespace, func() error {
+		return workflow.ExecuteActivity(short, a.CreateNamespace, in).Get(ctx, nil)
+	}); err != nil {
+		return err
+	}
+	r.undo = append(r.undo, undoNamespace)
+
+	if err := r.prog.run(ctx, StepCredentials, func() error {
+		var cr activities.CredentialsResult
+		return workflow.ExecuteActivity(short, a.EnsureCredentials, in).Get(ctx, &cr)
+	}); err != nil {
+		return err
+	}
+
+	r.note(ctx, "installing the Helm release")
+	r.undo = append(r.undo, undoRelease) // a failed install can leave objects behind
+	if err := r.prog.run(ctx, StepInstall, func() error {
+		var ir activities.InstallResult
+		return workflow.ExecuteActivity(installOptions(ctx, r.t), a.InstallRelease, in).Get(ctx, &ir)
+	}); err != nil {
+		return err
+	}
+
+	r.note(ctx, "waiting for the store's workloads")
+	if err := r.prog.run(ctx, StepWaitReady, func() error {
+		var wp activities.WaitProgress
+		return workflow.ExecuteActivity(waitOptions(ctx, r.t, r.t.Ready), a.WaitReady, in).Get(ctx, &wp)
+	}); err != nil {
+		return err
+	}
+
+	if err := r.prog.run(ctx, StepRecord, func() error {
+		return r.record(ctx, store.StatusUpdate{Phase: store.PhaseReady, Message: "store is ready", URL: r.url})
+	}); err != nil {
+		return err
+	}
+	r.prog.p.Phase = store.PhaseReady
+	setPhase(ctx, store.PhaseReady)
+	return nil
+}
+
+// compensate undoes the steps that succeeded, newest first. Each undo is
+// idempotent; a failure is recorded in the progress and does not stop the
+// others (the namespace deletion removes whatever the uninstall left).
+func (r *createRun) compensate(ctx workflow.Context) {
+	if len(r.undo) == 0 {
+		return
+	}
+	var a *activities.Activities
+	in := activities.NamespaceInput{Spec: r.in.Spec}
+	r.prog.start(ctx, StepCompensate)
+	var errs []error
+	for i := len(r.undo) - 1; i >= 0; i-- {
+		switch r.undo[i] {
+		case undoRelease:
+			errs = append(errs, workflow.ExecuteActivity(shortOptions(ctx, r.t), a.UninstallRelease, in).Get(ctx, nil))
+		case undoNamespace:
+			var res activities.DeleteNamespaceResult
+			// Bounded: a namespace that will not go is left to DeleteStore and
+			// its operator signals.
+			err := workflow.ExecuteActivity(waitOptions(ctx, r.t, r.t.StuckAfter+r.t.Short), a.DeleteNamespace,
+				activities.DeleteNamespaceInput{NamespaceInput: in, StuckAfter: r.t.StuckAfter}).Get(ctx, &res)
+			if err == nil && !res.Gone {
+				err = fmt.Errorf("namespace %s not deleted: %v", r.in.Spec.Namespace(), res.Blockers)
+			}
+			errs = append(errs, err)
+		}
+	}
+	r.undo = r.undo[:0]
+	r.prog.end(ctx, errors.Join(errs...))
+	if last := &r.prog.p.Steps[len(r.prog.p.Steps)-1]; last.Status == StepDone {
+		last.Status = StepCompensated
+	}
+}
+
+// awaitRetry waits for the retry signal for up to RetryWindow; it reports
+// whether to try again.
+func (r *createRun) awaitRetry(ctx workflow.Context) bool {
+	r.prog.p.WaitingFor = SignalRetry
+	defer func() { r.prog.p.WaitingFor = "" }()
+	retry := false
+	sel := workflow.NewSelector(ctx)
+	sel.AddReceive(r.retry, func(c workflow.ReceiveChannel, _ bool) {
+		c.Receive(ctx, nil)
+		retry = true
+	})
+	timer := workflow.NewTimer(ctx, r.t.RetryWindow)
+	sel.AddFuture(timer, func(workflow.Future) {})
+	sel.Select(ctx)
+	return retry
+}
+
+// note writes a progress message to the store's record; a failure to write
+// it does not fail the store.
+func (r *createRun) note(ctx workflow.Context, msg string) {
+	_ = r.record(ctx, store.StatusUpdate{Message: msg})
+}
+
+func (r *createRun) record(ctx workflow.Context, u store.StatusUpdate) error {
+	var a *activities.Activities
+	u.Name, u.Generation = r.in.Spec.Name, r.in.Spec.Generation
+	u.CreateWorkflowID = workflow.GetInfo(ctx).WorkflowExecution.ID
+	u.At = workflow.Now(ctx).UTC()
+	return workflow.ExecuteActivity(shortOptions(ctx, r.t), a.UpdateStoreStatus, u).Get(ctx, nil)
+}
+
+// errorText is the message of the innermost application error, or the
+// error's own text: what an operator needs, without the SDK's wrapping.
+func errorText(err error) string {
+	var app *temporal.ApplicationError
+	if errors.As(err, &app) {
+		return app.Message()
+	}
+	var te *temporal.TimeoutError
+	if errors.As(err, &te) {
+		return "timed out (" + te.TimeoutType().String() + ")"
+	}
+	return err.Error()
+}

@@ -1,0 +1,186 @@
+package workflows
+
+import (
+	"fmt"
+	"strings"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/storeplatform/storeplatform/activities"
+	"github.com/storeplatform/storeplatform/internal/store"
+)
+
+// DeleteStoreInput is the input of DeleteStore.
+type DeleteStoreInput struct {
+	Spec     store.Spec `json:"spec"`
+	Timeouts Timeouts   `json:"timeouts,omitempty"`
+}
+
+// DeleteStoreResult is the result of DeleteStore.
+type DeleteStoreResult struct {
+	Name  string      `json:"name"`
+	Phase store.Phase `json:"phase"`
+	// Forced lists the objects whose finalizers were removed on a force
+	// signal.
+	Forced []string `json:"forced,omitempty"`
+}
+
+// Names of DeleteStore's steps.
+const (
+	StepStopCreate      = "stop-create"
+	StepUninstall       = "uninstall"
+	StepDeleteNamespace = "delete-namespace"
+	StepForce           = "force"
+)
+
+// DeleteStore removes a store: mark deleting -> stop its creation if that
+// still runs (cancel, then wait until it has undone its work) -> Helm
+// uninstall -> delete the namespace and wait until it and its volumes are
+// gone -> mark deleted. When a step fails for good, or the namespace is
+// still there Timeouts.StuckAfter after its deletion began, the store is
+// marked deletion_stuck with what blocks it, and the workflow waits for an
+// operator: the retry signal tries again, the force signal first removes
+// the finalizers of the blocking objects. It never gives up on its own.
+func DeleteStore(ctx workflow.Context, in DeleteStoreInput) (DeleteStoreResult, error) {
+	if err := in.Spec.Validate(); err != nil {
+		return DeleteStoreResult{}, temporal.NewNonRetryableApplicationError(err.Error(), activities.ErrInvalidSpec, err)
+	}
+	prog, err := newTracker(ctx, "delete", in.Spec)
+	if err != nil {
+		return DeleteStoreResult{}, err
+	}
+	d := &deleteRun{in: in, t: in.Timeouts.withDefaults(), prog: prog,
+		retry: workflow.GetSignalChannel(ctx, SignalRetry), force: workflow.GetSignalChannel(ctx, SignalForce)}
+	if err := workflow.UpsertTypedSearchAttributes(ctx, searchAttributes(in.Spec, store.PhaseDeleting)...); err != nil {
+		workflow.GetLogger(ctx).Warn("upsert search attributes", "error", err)
+	}
+	return d.run(ctx)
+}
+
+type deleteRun struct {
+	in           DeleteStoreInput
+	t            Timeouts
+	prog         *tracker
+	retry, force workflow.ReceiveChannel
+	forced       []string
+}
+
+func (d *deleteRun) run(ctx workflow.Context) (DeleteStoreResult, error) {
+	var a *activities.Activities
+	spec := d.in.Spec
+	in := activities.NamespaceInput{Spec: spec}
+	short := shortOptions(ctx, d.t)
+	res := DeleteStoreResult{Name: spec.Name}
+
+	steps := []struct {
+		name string
+		fn   func() error
+	}{
+		{StepRecord, func() error {
+			return d.record(ctx, store.StatusUpdate{Phase: store.PhaseDeleting, Message: "deleting the store", Spec: &spec})
+		}},
+		{StepStopCreate, func() error { return d.stopCreate(ctx) }},
+		{StepUninstall, func() error { return workflow.ExecuteActivity(short, a.UninstallRelease, in).Get(ctx, nil) }},
+		{StepDeleteNamespace, func() error { return d.deleteNamespace(ctx, in) }},
+		{StepRecord, func() error {
+			return d.record(ctx, store.StatusUpdate{Phase: store.PhaseDeleted, Message: "store deleted"})
+		}},
+	}
+	d.prog.p.Phase = store.PhaseDeleting
+	for _, s := range steps {
+		for {
+			err := d.prog.run(ctx, s.name, s.fn)
+			if err == nil {
+				break
+			}
+			if temporal.IsCanceledError(err) {
+				return res, err
+			}
+			if err := d.stuck(ctx, []string{errorText(err)}); err != nil {
+				return res, err
+			}
+		}
+	}
+	d.prog.p.Phase = store.PhaseDeleted
+	setPhase(ctx, store.PhaseDeleted)
+	res.Phase, res.Forced = store.PhaseDeleted, d.forced
+	return res, nil
+}
+
+// stopCreate cancels the store's creation workflow, if it runs, and waits
+// until it has closed (after undoing its own work).
+func (d *deleteRun) stopCreate(ctx workflow.Context) error {
+	var a *activities.Activities
+	id := CreateWorkflowID(d.in.Spec.Name, d.in.Spec.Generation)
+	// Fails when the workflow is closed or unknown, which is what we want.
+	_ = workflow.RequestCancelExternalWorkflow(ctx, id, "").Get(ctx, nil)
+	return workflow.ExecuteActivity(waitOptions(ctx, d.t, d.t.Ready+d.t.StuckAfter), a.AwaitWorkflowClosed, id).Get(ctx, nil)
+}
+
+// deleteNamespace deletes the namespace until it is gone; when it is stuck,
+// it waits for an operator signal and tries again.
+func (d *deleteRun) deleteNamespace(ctx workflow.Context, in activities.NamespaceInput) error {
+	var a *activities.Activities
+	for {
+		var res activities.DeleteNamespaceResult
+		err := workflow.ExecuteActivity(waitOptions(ctx, d.t, d.t.StuckAfter+2*d.t.Short), a.DeleteNamespace,
+			activities.DeleteNamespaceInput{NamespaceInput: in, StuckAfter: d.t.StuckAfter}).Get(ctx, &res)
+		if err != nil {
+			return err
+		}
+		if res.Gone {
+			return nil
+		}
+		blockers := append(append([]string{}, res.Blockers...), res.Conditions...)
+		d.prog.end(ctx, fmt.Errorf("namespace %s is stuck: %s", in.Spec.Namespace(), strings.Join(blockers, "; ")))
+		if err := d.stuck(ctx, blockers); err != nil {
+			return err
+		}
+		d.prog.start(ctx, StepDeleteNamespace)
+	}
+}
+
+// stuck marks the store deletion_stuck with its blockers and waits for
+// retry or force. force removes the blocking finalizers before returning.
+func (d *deleteRun) stuck(ctx workflow.Context, blockers []string) error {
+	var a *activities.Activities
+	d.prog.p.Phase, d.prog.p.Blockers = store.PhaseDeletionStuck, blockers
+	setPhase(ctx, store.PhaseDeletionStuck)
+	_ = d.record(ctx, store.StatusUpdate{Phase: store.PhaseDeletionStuck, Blockers: blockers,
+		Message: "deletion is stuck: send the retry or force signal"})
+
+	d.prog.p.WaitingFor = SignalRetry + " or " + SignalForce
+	signal := ""
+	sel := workflow.NewSelector(ctx)
+	sel.AddReceive(d.retry, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil); signal = SignalRetry })
+	sel.AddReceive(d.force, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil); signal = SignalForce })
+	sel.Select(ctx)
+	d.prog.p.WaitingFor = ""
+	if err := ctx.Err(); err != nil {
+		return temporal.NewCanceledError("deletion canceled while stuck")
+	}
+
+	if signal == SignalForce {
+		err := d.prog.run(ctx, StepForce, func() error {
+			var fr activities.ForceResult
+			err := workflow.ExecuteActivity(shortOptions(ctx, d.t), a.ForceFinalize, activities.NamespaceInput{Spec: d.in.Spec}).Get(ctx, &fr)
+			d.forced = append(d.forced, fr.Removed...)
+			return err
+		})
+		if err != nil {
+			return d.stuck(ctx, []string{errorText(err)})
+		}
+	}
+	d.prog.p.Phase, d.prog.p.Blockers = store.PhaseDeleting, nil
+	setPhase(ctx, store.PhaseDeleting)
+	return d.record(ctx, store.StatusUpdate{Phase: store.PhaseDeleting, Message: "retrying the deletion"})
+}
+
+func (d *deleteRun) record(ctx workflow.Context, u store.StatusUpdate) error {
+	var a *activities.Activities
+	u.Name, u.Generation = d.in.Spec.Name, d.in.Spec.Generation
+	u.DeleteWorkflowID = workflow.GetInfo(ctx).WorkflowExecution.ID
+	u.At = workflow.Now(ctx).UTC()
+	return workflow.ExecuteActivity(shortOptions(ctx, d.t), a.UpdateStoreStatus, u).Get(ctx, nil)
+}

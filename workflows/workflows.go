@@ -1,0 +1,138 @@
+// Package workflows holds Store Platform's Temporal workflows: CreateStore
+// and DeleteStore. They are deterministic — all I/O happens in package
+// activities, time comes from workflow.Now — and name their activities
+// through a nil *activities.Activities, so that no activity is named by a
+// string.
+package workflows
+
+import (
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/storeplatform/storeplatform/activities"
+	"github.com/storeplatform/storeplatform/internal/store"
+)
+
+// Names of the signals and the query the workflows handle.
+const (
+	// SignalRetry restarts a failed creation, or retries a stuck deletion.
+	SignalRetry = "retry"
+	// SignalForce removes the finalizers of the objects that keep a stuck
+	// deletion's namespace, then retries it.
+	SignalForce = "force"
+	// QueryProgress returns a Progress.
+	QueryProgress = "progress"
+)
+
+// Error type of a creation that failed and was not retried in time.
+const ErrStoreFailed = "StoreFailed"
+
+// CreateWorkflowID is the workflow ID of the creation of a store's
+// generation: deterministic, so that a repeated request finds the running
+// workflow instead of starting a second one.
+func CreateWorkflowID(name string, generation int) string {
+	return fmt.Sprintf("store/%s/%d/create", name, generation)
+}
+
+// DeleteWorkflowID is the workflow ID of the deletion of a store's generation.
+func DeleteWorkflowID(name string, generation int) string {
+	return fmt.Sprintf("store/%s/%d/delete", name, generation)
+}
+
+// Timeouts bound the activities. Zero fields take the defaults.
+type Timeouts struct {
+	// Short is the StartToCloseTimeout of quick activities (default 1m);
+	// each is retried for up to ten times as long.
+	Short time.Duration `json:"short,omitempty"`
+	// Install bounds one Helm install or upgrade (default 5m).
+	Install time.Duration `json:"install,omitempty"`
+	// Ready is how long the store's workloads may take to become ready
+	// (default 15m).
+	Ready time.Duration `json:"ready,omitempty"`
+	// Heartbeat is the heartbeat timeout of the waits (default 30s): a
+	// worker that died is noticed this quickly.
+	Heartbeat time.Duration `json:"heartbeat,omitempty"`
+	// StuckAfter is how long a namespace may take to go before its deletion
+	// counts as stuck (default 10m).
+	StuckAfter time.Duration `json:"stuckAfter,omitempty"`
+	// RetryWindow is how long a failed creation waits for a retry signal
+	// before it ends as failed (default 72h).
+	RetryWindow time.Duration `json:"retryWindow,omitempty"`
+}
+
+func (t Timeouts) withDefaults() Timeouts {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&t.Short, time.Minute)
+	def(&t.Install, 5*time.Minute)
+	def(&t.Ready, 15*time.Minute)
+	def(&t.Heartbeat, 30*time.Second)
+	def(&t.StuckAfter, 10*time.Minute)
+	def(&t.RetryWindow, 72*time.Hour)
+	return t
+}
+
+// retryPolicy retries transient errors with back-off and never the
+// activities' permanent error types.
+func retryPolicy(maxAttempts int32) *temporal.RetryPolicy {
+	return &temporal.RetryPolicy{
+		InitialInterval:        time.Second,
+		BackoffCoefficient:     2,
+		MaximumInterval:        30 * time.Second,
+		MaximumAttempts:        maxAttempts,
+		NonRetryableErrorTypes: activities.NonRetryable(),
+	}
+}
+
+func shortOptions(ctx workflow.Context, t Timeouts) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout:    t.Short,
+		ScheduleToCloseTimeout: 10 * t.Short,
+		RetryPolicy:            retryPolicy(0),
+	})
+}
+
+func installOptions(ctx workflow.Context, t Timeouts) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout:    t.Install,
+		ScheduleToCloseTimeout: 4 * t.Install,
+		RetryPolicy:            retryPolicy(0),
+	})
+}
+
+// waitOptions suit the long polling activities: each attempt may use the
+// whole budget, heartbeats reveal a dead worker, and the budget is shared by
+// every attempt.
+func waitOptions(ctx workflow.Context, t Timeouts, budget time.Duration) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout:    budget,
+		ScheduleToCloseTimeout: budget + t.Short,
+		HeartbeatTimeout:       t.Heartbeat,
+		RetryPolicy:            retryPolicy(0),
+	})
+}
+
+// searchAttributes sets what the Web UI and `temporal workflow list
+// --query` find a store's workflows by.
+func searchAttributes(spec store.Spec, phase store.Phase) []temporal.SearchAttributeUpdate {
+	return []temporal.SearchAttributeUpdate{
+		StoreNameKey.ValueSet(spec.Name),
+		StoreEngineKey.ValueSet(spec.Engine),
+		StorePhaseKey.ValueSet(string(phase)),
+	}
+}
+
+// setPhase upserts the StorePhase search attribute. A server without the
+// attribute registered rejects the upsert; the workflow carries on, since
+// the attribute only helps operators find it.
+func setPhase(ctx workflow.Context, phase store.Phase) {
+	if err := workflow.UpsertTypedSearchAttributes(ctx, StorePhaseKey.ValueSet(string(phase))); err != nil {
+		workflow.GetLogger(ctx).Warn("upsert StorePhase", "error", err)
+	}
+}
