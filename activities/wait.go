@@ -92,26 +92,12 @@ func (a *Activities) readiness(ctx context.Context, spec store.Spec) (p WaitProg
 		return p, "", err
 	}
 	for _, d := range deps.Items {
-		want := int32(1)
-		if d.Spec.Replicas != nil {
-			want = *d.Spec.Replicas
-		}
-		w := store.Workload{Kind: "Deployment", Name: d.Name, Ready: d.Status.ReadyReplicas, Desired: want}
-		if d.Status.ObservedGeneration < d.Generation || d.Status.UpdatedReplicas < want || d.Status.ReadyReplicas < want {
-			w.Reason = "waiting"
-		}
-		p.Workloads = append(p.Workloads, w)
+		p.Workloads = append(p.Workloads, workload("Deployment", d.Name, d.Spec.Replicas, d.Status.ReadyReplicas,
+			d.Status.UpdatedReplicas, d.Status.ObservedGeneration, d.Generation))
 	}
 	for _, s := range sts.Items {
-		want := int32(1)
-		if s.Spec.Replicas != nil {
-			want = *s.Spec.Replicas
-		}
-		w := store.Workload{Kind: "StatefulSet", Name: s.Name, Ready: s.Status.ReadyReplicas, Desired: want}
-		if s.Status.ObservedGeneration < s.Generation || s.Status.ReadyReplicas < want || s.Status.UpdatedReplicas < want {
-			w.Reason = "waiting"
-		}
-		p.Workloads = append(p.Workloads, w)
+		p.Workloads = append(p.Workloads, workload("StatefulSet", s.Name, s.Spec.Replicas, s.Status.ReadyReplicas,
+			s.Status.UpdatedReplicas, s.Status.ObservedGeneration, s.Generation))
 	}
 	sort.Slice(p.Workloads, func(i, j int) bool { return p.Workloads[i].Name < p.Workloads[j].Name })
 	failure = classifyPods(pods.Items, a.crashLoopLimit())
@@ -132,6 +118,20 @@ func (a *Activities) readiness(ctx context.Context, spec store.Spec) (p WaitProg
 		p.Summary = "no workloads yet"
 	}
 	return p, failure, nil
+}
+
+// workload is ready when its controller has seen the newest spec and every
+// desired replica is updated and ready.
+func workload(kind, name string, replicas *int32, ready, updated int32, observed, generation int64) store.Workload {
+	want := int32(1)
+	if replicas != nil {
+		want = *replicas
+	}
+	w := store.Workload{Kind: kind, Name: name, Ready: ready, Desired: want}
+	if observed < generation || updated < want || ready < want {
+		w.Reason = "waiting"
+	}
+	return w
 }
 
 func (a *Activities) crashLoopLimit() int32 {

@@ -135,6 +135,24 @@ func assertNoSecretInHistory(t *testing.T, workflowID string, secrets map[string
 	}
 }
 
+// assertListedBySearchAttribute runs what an operator would to find a
+// store's workflows: temporal workflow list --query "StoreName='x'".
+func assertListedBySearchAttribute(t *testing.T, name, workflowID string) {
+	t.Helper()
+	query := fmt.Sprintf("StoreName='%s' AND StorePhase='ready'", name)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		out := temporalCLI(t, "workflow", "list", "--query", query)
+		if strings.Contains(out, workflowID) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("temporal workflow list --query %q does not list %s:\n%s", query, workflowID, out)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
 func temporalCLI(t *testing.T, args ...string) string {
 	t.Helper()
 	cmd := exec.CommandContext(t.Context(), filepath.Join(env.RepoRoot, "bin", "temporal"),
@@ -199,6 +217,7 @@ func TestCreateAndDeleteStores(t *testing.T) {
 			}
 			secrets := secretValues(t, spec)
 			assertNoSecretInHistory(t, run.GetID(), secrets)
+			assertListedBySearchAttribute(t, spec.Name, run.GetID())
 
 			del := h.delete(t, spec)
 			if err := del.Get(t.Context(), nil); err != nil {

@@ -6,21 +6,20 @@
 package helmclient
 
 import (
-	"fmt"
 	"log/slog"
 
 	"helm.sh/helm/v3/pkg/action"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/discovery"
-	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 )
 
-// Getter is a genericclioptions.RESTClientGetter for one namespace.
+// Getter is a genericclioptions.RESTClientGetter for one namespace. The
+// Runner makes one per action, sharing its discovery cache.
 type Getter struct {
 	config    *rest.Config
 	namespace string
@@ -28,22 +27,6 @@ type Getter struct {
 }
 
 var _ genericclioptions.RESTClientGetter = (*Getter)(nil)
-
-// NewGetter returns a getter whose clients use cfg and whose default
-// namespace is namespace. Helm creates a release's resources in the
-// getter's namespace, not in the one given to action.Configuration.Init.
-func NewGetter(cfg *rest.Config, namespace string) (*Getter, error) {
-	cfg = rest.CopyConfig(cfg)
-	// Helm's waits and large charts issue bursts of requests.
-	if cfg.QPS == 0 {
-		cfg.QPS, cfg.Burst = 50, 100
-	}
-	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("discovery client: %w", err)
-	}
-	return &Getter{config: cfg, namespace: namespace, discovery: memory.NewMemCacheClient(dc)}, nil
-}
 
 // ToRESTConfig returns a copy of the config.
 func (g *Getter) ToRESTConfig() (*rest.Config, error) { return rest.CopyConfig(g.config), nil }
@@ -69,17 +52,14 @@ func (g *Getter) ToRawKubeConfigLoader() clientcmd.ClientConfig {
 }
 
 // ActionConfig returns a Helm action configuration for namespace, storing
-// release records as Secrets in that namespace. Helm's debug lines go to
-// logger at debug level.
+// release records as Secrets in that namespace, for callers that need an
+// action the Runner does not wrap. Helm resources are created in the
+// getter's namespace, not in the one given to action.Configuration.Init:
+// both are namespace here.
 func ActionConfig(cfg *rest.Config, namespace string, logger *slog.Logger) (*action.Configuration, error) {
-	g, err := NewGetter(cfg, namespace)
+	r, err := NewRunner(cfg, logger)
 	if err != nil {
 		return nil, err
 	}
-	ac := new(action.Configuration)
-	debug := func(format string, v ...interface{}) { logger.Debug(fmt.Sprintf(format, v...), "component", "helm") }
-	if err := ac.Init(g, namespace, "secret", debug); err != nil {
-		return nil, fmt.Errorf("helm init for namespace %s: %w", namespace, err)
-	}
-	return ac, nil
+	return r.action(namespace)
 }
