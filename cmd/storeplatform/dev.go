@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/storeplatform/storeplatform/internal/auth"
 	"github.com/storeplatform/storeplatform/internal/config"
 	"github.com/storeplatform/storeplatform/internal/deps"
 	"github.com/storeplatform/storeplatform/internal/devstack"
@@ -36,7 +37,7 @@ func runDev(ctx context.Context, args []string, getenv func(string) string, stdo
 	kubeconfig := fs.String("kubeconfig", getenv("KUBECONFIG"), "use this cluster instead of starting a local one (env KUBECONFIG)")
 	chartDir := fs.String("chart-dir", orDefault(getenv("CHART_DIR"), "charts/store"), "directory of the store chart (env CHART_DIR)")
 	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("%w: %w", config.ErrUsage, err)
+		return fmt.Errorf("%w: %w", config.ErrUsage, config.Reported{Err: err})
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
@@ -79,6 +80,14 @@ func runDev(ctx context.Context, args []string, getenv func(string) string, stdo
 		return err
 	}
 	defer d.Close(context.WithoutCancel(ctx))
+	tokens := auth.NewMongoTokens(d.DB)
+	if err := tokens.EnsureIndexes(ctx); err != nil {
+		return err
+	}
+	adminToken, _, err := tokens.Create(ctx, "admin", auth.RoleAdmin, "storeplatform dev", time.Now())
+	if err != nil {
+		return err
+	}
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -99,8 +108,9 @@ Store Platform is running. Press Ctrl-C to stop everything.
   Temporal         %[3]s   (bin/temporal --address %[3]s workflow list)
   MongoDB          %[4]s   (embedded FerretDB, data in %[5]s/ferretdb)
   Kubernetes       bin/kubectl --kubeconfig %[6]s get nodes
+  Admin token      %[7]s   (new at every start; storeplatform token create for more)
 
-`, addr, stack.TemporalUIURL(), stack.TemporalAddress(), stack.MongoURI(), stack.Dir(), stack.Kubeconfig())
+`, addr, stack.TemporalUIURL(), stack.TemporalAddress(), stack.MongoURI(), stack.Dir(), stack.Kubeconfig(), adminToken)
 	case <-ctx.Done():
 	}
 	<-ctx.Done()

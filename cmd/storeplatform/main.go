@@ -21,6 +21,7 @@ commands:
   api      serve the HTTP API
   worker   run the Temporal worker that provisions and removes stores
   dev      start the local stack (Temporal, FerretDB, Kubernetes) with the worker and the API
+  token    create, list or revoke API tokens
 
 Run "storeplatform <command> -h" for the command's flags. Every flag can also
 be set with the environment variable named in its help.
@@ -49,6 +50,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = runWorker(ctx, rest, getenv, stderr)
 	case "dev":
 		err = runDev(ctx, rest, getenv, stdout, stderr)
+	case "token":
+		err = runToken(ctx, rest, getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -61,6 +64,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return 0
 		}
 		if errors.Is(err, config.ErrUsage) {
+			if !errors.As(err, new(config.Reported)) {
+				fmt.Fprintf(stderr, "storeplatform %s: %v\n", cmd, err)
+			}
 			return 2
 		}
 		fmt.Fprintf(stderr, "storeplatform %s: %v\n", cmd, err)

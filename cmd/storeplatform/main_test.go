@@ -152,3 +152,42 @@ func (b *lockedBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+func TestTokenCommands(t *testing.T) {
+	env.Require(t)
+	vars := map[string]string{"MONGODB_URI": env.MongoURI, "MONGODB_DB": "tokens_cli_test"}
+	getenv := func(k string) string { return vars[k] }
+	runCmd := func(args ...string) (int, string, string) {
+		var stdout, stderr bytes.Buffer
+		code := run(t.Context(), args, getenv, &stdout, &stderr)
+		return code, stdout.String(), stderr.String()
+	}
+	code, token, msg := runCmd("token", "create", "-tenant", "acme", "-name", "ci")
+	if code != 0 || !strings.HasPrefix(token, "sp_") {
+		t.Fatalf("create: %d %q %q", code, token, msg)
+	}
+	code, list, _ := runCmd("token", "list")
+	if code != 0 || !strings.Contains(list, "acme") || strings.Contains(list, strings.TrimSpace(token)) {
+		t.Fatalf("list: %d %q", code, list)
+	}
+	id := strings.Fields(strings.Split(list, "\n")[1])[0]
+	if code, _, msg := runCmd("token", "revoke", id); code != 0 {
+		t.Fatalf("revoke: %d %s", code, msg)
+	}
+	tests := []struct {
+		args []string
+		code int
+	}{
+		{[]string{"token", "create", "-tenant", "acme", "-role", "root"}, 1},
+		{[]string{"token", "revoke", "nosuchid"}, 1},
+		{[]string{"token", "revoke"}, 2},
+		{[]string{"token", "frob"}, 2},
+		{[]string{"token"}, 2},
+	}
+	for _, tt := range tests {
+		code, _, msg := runCmd(tt.args...)
+		if code != tt.code || msg == "" {
+			t.Errorf("%v: exit %d (want %d), message %q", tt.args, code, tt.code, msg)
+		}
+	}
+}

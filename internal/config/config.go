@@ -39,6 +39,14 @@ type Config struct {
 // itself.
 var ErrUsage = errors.New("usage")
 
+// Reported wraps an error that was already shown to the user.
+type Reported struct{ Err error }
+
+func (r Reported) Error() string { return r.Err.Error() }
+
+// Unwrap returns the wrapped error.
+func (r Reported) Unwrap() error { return r.Err }
+
 // Setting describes one environment variable and its flag.
 type Setting struct {
 	Env, Flag, Default, Help string
@@ -87,7 +95,7 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, 
 	}
 	if err := fs.Parse(args); err != nil {
 		// The flag package has already printed the error and the usage.
-		return c, fmt.Errorf("%w: %w", ErrUsage, err)
+		return c, fmt.Errorf("%w: %w", ErrUsage, Reported{err})
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))

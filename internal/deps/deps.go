@@ -45,15 +45,8 @@ func Connect(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Deps
 	}()
 
 	var err error
-	d.Mongo, err = mongo.Connect(options.Client().ApplyURI(cfg.MongoURI).SetServerSelectionTimeout(cfg.ConnectTimeout).SetAppName("storeplatform"))
-	if err != nil {
-		return nil, fmt.Errorf("MONGODB_URI: %w", err)
-	}
-	pctx, cancel := context.WithTimeout(ctx, cfg.ConnectTimeout)
-	err = d.Mongo.Ping(pctx, readpref.Primary())
-	cancel()
-	if err != nil {
-		return nil, fmt.Errorf("MONGODB_URI: cannot reach MongoDB at %s within %s", config.Redacted(cfg.MongoURI), cfg.ConnectTimeout)
+	if d.Mongo, err = ConnectMongo(ctx, cfg); err != nil {
+		return nil, err
 	}
 	d.DB = d.Mongo.Database(cfg.MongoDB)
 
@@ -85,6 +78,21 @@ func Connect(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Deps
 	}
 	ok = true
 	return d, nil
+}
+
+// ConnectMongo connects to MongoDB and checks that it answers.
+func ConnectMongo(ctx context.Context, cfg config.Config) (*mongo.Client, error) {
+	c, err := mongo.Connect(options.Client().ApplyURI(cfg.MongoURI).SetServerSelectionTimeout(cfg.ConnectTimeout).SetAppName("storeplatform"))
+	if err != nil {
+		return nil, fmt.Errorf("MONGODB_URI: %w", err)
+	}
+	pctx, cancel := context.WithTimeout(ctx, cfg.ConnectTimeout)
+	defer cancel()
+	if err := c.Ping(pctx, readpref.Primary()); err != nil {
+		_ = c.Disconnect(context.WithoutCancel(ctx))
+		return nil, fmt.Errorf("MONGODB_URI: cannot reach MongoDB at %s within %s", config.Redacted(cfg.MongoURI), cfg.ConnectTimeout)
+	}
+	return c, nil
 }
 
 // KubeRESTConfig loads the kubeconfig at path (a list separated like PATH

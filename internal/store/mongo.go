@@ -8,6 +8,8 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/storeplatform/storeplatform/internal/mongoindex"
 )
 
 // MongoRepository keeps store records in a MongoDB collection, one document
@@ -25,36 +27,12 @@ func NewMongoRepository(db *mongo.Database) *MongoRepository {
 }
 
 // EnsureIndexes creates the unique index on the store name and the index of
-// the owner listing, unless they exist. It creates only missing indexes:
-// FerretDB drops the connection when asked to create one that exists.
+// the owner listing, unless they exist.
 func (r *MongoRepository) EnsureIndexes(ctx context.Context) error {
-	want := []mongo.IndexModel{
+	return mongoindex.Ensure(ctx, r.coll, []mongo.IndexModel{
 		{Keys: bson.D{{Key: "name", Value: 1}}, Options: options.Index().SetUnique(true).SetName("name_unique")},
 		{Keys: bson.D{{Key: "owner", Value: 1}, {Key: "created_at", Value: -1}}, Options: options.Index().SetName("owner_created")},
-	}
-	specs, err := r.coll.Indexes().ListSpecifications(ctx)
-	if err != nil {
-		return fmt.Errorf("list indexes: %w", err)
-	}
-	have := map[string]bool{}
-	for _, s := range specs {
-		have[s.Name] = true
-	}
-	var missing []mongo.IndexModel
-	for _, m := range want {
-		var o options.IndexOptions
-		for _, set := range m.Options.List() {
-			_ = set(&o)
-		}
-		if o.Name == nil || !have[*o.Name] {
-			missing = append(missing, m)
-		}
-	}
-	if len(missing) == 0 {
-		return nil
-	}
-	_, err = r.coll.Indexes().CreateMany(ctx, missing)
-	return err
+	})
 }
 
 // UpdateStatus applies u to the record of u.Name at generation u.Generation,

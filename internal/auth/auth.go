@@ -1,0 +1,143 @@
+// Package auth issues and checks the API's bearer tokens. A token is shown
+// once when it is created; only its SHA-256 hash is stored, so a copy of the
+// database does not give access to the API.
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/storeplatform/storeplatform/internal/mongoindex"
+)
+
+// Role is what a token may do.
+type Role string
+
+// Roles.
+const (
+	// RoleAdmin sees and changes every tenant's stores and may force stuck
+	// deletions.
+	RoleAdmin Role = "admin"
+	// RoleTenant sees and changes only its tenant's stores.
+	RoleTenant Role = "tenant"
+)
+
+// tokenPrefix marks Store Platform tokens, so that secret scanners and
+// people recognise them.
+const tokenPrefix = "sp_"
+
+// Token is a token's record; the token itself is never stored.
+type Token struct {
+	ID        string     `json:"id" bson:"token_id"`
+	Name      string     `json:"name,omitempty" bson:"name,omitempty"`
+	Tenant    string     `json:"tenant" bson:"tenant"`
+	Role      Role       `json:"role" bson:"role"`
+	CreatedAt time.Time  `json:"createdAt" bson:"created_at"`
+	RevokedAt *time.Time `json:"revokedAt,omitempty" bson:"revoked_at,omitempty"`
+	Hash      string     `json:"-" bson:"hash"`
+}
+
+// Errors.
+var (
+	ErrInvalidToken = errors.New("invalid or revoked token")
+	ErrNotFound     = errors.New("token not found")
+)
+
+// MongoTokens keeps token records in the "tokens" collection.
+type MongoTokens struct {
+	coll *mongo.Collection
+}
+
+// NewMongoTokens returns the token store of db.
+func NewMongoTokens(db *mongo.Database) *MongoTokens {
+	return &MongoTokens{coll: db.Collection("tokens")}
+}
+
+// EnsureIndexes creates the unique index on token hashes and IDs.
+func (s *MongoTokens) EnsureIndexes(ctx context.Context) error {
+	return mongoindex.Ensure(ctx, s.coll, []mongo.IndexModel{
+		{Keys: bson.D{{Key: "hash", Value: 1}}, Options: options.Index().SetUnique(true).SetName("hash_unique")},
+		{Keys: bson.D{{Key: "token_id", Value: 1}}, Options: options.Index().SetUnique(true).SetName("token_id_unique")},
+	})
+}
+
+// hash is the stored form of a token.
+func hash(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+// Create issues a token for tenant with role and returns it with its record.
+// The token is not kept anywhere: the caller shows it once.
+func (s *MongoTokens) Create(ctx context.Context, tenant string, role Role, name string, now time.Time) (string, Token, error) {
+	if role != RoleAdmin && role != RoleTenant {
+		return "", Token{}, fmt.Errorf("role must be %s or %s", RoleAdmin, RoleTenant)
+	}
+	if tenant == "" || strings.ContainsAny(tenant, " \t\n/") || len(tenant) > 63 {
+		return "", Token{}, errors.New("tenant must be 1 to 63 characters without spaces or slashes")
+	}
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", Token{}, err
+	}
+	plain := tokenPrefix + base64.RawURLEncoding.EncodeToString(b)
+	h := hash(plain)
+	t := Token{ID: h[:12], Name: name, Tenant: tenant, Role: role, CreatedAt: now.UTC(), Hash: h}
+	if _, err := s.coll.InsertOne(ctx, t); err != nil {
+		return "", Token{}, fmt.Errorf("store token: %w", err)
+	}
+	return plain, t, nil
+}
+
+// Verify returns the record of a valid, unrevoked token.
+func (s *MongoTokens) Verify(ctx context.Context, token string) (Token, error) {
+	if !strings.HasPrefix(token, tokenPrefix) || len(token) > 128 {
+		return Token{}, ErrInvalidToken
+	}
+	var t Token
+	err := s.coll.FindOne(ctx, bson.M{"hash": hash(token)}).Decode(&t)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return Token{}, ErrInvalidToken
+	}
+	if err != nil {
+		return Token{}, err
+	}
+	if t.RevokedAt != nil {
+		return Token{}, ErrInvalidToken
+	}
+	return t, nil
+}
+
+// List returns every token record, newest first.
+func (s *MongoTokens) List(ctx context.Context) ([]Token, error) {
+	cur, err := s.coll.Find(ctx, bson.M{}, options.Find().SetSort(bson.D{{Key: "created_at", Value: -1}}))
+	if err != nil {
+		return nil, err
+	}
+	var out []Token
+	err = cur.All(ctx, &out)
+	return out, err
+}
+
+// Revoke revokes the token with id; revoking a revoked token is success.
+func (s *MongoTokens) Revoke(ctx context.Context, id string, now time.Time) error {
+	res, err := s.coll.UpdateOne(ctx, bson.M{"token_id": id}, bson.M{"$set": bson.M{"revoked_at": now.UTC()}})
+	if err != nil {
+		return err
+	}
+	if res.MatchedCount == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
