@@ -1,22 +1,63 @@
 // Package api is Store Platform's HTTP API. Router shows every route in one
 // block; handlers take their context from the request and answer every error
-// with a JSON body.
+// with an application/problem+json body.
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/gorilla/mux"
+	"go.temporal.io/sdk/client"
+
+	"github.com/storeplatform/storeplatform/internal/auth"
+	"github.com/storeplatform/storeplatform/internal/store"
 )
 
-// Options are the API's dependencies.
+// StoreRepository is what the API needs of the store records.
+// store.MongoRepository implements it.
+type StoreRepository interface {
+	Get(ctx context.Context, name string) (store.Record, error)
+	Insert(ctx context.Context, rec store.Record) error
+	ReplaceDeleted(ctx context.Context, old, rec store.Record) error
+	List(ctx context.Context, q store.ListQuery) ([]store.Record, string, error)
+	CountActive(ctx context.Context, owner string) (int, error)
+	UpdateStatus(ctx context.Context, u store.StatusUpdate) error
+	Requested(ctx context.Context) ([]store.Record, error)
+}
+
+// TokenVerifier checks bearer tokens. auth.MongoTokens implements it.
+type TokenVerifier interface {
+	Verify(ctx context.Context, token string) (auth.Token, error)
+}
+
+var (
+	_ StoreRepository = (*store.MongoRepository)(nil)
+	_ TokenVerifier   = (*auth.MongoTokens)(nil)
+)
+
+// Options are the API's dependencies and settings.
 type Options struct {
 	// Logger receives request and error logs.
 	Logger *slog.Logger
 	// Checks are the dependencies GET /health probes.
 	Checks []Check
+	// Stores, Tokens and Temporal back the /api routes; without them only
+	// /health is served.
+	Stores   StoreRepository
+	Tokens   TokenVerifier
+	Temporal client.Client
+	// TaskQueue is where the store workflows run.
+	TaskQueue string
+	// StoreDomain makes a store's default host: <name>.<StoreDomain>.
+	StoreDomain string
+	// StoreLimit is how many stores (not deleted) one tenant may have.
+	StoreLimit int
+	// Now is the clock (time.Now when nil).
+	Now func() time.Time
 }
 
 // Router returns the API's routes.
@@ -24,9 +65,44 @@ func Router(o Options) *mux.Router {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.StoreLimit == 0 {
+		o.StoreLimit = 5
+	}
+	if o.StoreDomain == "" {
+		o.StoreDomain = "stores.localhost"
+	}
+	s := &server{o: o}
 	r := mux.NewRouter()
+	r.Use(s.logRequests)
+	s.routeProblems(r)
 	r.Handle("/health", health(o.Checks)).Methods(http.MethodGet)
+	if o.Stores != nil && o.Tokens != nil && o.Temporal != nil {
+		authed := func(h http.HandlerFunc) http.Handler { return s.authenticate(h) }
+		r.Handle("/api/stores", authed(s.createStore)).Methods(http.MethodPost)
+		r.Handle("/api/stores", authed(s.listStores)).Methods(http.MethodGet)
+		r.Handle("/api/stores/{name}", authed(s.getStore)).Methods(http.MethodGet)
+		r.Handle("/api/stores/{name}", authed(s.deleteStore)).Methods(http.MethodDelete)
+		r.Handle("/api/stores/{name}/retry", authed(s.retryStore)).Methods(http.MethodPost)
+	}
 	return r
+}
+
+// routeProblems answers unknown routes and methods with problems.
+func (s *server) routeProblems(r *mux.Router) {
+	r.NotFoundHandler = s.logRequests(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeProblem(w, &Problem{Type: ProblemNotFound, Title: "Not found", Status: http.StatusNotFound, Detail: "no such route", RequestID: requestID(r)})
+	}))
+	r.MethodNotAllowedHandler = s.logRequests(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeProblem(w, &Problem{Type: problemBase + "method-not-allowed", Title: "Method not allowed", Status: http.StatusMethodNotAllowed, RequestID: requestID(r)})
+	}))
+}
+
+// server holds the handlers' dependencies.
+type server struct {
+	o Options
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -47,7 +47,7 @@ func runDev(ctx context.Context, args []string, getenv func(string) string, stdo
 	cfg := config.Config{
 		ListenAddr: *listen, MongoDB: "storeplatform", TemporalNamespace: "default", TaskQueue: "store-platform",
 		Kubeconfig: *kubeconfig, LogLevel: "info", LogFormat: "text",
-		ChartDir: *chartDir, StoreProfile: "local", MaxActivities: 20,
+		ChartDir: *chartDir, StoreProfile: "local", MaxActivities: 20, StoreDomain: "stores.localhost", StoreLimit: 5,
 		// Placeholders that pass validation; the stack's real values follow.
 		MongoURI: "mongodb://127.0.0.1/", TemporalAddress: "127.0.0.1:7233",
 	}

@@ -15,6 +15,8 @@ import (
 	sdkworker "go.temporal.io/sdk/worker"
 
 	"github.com/storeplatform/storeplatform/api"
+	"github.com/storeplatform/storeplatform/internal/auth"
+	"github.com/storeplatform/storeplatform/internal/store"
 	"github.com/storeplatform/storeplatform/internal/config"
 	"github.com/storeplatform/storeplatform/internal/deps"
 	"github.com/storeplatform/storeplatform/worker"
@@ -54,8 +56,18 @@ func runAPI(ctx context.Context, args []string, getenv func(string) string, stde
 // serveAPI serves the API until ctx ends, then drains requests for up to 10
 // seconds. ready, if not nil, receives the bound address.
 func serveAPI(ctx context.Context, cfg config.Config, d *deps.Deps, logger *slog.Logger, ready chan<- string) error {
+	stores := store.NewMongoRepository(d.DB)
+	tokens := auth.NewMongoTokens(d.DB)
+	if err := stores.EnsureIndexes(ctx); err != nil {
+		return fmt.Errorf("mongodb indexes: %w", err)
+	}
+	if err := tokens.EnsureIndexes(ctx); err != nil {
+		return fmt.Errorf("mongodb indexes: %w", err)
+	}
+	go reconcileLoop(ctx, stores, d.Temporal, cfg.TaskQueue, logger)
 	router := api.Router(api.Options{
-		Logger: logger,
+		Logger: logger, Stores: stores, Tokens: tokens, Temporal: d.Temporal, TaskQueue: cfg.TaskQueue,
+		StoreDomain: cfg.StoreDomain, StoreLimit: cfg.StoreLimit,
 		Checks: []api.Check{
 			{Name: "mongodb", Probe: func(ctx context.Context) error { return d.Mongo.Ping(ctx, readpref.Primary()) }},
 			{Name: "temporal", Probe: func(ctx context.Context) error {
@@ -88,6 +100,26 @@ func serveAPI(ctx context.Context, cfg config.Config, d *deps.Deps, logger *slog
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	return srv.Shutdown(sctx)
+}
+
+// reconcileLoop starts the workflows of records left "requested" (the API
+// died between writing a record and starting its workflow): at start, then
+// every 30 seconds, until ctx ends.
+func reconcileLoop(ctx context.Context, stores api.StoreRepository, c sdkclient.Client, queue string, logger *slog.Logger) {
+	t := time.NewTicker(30 * time.Second)
+	defer t.Stop()
+	for {
+		if n, err := api.Reconcile(ctx, stores, c, queue); err != nil {
+			logger.Warn("reconcile requested stores", "error", err.Error())
+		} else if n > 0 {
+			logger.Info("reconciled requested stores", "started", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 func runWorker(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {

@@ -33,6 +33,8 @@ type Config struct {
 	ChartDir          string
 	StoreProfile      string
 	MaxActivities     int
+	StoreDomain       string
+	StoreLimit        int
 }
 
 // ErrUsage wraps errors of flag parsing, which the flag package reports
@@ -67,6 +69,8 @@ func Settings() []Setting {
 		{"CHART_DIR", "chart-dir", "charts/store", "directory of the store chart (worker)", func(c *Config) *string { return &c.ChartDir }},
 		{"STORE_PROFILE", "store-profile", "prod", "values profile of every store: local or prod (worker)", func(c *Config) *string { return &c.StoreProfile }},
 		{"WORKER_MAX_ACTIVITIES", "max-activities", "20", "activities one worker runs at once (worker)", nil},
+		{"STORE_DOMAIN", "store-domain", "stores.localhost", "a store's default host is <name>.<STORE_DOMAIN> (api)", func(c *Config) *string { return &c.StoreDomain }},
+		{"STORE_LIMIT", "store-limit", "5", "stores one tenant may have (api)", nil},
 		{"LOG_LEVEL", "log-level", "info", "debug, info, warn or error", func(c *Config) *string { return &c.LogLevel }},
 		{"LOG_FORMAT", "log-format", "json", "json or text", func(c *Config) *string { return &c.LogFormat }},
 	}
@@ -76,7 +80,7 @@ func Settings() []Setting {
 // validates the result. The error names the bad setting.
 func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, error) {
 	var c Config
-	var timeout, maxActivities string
+	var timeout, maxActivities, storeLimit string
 	for _, s := range Settings() {
 		v := getenv(s.Env)
 		if v == "" {
@@ -88,6 +92,8 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, 
 			target = s.field(&c)
 		case s.Env == "CONNECT_TIMEOUT":
 			target = &timeout
+		case s.Env == "STORE_LIMIT":
+			target = &storeLimit
 		default:
 			target = &maxActivities
 		}
@@ -110,6 +116,10 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, 
 		return c, fmt.Errorf("WORKER_MAX_ACTIVITIES: %q is not a number from 1 to 1000", maxActivities)
 	}
 	c.MaxActivities = n
+	if n, err = strconv.Atoi(storeLimit); err != nil || n < 1 || n > 100000 {
+		return c, fmt.Errorf("STORE_LIMIT: %q is not a positive number", storeLimit)
+	}
+	c.StoreLimit = n
 	return c, c.Validate()
 }
 

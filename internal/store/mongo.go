@@ -136,3 +136,87 @@ func isWriteConflict(err error) bool {
 	}
 	return false
 }
+
+// Insert adds a new record; ErrConflict when its name is taken.
+func (r *MongoRepository) Insert(ctx context.Context, rec Record) error {
+	_, err := r.coll.InsertOne(ctx, rec)
+	if mongo.IsDuplicateKeyError(err) {
+		return ErrConflict
+	}
+	return err
+}
+
+// ReplaceDeleted puts rec in the place of old, a deleted store of the same
+// name; ErrConflict when old is no longer there as it was (another request
+// took the name first).
+func (r *MongoRepository) ReplaceDeleted(ctx context.Context, old, rec Record) error {
+	res, err := r.coll.DeleteOne(ctx, bson.M{"name": old.Name, "generation": old.Generation, "phase": PhaseDeleted})
+	if err != nil {
+		return err
+	}
+	if res.DeletedCount == 0 {
+		return ErrConflict
+	}
+	return r.Insert(ctx, rec)
+}
+
+// List returns one page of records, newest first, and the cursor of the
+// next page ("" on the last one).
+func (r *MongoRepository) List(ctx context.Context, q ListQuery) ([]Record, string, error) {
+	filter := bson.M{}
+	if q.Owner != "" {
+		filter["owner"] = q.Owner
+	}
+	if q.Phase != "" {
+		filter["phase"] = q.Phase
+	}
+	if q.Engine != "" {
+		filter["engine"] = q.Engine
+	}
+	if q.Cursor != "" {
+		id, err := bson.ObjectIDFromHex(q.Cursor)
+		if err != nil {
+			return nil, "", ErrBadCursor
+		}
+		filter["_id"] = bson.M{"$lt": id}
+	}
+	limit := q.Limit
+	if limit <= 0 {
+		limit = 20
+	}
+	cur, err := r.coll.Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "_id", Value: -1}}).SetLimit(int64(limit+1)))
+	if err != nil {
+		return nil, "", err
+	}
+	var recs []Record
+	if err := cur.All(ctx, &recs); err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(recs) > limit {
+		recs = recs[:limit]
+		next = recs[limit-1].ID.Hex()
+	}
+	return recs, next, nil
+}
+
+// ErrBadCursor is returned for a cursor this repository did not make.
+var ErrBadCursor = errors.New("invalid cursor")
+
+// CountActive counts owner's stores that are not deleted.
+func (r *MongoRepository) CountActive(ctx context.Context, owner string) (int, error) {
+	n, err := r.coll.CountDocuments(ctx, bson.M{"owner": owner, "phase": bson.M{"$ne": PhaseDeleted}})
+	return int(n), err
+}
+
+// Requested returns records still in phase requested: stores whose
+// workflow may not have been started (the API died in between).
+func (r *MongoRepository) Requested(ctx context.Context) ([]Record, error) {
+	cur, err := r.coll.Find(ctx, bson.M{"phase": PhaseRequested})
+	if err != nil {
+		return nil, err
+	}
+	var recs []Record
+	err = cur.All(ctx, &recs)
+	return recs, err
+}

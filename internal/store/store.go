@@ -5,7 +5,9 @@ package store
 
 import (
 	"errors"
+
 	"fmt"
+	"go.mongodb.org/mongo-driver/v2/bson"
 	"time"
 )
 
@@ -105,6 +107,8 @@ type StatusUpdate struct {
 
 // Record is a store as kept in MongoDB.
 type Record struct {
+	// ID orders records by creation, for cursor pagination.
+	ID               bson.ObjectID `json:"-" bson:"_id,omitempty"`
 	Spec             `bson:",inline"`
 	Owner            string     `json:"owner,omitempty" bson:"owner,omitempty"`
 	Phase            Phase      `json:"phase" bson:"phase"`
@@ -121,5 +125,20 @@ type Record struct {
 	DeleteWorkflowID string     `json:"deleteWorkflowId,omitempty" bson:"delete_workflow_id,omitempty"`
 }
 
-// ErrNotFound is returned when no record matches.
-var ErrNotFound = errors.New("store not found")
+// Errors of the repository.
+var (
+	ErrNotFound = errors.New("store not found")
+	// ErrConflict means a record of that name exists.
+	ErrConflict = errors.New("a store of that name exists")
+)
+
+// ListQuery selects records for a listing, newest first.
+type ListQuery struct {
+	// Owner, when set, limits the listing to one tenant's stores.
+	Owner  string
+	Phase  Phase
+	Engine string
+	// Limit is the page size; Cursor the NextCursor of the previous page.
+	Limit  int
+	Cursor string
+}

@@ -1,0 +1,141 @@
+package api
+
+import (
+	"context"
+	"sort"
+	"sync"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/storeplatform/storeplatform/internal/auth"
+	"github.com/storeplatform/storeplatform/internal/store"
+)
+
+// fakeStores is an in-memory StoreRepository for handler tests.
+type fakeStores struct {
+	mu   sync.Mutex
+	recs map[string]store.Record
+	// fail, when set, is returned by every call.
+	fail error
+}
+
+var _ StoreRepository = (*fakeStores)(nil)
+
+func newFakeStores() *fakeStores { return &fakeStores{recs: map[string]store.Record{}} }
+
+func (f *fakeStores) Get(_ context.Context, name string) (store.Record, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.fail != nil {
+		return store.Record{}, f.fail
+	}
+	r, ok := f.recs[name]
+	if !ok {
+		return r, store.ErrNotFound
+	}
+	return r, nil
+}
+
+func (f *fakeStores) Insert(_ context.Context, rec store.Record) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.fail != nil {
+		return f.fail
+	}
+	if _, ok := f.recs[rec.Name]; ok {
+		return store.ErrConflict
+	}
+	rec.ID = bson.NewObjectID()
+	f.recs[rec.Name] = rec
+	return nil
+}
+
+func (f *fakeStores) ReplaceDeleted(_ context.Context, old, rec store.Record) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	cur, ok := f.recs[old.Name]
+	if !ok || cur.Generation != old.Generation || cur.Phase != store.PhaseDeleted {
+		return store.ErrConflict
+	}
+	rec.ID = bson.NewObjectID()
+	f.recs[rec.Name] = rec
+	return nil
+}
+
+func (f *fakeStores) List(_ context.Context, q store.ListQuery) ([]store.Record, string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []store.Record
+	for _, r := range f.recs {
+		if (q.Owner == "" || r.Owner == q.Owner) && (q.Phase == "" || r.Phase == q.Phase) && (q.Engine == "" || r.Engine == q.Engine) {
+			if q.Cursor == "" || r.ID.Hex() < q.Cursor {
+				out = append(out, r)
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID.Hex() > out[j].ID.Hex() })
+	next := ""
+	if len(out) > q.Limit {
+		out = out[:q.Limit]
+		next = out[q.Limit-1].ID.Hex()
+	}
+	return out, next, nil
+}
+
+func (f *fakeStores) CountActive(_ context.Context, owner string) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := 0
+	for _, r := range f.recs {
+		if r.Owner == owner && r.Phase != store.PhaseDeleted {
+			n++
+		}
+	}
+	return n, nil
+}
+
+func (f *fakeStores) UpdateStatus(_ context.Context, u store.StatusUpdate) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	r, ok := f.recs[u.Name]
+	if !ok || r.Generation != u.Generation {
+		return nil
+	}
+	if u.Phase != "" {
+		r.Phase, r.Message = u.Phase, u.Message
+	}
+	f.recs[u.Name] = r
+	return nil
+}
+
+func (f *fakeStores) Requested(_ context.Context) ([]store.Record, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []store.Record
+	for _, r := range f.recs {
+		if r.Phase == store.PhaseRequested {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+// fakeTokens knows a fixed set of tokens.
+type fakeTokens map[string]auth.Token
+
+var _ TokenVerifier = fakeTokens(nil)
+
+func (f fakeTokens) Verify(_ context.Context, token string) (auth.Token, error) {
+	t, ok := f[token]
+	if !ok {
+		return auth.Token{}, auth.ErrInvalidToken
+	}
+	return t, nil
+}
+
+// bsonID makes ordered object IDs for tests.
+func bsonID(n byte) bson.ObjectID {
+	var id bson.ObjectID
+	id[11] = n
+	return id
+}

@@ -1,0 +1,215 @@
+package api_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.temporal.io/api/workflowservice/v1"
+	sdkworker "go.temporal.io/sdk/worker"
+
+	"github.com/storeplatform/storeplatform/api"
+	"github.com/storeplatform/storeplatform/internal/auth"
+	"github.com/storeplatform/storeplatform/internal/store"
+	"github.com/storeplatform/storeplatform/internal/testenv"
+	"github.com/storeplatform/storeplatform/worker"
+	"github.com/storeplatform/storeplatform/workflows"
+)
+
+var env testenv.Env
+
+func TestMain(m *testing.M) { testenv.Main(m, &env) }
+
+// platform is the API served over HTTP with a worker behind it, all on the
+// real stack.
+type platform struct {
+	url    string
+	db     *mongo.Database
+	stores *store.MongoRepository
+	queue  string
+	tokens map[string]string // tenant -> token
+}
+
+func newPlatform(t *testing.T) *platform {
+	t.Helper()
+	env.Require(t)
+	ctx := t.Context()
+	p := &platform{queue: fmt.Sprintf("api-%d", time.Now().UnixNano()), tokens: map[string]string{}}
+	p.db = env.Mongo.Database(fmt.Sprintf("api_%d", time.Now().UnixNano()))
+	p.stores = store.NewMongoRepository(p.db)
+	if err := p.stores.EnsureIndexes(ctx); err != nil {
+		t.Fatal(err)
+	}
+	tokens := auth.NewMongoTokens(p.db)
+	for _, tenant := range []string{"acme", "globex"} {
+		tok, _, err := tokens.Create(ctx, tenant, auth.RoleTenant, "test", time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.tokens[tenant] = tok
+	}
+	acts, err := worker.NewActivities(ctx, worker.ActivityDeps{Kube: env.Kube, RESTConfig: env.RESTConfig, DB: p.db,
+		Temporal: env.Temporal, Logger: slog.New(slog.DiscardHandler)}, filepath.Join(env.RepoRoot, "charts", "store"), "local")
+	if err != nil {
+		t.Fatal(err)
+	}
+	acts.PollInterval = 250 * time.Millisecond
+	wctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- worker.Run(wctx, env.Temporal, worker.Options{TaskQueue: p.queue, Register: func(r sdkworker.Registry) { worker.Register(r, acts) }})
+	}()
+	srv := httptest.NewServer(api.Router(api.Options{Stores: p.stores, Tokens: tokens, Temporal: env.Temporal, TaskQueue: p.queue}))
+	t.Cleanup(func() {
+		srv.Close()
+		cancel()
+		<-done
+	})
+	p.url = srv.URL
+	return p
+}
+
+func (p *platform) call(t *testing.T, tenant, method, path, body string) (int, []byte) {
+	t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(t.Context(), method, p.url+path, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+p.tokens[tenant])
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, data
+}
+
+// waitPhase polls GET /api/stores/{name} until the store reaches phase.
+func (p *platform) waitPhase(t *testing.T, tenant, name string, phase store.Phase) api.StoreResponse {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	var last api.StoreResponse
+	for time.Now().Before(deadline) {
+		code, data := p.call(t, tenant, http.MethodGet, "/api/stores/"+name, "")
+		if code == http.StatusOK {
+			last = api.StoreResponse{}
+			_ = json.Unmarshal(data, &last)
+			if last.Phase == phase {
+				return last
+			}
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	t.Fatalf("store %s never reached %s; last %+v", name, phase, last)
+	return last
+}
+
+func TestStoreLifecycleThroughTheAPI(t *testing.T) {
+	p := newPlatform(t)
+	code, data := p.call(t, "acme", http.MethodPost, "/api/stores", `{"name":"api-shop","engine":"woocommerce","title":"API Shop"}`)
+	if code != http.StatusAccepted {
+		t.Fatalf("create: %d %s", code, data)
+	}
+	ready := p.waitPhase(t, "acme", "api-shop", store.PhaseReady)
+	if ready.URL != "http://api-shop.stores.localhost" || ready.Owner != "acme" {
+		t.Fatalf("ready store %+v", ready.Record)
+	}
+	// Tenants do not see each other's stores.
+	if code, _ := p.call(t, "globex", http.MethodGet, "/api/stores/api-shop", ""); code != http.StatusNotFound {
+		t.Fatalf("globex sees acme's store: %d", code)
+	}
+	if code, _ := p.call(t, "globex", http.MethodDelete, "/api/stores/api-shop", ""); code != http.StatusNotFound {
+		t.Fatalf("globex deletes acme's store: %d", code)
+	}
+	_, data = p.call(t, "globex", http.MethodGet, "/api/stores", "")
+	var list api.StoreList
+	_ = json.Unmarshal(data, &list)
+	if len(list.Items) != 0 {
+		t.Fatalf("globex lists %+v", list.Items)
+	}
+	_, data = p.call(t, "acme", http.MethodGet, "/api/stores", "")
+	_ = json.Unmarshal(data, &list)
+	if len(list.Items) != 1 || list.Items[0].Name != "api-shop" {
+		t.Fatalf("acme lists %+v", list.Items)
+	}
+
+	if code, data := p.call(t, "acme", http.MethodDelete, "/api/stores/api-shop", ""); code != http.StatusAccepted {
+		t.Fatalf("delete: %d %s", code, data)
+	}
+	p.waitPhase(t, "acme", "api-shop", store.PhaseDeleted)
+	if code, _ := p.call(t, "acme", http.MethodDelete, "/api/stores/api-shop", ""); code != http.StatusNotFound {
+		t.Fatalf("deleting a deleted store: %d", code)
+	}
+}
+
+func TestConcurrentIdenticalCreatesMakeOneStore(t *testing.T) {
+	p := newPlatform(t)
+	body := `{"name":"crowd","engine":"medusa","medusaImage":"registry.example.com/acme/medusa:1.0.0"}`
+	var wg sync.WaitGroup
+	codes := make([]int, 20)
+	for i := range codes {
+		wg.Go(func() { codes[i], _ = p.call(t, "acme", http.MethodPost, "/api/stores", body) })
+	}
+	wg.Wait()
+	for i, c := range codes {
+		if c != http.StatusAccepted {
+			t.Errorf("request %d: %d", i, c)
+		}
+	}
+	p.waitPhase(t, "acme", "crowd", store.PhaseReady)
+	recs, _, err := p.stores.List(t.Context(), store.ListQuery{Limit: 100})
+	if err != nil || len(recs) != 1 {
+		t.Fatalf("%d records (%v)", len(recs), err)
+	}
+	n, err := env.Temporal.CountWorkflow(t.Context(), &workflowservice.CountWorkflowExecutionsRequest{
+		Namespace: "default", Query: "StoreName='crowd' AND WorkflowType='CreateStore'"})
+	if err != nil || n.GetCount() != 1 {
+		t.Fatalf("%d CreateStore workflows (%v)", n.GetCount(), err)
+	}
+	if code, _ := p.call(t, "acme", http.MethodDelete, "/api/stores/crowd", ""); code != http.StatusAccepted {
+		t.Fatal("delete")
+	}
+	p.waitPhase(t, "acme", "crowd", store.PhaseDeleted)
+}
+
+// TestAPIDiesBetweenRecordAndWorkflow leaves a record as an API that died
+// right after writing it would, then restarts: the reconciler starts the
+// workflow and the store comes up.
+func TestAPIDiesBetweenRecordAndWorkflow(t *testing.T) {
+	p := newPlatform(t)
+	spec := store.Spec{Name: "orphan", Generation: 1, Engine: store.EngineWooCommerce, Host: "orphan.stores.localhost", Title: "orphan"}
+	now := time.Now().UTC()
+	if err := p.stores.Insert(t.Context(), store.Record{Spec: spec, Owner: "acme", Phase: store.PhaseRequested,
+		Namespace: spec.Namespace(), CreatedAt: now, UpdatedAt: now, CreateWorkflowID: workflows.CreateWorkflowID("orphan", 1)}); err != nil {
+		t.Fatal(err)
+	}
+	started, err := api.Reconcile(t.Context(), p.stores, env.Temporal, p.queue)
+	if err != nil || started != 1 {
+		t.Fatalf("reconcile: %d %v", started, err)
+	}
+	p.waitPhase(t, "acme", "orphan", store.PhaseReady)
+	// A second reconcile finds nothing to do.
+	if started, err := api.Reconcile(t.Context(), p.stores, env.Temporal, p.queue); err != nil || started != 0 {
+		t.Fatalf("second reconcile: %d %v", started, err)
+	}
+	if code, _ := p.call(t, "acme", http.MethodDelete, "/api/stores/orphan", ""); code != http.StatusAccepted {
+		t.Fatal("delete")
+	}
+	p.waitPhase(t, "acme", "orphan", store.PhaseDeleted)
+}

@@ -1,0 +1,338 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/gorilla/mux"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+
+	"github.com/storeplatform/storeplatform/internal/auth"
+	"github.com/storeplatform/storeplatform/internal/store"
+	"github.com/storeplatform/storeplatform/workflows"
+)
+
+// StoreResponse is a store as the API shows it: its record and, while a
+// workflow works on it, that workflow's progress.
+type StoreResponse struct {
+	store.Record
+	Progress *workflows.Progress `json:"progress,omitempty"`
+}
+
+// StoreList is a page of stores.
+type StoreList struct {
+	Items      []store.Record `json:"items"`
+	NextCursor string         `json:"nextCursor,omitempty"`
+}
+
+// errStoreConflict carries the detail of a 409.
+type errStoreConflict struct{ detail string }
+
+func (e errStoreConflict) Error() string { return e.detail }
+
+// createStore handles POST /api/stores. The record is written first (phase
+// requested), then the workflow is started with an ID derived from the
+// record; a request repeated after a crash in between finds the record and
+// starts the same workflow, and so does the reconciler (Reconcile).
+func (s *server) createStore(w http.ResponseWriter, r *http.Request) {
+	req, p := decodeCreateStore(w, r)
+	if p != nil {
+		p.RequestID = requestID(r)
+		writeProblem(w, p)
+		return
+	}
+	who := principal(r)
+	spec := store.Spec{Name: req.Name, Engine: req.Engine, Title: req.Title, AdminEmail: req.AdminEmail,
+		Host: req.Host, MedusaImage: req.MedusaImage}
+	if spec.Host == "" {
+		spec.Host = spec.Name + "." + s.o.StoreDomain
+	}
+	if spec.Title == "" {
+		spec.Title = spec.Name
+	}
+	rec, err := s.ensureRecord(r.Context(), who, spec)
+	var conflict errStoreConflict
+	switch {
+	case errors.As(err, &conflict):
+		writeProblem(w, &Problem{Type: ProblemConflict, Title: "Conflict", Status: http.StatusConflict, Detail: conflict.detail, RequestID: requestID(r)})
+		return
+	case errors.Is(err, errLimit):
+		writeProblem(w, &Problem{Type: ProblemStoreLimitReached, Title: "Store limit reached", Status: http.StatusConflict,
+			Detail: fmt.Sprintf("tenant %s already has %d stores, the most allowed; delete one first", who.Tenant, s.o.StoreLimit), RequestID: requestID(r)})
+		return
+	case err != nil:
+		s.internal(w, r, err)
+		return
+	}
+	if err := s.startCreate(r.Context(), rec); err != nil {
+		// The record stays "requested"; the reconciler starts the workflow
+		// once Temporal answers again.
+		s.o.Logger.WarnContext(r.Context(), "start CreateStore", "store", rec.Name, "error", err.Error(), "request_id", requestID(r))
+	}
+	w.Header().Set("Location", "/api/stores/"+url.PathEscape(rec.Name))
+	writeJSON(w, http.StatusAccepted, StoreResponse{Record: rec})
+}
+
+var errLimit = errors.New("store limit reached")
+
+// ensureRecord returns the record of spec's store, creating it (or taking
+// the place of a deleted store of that name) when there is none. The same
+// request twice gives the same record.
+func (s *server) ensureRecord(ctx context.Context, who auth.Token, spec store.Spec) (store.Record, error) {
+	for attempt := 0; attempt < 3; attempt++ {
+		cur, err := s.o.Stores.Get(ctx, spec.Name)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return store.Record{}, err
+		}
+		found := err == nil
+		if found && cur.Phase != store.PhaseDeleted {
+			if cur.Owner != who.Tenant {
+				return store.Record{}, errStoreConflict{"the name " + spec.Name + " is taken"}
+			}
+			if !sameSpec(cur.Spec, spec) {
+				return store.Record{}, errStoreConflict{"store " + spec.Name + " exists with a different spec"}
+			}
+			return cur, nil
+		}
+		n, err := s.o.Stores.CountActive(ctx, who.Tenant)
+		if err != nil {
+			return store.Record{}, err
+		}
+		if n >= s.o.StoreLimit {
+			return store.Record{}, errLimit
+		}
+		spec.Generation = 1
+		if found {
+			spec.Generation = cur.Generation + 1
+		}
+		now := s.o.Now().UTC()
+		rec := store.Record{Spec: spec, Owner: who.Tenant, Phase: store.PhaseRequested, Message: "waiting for the workflow to start",
+			Namespace: spec.Namespace(), CreatedAt: now, UpdatedAt: now,
+			CreateWorkflowID: workflows.CreateWorkflowID(spec.Name, spec.Generation)}
+		if found {
+			err = s.o.Stores.ReplaceDeleted(ctx, cur, rec)
+		} else {
+			err = s.o.Stores.Insert(ctx, rec)
+		}
+		if errors.Is(err, store.ErrConflict) {
+			continue // a concurrent request wrote it first: read it again
+		}
+		if err != nil {
+			return store.Record{}, err
+		}
+		return s.o.Stores.Get(ctx, spec.Name)
+	}
+	return store.Record{}, errStoreConflict{"store " + spec.Name + " is being changed by another request; try again"}
+}
+
+// sameSpec compares what a client asked for (generation aside).
+func sameSpec(a, b store.Spec) bool {
+	a.Generation, b.Generation = 0, 0
+	return a == b
+}
+
+// startCreate starts (or finds) the record's creation workflow.
+func (s *server) startCreate(ctx context.Context, rec store.Record) error {
+	_, err := workflows.StartCreate(ctx, s.o.Temporal, s.o.TaskQueue, workflows.CreateStoreInput{Spec: rec.Spec})
+	if errors.Is(err, workflows.ErrAlreadyCreated) {
+		return nil
+	}
+	return err
+}
+
+// Reconcile starts the creation workflow of every record still in phase
+// requested: the API may have died between writing a record and starting
+// its workflow. Starting is idempotent, so running it often is harmless.
+func Reconcile(ctx context.Context, stores StoreRepository, c client.Client, taskQueue string) (started int, err error) {
+	recs, err := stores.Requested(ctx)
+	if err != nil {
+		return 0, err
+	}
+	var errs []error
+	for _, rec := range recs {
+		_, err := workflows.StartCreate(ctx, c, taskQueue, workflows.CreateStoreInput{Spec: rec.Spec})
+		if err != nil && !errors.Is(err, workflows.ErrAlreadyCreated) {
+			errs = append(errs, fmt.Errorf("store %s: %w", rec.Name, err))
+			continue
+		}
+		started++
+	}
+	return started, errors.Join(errs...)
+}
+
+// visibleStore returns the record of {name} if the caller may see it; a
+// store of another tenant is "not found", not "forbidden", so that names
+// of other tenants' stores do not leak.
+func (s *server) visibleStore(w http.ResponseWriter, r *http.Request) (store.Record, bool) {
+	name := mux.Vars(r)["name"]
+	rec, err := s.o.Stores.Get(r.Context(), name)
+	who := principal(r)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && who.Role != auth.RoleAdmin && rec.Owner != who.Tenant) {
+		writeProblem(w, &Problem{Type: ProblemNotFound, Title: "Not found", Status: http.StatusNotFound,
+			Detail: "no store named " + name, RequestID: requestID(r)})
+		return rec, false
+	}
+	if err != nil {
+		s.internal(w, r, err)
+		return rec, false
+	}
+	return rec, true
+}
+
+func (s *server) getStore(w http.ResponseWriter, r *http.Request) {
+	rec, ok := s.visibleStore(w, r)
+	if !ok {
+		return
+	}
+	resp := StoreResponse{Record: rec}
+	if id := activeWorkflow(rec); id != "" {
+		if v, err := s.o.Temporal.QueryWorkflow(r.Context(), id, "", workflows.QueryProgress); err == nil {
+			var p workflows.Progress
+			if v.Get(&p) == nil {
+				resp.Progress = &p
+			}
+		}
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// activeWorkflow is the workflow working on the store, if any.
+func activeWorkflow(rec store.Record) string {
+	switch rec.Phase {
+	case store.PhaseRequested, store.PhaseProvisioning, store.PhaseFailed:
+		return workflows.CreateWorkflowID(rec.Name, rec.Generation)
+	case store.PhaseDeleting, store.PhaseDeletionStuck:
+		return workflows.DeleteWorkflowID(rec.Name, rec.Generation)
+	}
+	return ""
+}
+
+func (s *server) listStores(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	var bad []FieldError
+	lq := store.ListQuery{Phase: store.Phase(q.Get("status")), Engine: q.Get("engine"), Cursor: q.Get("cursor"), Limit: 20}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 100 {
+			bad = append(bad, FieldError{Field: "limit", Message: "must be a number from 1 to 100"})
+		}
+		lq.Limit = n
+	}
+	switch lq.Phase {
+	case "", store.PhaseRequested, store.PhaseProvisioning, store.PhaseReady, store.PhaseFailed,
+		store.PhaseDeleting, store.PhaseDeletionStuck, store.PhaseDeleted:
+	default:
+		bad = append(bad, FieldError{Field: "status", Message: "is not a store phase"})
+	}
+	if lq.Engine != "" && lq.Engine != store.EngineWooCommerce && lq.Engine != store.EngineMedusa {
+		bad = append(bad, FieldError{Field: "engine", Message: MsgEngine})
+	}
+	if len(bad) > 0 {
+		writeProblem(w, &Problem{Type: ProblemValidation, Title: "Invalid request", Status: http.StatusBadRequest,
+			Detail: "some query parameters are not valid", Errors: bad, RequestID: requestID(r)})
+		return
+	}
+	if who := principal(r); who.Role != auth.RoleAdmin {
+		lq.Owner = who.Tenant
+	}
+	recs, next, err := s.o.Stores.List(r.Context(), lq)
+	if errors.Is(err, store.ErrBadCursor) {
+		writeProblem(w, &Problem{Type: ProblemValidation, Title: "Invalid request", Status: http.StatusBadRequest,
+			Errors: []FieldError{{Field: "cursor", Message: "is not a cursor this API gave"}}, RequestID: requestID(r)})
+		return
+	}
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	if recs == nil {
+		recs = []store.Record{}
+	}
+	writeJSON(w, http.StatusOK, StoreList{Items: recs, NextCursor: next})
+}
+
+// deleteStore handles DELETE /api/stores/{name}. Deleting a store that is
+// being created is allowed: DeleteStore cancels the creation, waits for it
+// to undo its work, then deletes. A deleted store is 404.
+func (s *server) deleteStore(w http.ResponseWriter, r *http.Request) {
+	rec, ok := s.visibleStore(w, r)
+	if !ok {
+		return
+	}
+	if rec.Phase == store.PhaseDeleted {
+		writeProblem(w, &Problem{Type: ProblemNotFound, Title: "Not found", Status: http.StatusNotFound,
+			Detail: "store " + rec.Name + " is already deleted", RequestID: requestID(r)})
+		return
+	}
+	if _, err := workflows.StartDelete(r.Context(), s.o.Temporal, s.o.TaskQueue, workflows.DeleteStoreInput{Spec: rec.Spec}); err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	if rec.Phase != store.PhaseDeleting && rec.Phase != store.PhaseDeletionStuck {
+		rec.Phase, rec.Message = store.PhaseDeleting, "deletion requested"
+		rec.DeleteWorkflowID = workflows.DeleteWorkflowID(rec.Name, rec.Generation)
+		_ = s.o.Stores.UpdateStatus(r.Context(), store.StatusUpdate{Name: rec.Name, Generation: rec.Generation,
+			Phase: rec.Phase, Message: rec.Message, DeleteWorkflowID: rec.DeleteWorkflowID, At: s.o.Now().UTC()})
+	}
+	w.Header().Set("Location", "/api/stores/"+url.PathEscape(rec.Name))
+	writeJSON(w, http.StatusAccepted, StoreResponse{Record: rec})
+}
+
+// RetryRequest is the optional body of POST /api/stores/{name}/retry.
+type RetryRequest struct {
+	// Force removes the finalizers that keep a stuck deletion (admins only).
+	Force bool `json:"force,omitempty"`
+}
+
+// retryStore signals the workflow of a failed creation (retry) or a stuck
+// deletion (retry, or force for admins): what an operator does with
+// `temporal workflow signal`.
+func (s *server) retryStore(w http.ResponseWriter, r *http.Request) {
+	var req RetryRequest
+	if r.ContentLength != 0 {
+		if p := decodeJSON(w, r, &req); p != nil {
+			p.RequestID = requestID(r)
+			writeProblem(w, p)
+			return
+		}
+	}
+	rec, ok := s.visibleStore(w, r)
+	if !ok {
+		return
+	}
+	conflict := func(detail string) {
+		writeProblem(w, &Problem{Type: ProblemConflict, Title: "Conflict", Status: http.StatusConflict, Detail: detail, RequestID: requestID(r)})
+	}
+	var id, signal string
+	switch {
+	case req.Force && principal(r).Role != auth.RoleAdmin:
+		writeProblem(w, &Problem{Type: problemBase + "forbidden", Title: "Forbidden", Status: http.StatusForbidden,
+			Detail: "only an admin may force a deletion", RequestID: requestID(r)})
+		return
+	case rec.Phase == store.PhaseFailed && !req.Force:
+		id, signal = workflows.CreateWorkflowID(rec.Name, rec.Generation), workflows.SignalRetry
+	case rec.Phase == store.PhaseDeletionStuck:
+		id, signal = workflows.DeleteWorkflowID(rec.Name, rec.Generation), workflows.SignalRetry
+		if req.Force {
+			signal = workflows.SignalForce
+		}
+	default:
+		conflict(fmt.Sprintf("store %s is %s: only a failed creation or a stuck deletion can be retried", rec.Name, rec.Phase))
+		return
+	}
+	if err := s.o.Temporal.SignalWorkflow(r.Context(), id, "", signal, nil); err != nil {
+		var nf *serviceerror.NotFound
+		if errors.As(err, &nf) {
+			conflict("the store's workflow is no longer waiting for a signal: " + err.Error())
+			return
+		}
+		s.internal(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, map[string]string{"store": rec.Name, "workflowId": id, "signal": signal})
+}
