@@ -16,9 +16,9 @@ import (
 
 	"github.com/storeplatform/storeplatform/api"
 	"github.com/storeplatform/storeplatform/internal/auth"
-	"github.com/storeplatform/storeplatform/internal/store"
 	"github.com/storeplatform/storeplatform/internal/config"
 	"github.com/storeplatform/storeplatform/internal/deps"
+	"github.com/storeplatform/storeplatform/internal/store"
 	"github.com/storeplatform/storeplatform/worker"
 )
 
