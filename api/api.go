@@ -12,6 +12,7 @@ import (
 
 	"github.com/gorilla/mux"
 	"go.temporal.io/sdk/client"
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/storeplatform/storeplatform/internal/auth"
 	"github.com/storeplatform/storeplatform/internal/store"
@@ -56,6 +57,15 @@ type Options struct {
 	StoreDomain string
 	// StoreLimit is how many stores (not deleted) one tenant may have.
 	StoreLimit int
+	// Kube reads the stores' Secrets for GET .../credentials.
+	Kube kubernetes.Interface
+	// Audit records who created, deleted, retried or read the credentials
+	// of which store.
+	Audit Auditor
+	// RatePerSecond and RateBurst limit each token's requests (defaults 10
+	// and 40); past them the API answers 429 with Retry-After.
+	RatePerSecond float64
+	RateBurst     int
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
 }
@@ -74,7 +84,10 @@ func Router(o Options) *mux.Router {
 	if o.StoreDomain == "" {
 		o.StoreDomain = "stores.localhost"
 	}
-	s := &server{o: o}
+	if o.RatePerSecond == 0 {
+		o.RatePerSecond, o.RateBurst = 10, 40
+	}
+	s := &server{o: o, limits: newLimits(o.RatePerSecond, o.RateBurst)}
 	r := mux.NewRouter()
 	r.Use(s.logRequests)
 	s.routeProblems(r)
@@ -86,6 +99,7 @@ func Router(o Options) *mux.Router {
 		r.Handle("/api/stores/{name}", authed(s.getStore)).Methods(http.MethodGet)
 		r.Handle("/api/stores/{name}", authed(s.deleteStore)).Methods(http.MethodDelete)
 		r.Handle("/api/stores/{name}/retry", authed(s.retryStore)).Methods(http.MethodPost)
+		r.Handle("/api/stores/{name}/credentials", authed(s.getCredentials)).Methods(http.MethodGet)
 	}
 	return r
 }
@@ -102,7 +116,8 @@ func (s *server) routeProblems(r *mux.Router) {
 
 // server holds the handlers' dependencies.
 type server struct {
-	o Options
+	o      Options
+	limits *limits
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

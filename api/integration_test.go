@@ -17,6 +17,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.temporal.io/api/workflowservice/v1"
 	sdkworker "go.temporal.io/sdk/worker"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/storeplatform/storeplatform/api"
 	"github.com/storeplatform/storeplatform/internal/auth"
@@ -69,7 +70,8 @@ func newPlatform(t *testing.T) *platform {
 	go func() {
 		done <- worker.Run(wctx, env.Temporal, worker.Options{TaskQueue: p.queue, Register: func(r sdkworker.Registry) { worker.Register(r, acts) }})
 	}()
-	srv := httptest.NewServer(api.Router(api.Options{Stores: p.stores, Tokens: tokens, Temporal: env.Temporal, TaskQueue: p.queue}))
+	srv := httptest.NewServer(api.Router(api.Options{Stores: p.stores, Tokens: tokens, Temporal: env.Temporal, TaskQueue: p.queue,
+		Kube: env.Kube, Audit: api.NewMongoAudit(p.db)}))
 	t.Cleanup(func() {
 		srv.Close()
 		cancel()
@@ -129,6 +131,20 @@ func TestStoreLifecycleThroughTheAPI(t *testing.T) {
 	ready := p.waitPhase(t, "acme", "api-shop", store.PhaseReady)
 	if ready.URL != "http://api-shop.stores.localhost" || ready.Owner != "acme" {
 		t.Fatalf("ready store %+v", ready.Record)
+	}
+	// The admin login comes from the store's Secret, and the read is audited.
+	code, data = p.call(t, "acme", http.MethodGet, "/api/stores/api-shop/credentials", "")
+	var creds api.Credentials
+	_ = json.Unmarshal(data, &creds)
+	sec, err := env.Kube.CoreV1().Secrets("store-api-shop").Get(t.Context(), "api-shop-credentials", metav1.GetOptions{})
+	if err != nil || code != http.StatusOK || creds.Password == "" || creds.Password != string(sec.Data["admin-password"]) {
+		t.Fatalf("credentials: %d %v", code, err)
+	}
+	if n, err := p.db.Collection("audit").CountDocuments(t.Context(), map[string]any{"action": "read-credentials", "store": "api-shop", "tenant": "acme"}); err != nil || n != 1 {
+		t.Fatalf("audit entries %d %v", n, err)
+	}
+	if code, _ := p.call(t, "globex", http.MethodGet, "/api/stores/api-shop/credentials", ""); code != http.StatusNotFound {
+		t.Fatalf("globex reads acme's credentials: %d", code)
 	}
 	// Tenants do not see each other's stores.
 	if code, _ := p.call(t, "globex", http.MethodGet, "/api/stores/api-shop", ""); code != http.StatusNotFound {

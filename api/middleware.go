@@ -6,11 +6,15 @@ import (
 	"encoding/hex"
 	"errors"
 	"log/slog"
+	"math"
 	"net/http"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gorilla/mux"
+	"golang.org/x/time/rate"
 
 	"github.com/storeplatform/storeplatform/internal/auth"
 )
@@ -109,6 +113,12 @@ func (s *server) authenticate(next http.Handler) http.Handler {
 		if ls, ok := r.Context().Value(logStateKey).(*logState); ok {
 			ls.tenant = p.Tenant
 		}
+		if wait, ok := s.limits.allow(p.ID); !ok {
+			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+			writeProblem(w, &Problem{Type: ProblemRateLimited, Title: "Too many requests", Status: http.StatusTooManyRequests,
+				Detail: "this token sent too many requests; retry after the time in Retry-After", RequestID: requestID(r)})
+			return
+		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey, p)))
 	})
 }
@@ -135,4 +145,34 @@ func (s *server) internal(w http.ResponseWriter, r *http.Request, err error) {
 	s.o.Logger.ErrorContext(r.Context(), "internal error", "request_id", id, "error", err.Error())
 	writeProblem(w, &Problem{Type: ProblemInternal, Title: "Internal error", Status: http.StatusInternalServerError,
 		Detail: "the request failed; quote the request ID when you report it", RequestID: id})
+}
+
+// limits holds one token bucket per token.
+type limits struct {
+	mu      sync.Mutex
+	perSec  float64
+	burst   int
+	buckets map[string]*rate.Limiter
+}
+
+func newLimits(perSec float64, burst int) *limits {
+	return &limits{perSec: perSec, burst: burst, buckets: map[string]*rate.Limiter{}}
+}
+
+// allow takes one request from id's bucket; when it is empty it returns how
+// long until a request would be allowed.
+func (l *limits) allow(id string) (time.Duration, bool) {
+	l.mu.Lock()
+	b, ok := l.buckets[id]
+	if !ok {
+		b = rate.NewLimiter(rate.Limit(l.perSec), l.burst)
+		l.buckets[id] = b
+	}
+	l.mu.Unlock()
+	res := b.Reserve()
+	if d := res.Delay(); d > 0 {
+		res.Cancel()
+		return d, false
+	}
+	return 0, true
 }

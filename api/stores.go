@@ -74,6 +74,7 @@ func (s *server) createStore(w http.ResponseWriter, r *http.Request) {
 		// once Temporal answers again.
 		s.o.Logger.WarnContext(r.Context(), "start CreateStore", "store", rec.Name, "error", err.Error(), "request_id", requestID(r))
 	}
+	_ = s.audit(r, "create", rec.Name)
 	w.Header().Set("Location", "/api/stores/"+url.PathEscape(rec.Name))
 	writeJSON(w, http.StatusAccepted, StoreResponse{Record: rec})
 }
@@ -279,6 +280,7 @@ func (s *server) deleteStore(w http.ResponseWriter, r *http.Request) {
 		_ = s.o.Stores.UpdateStatus(r.Context(), store.StatusUpdate{Name: rec.Name, Generation: rec.Generation,
 			Phase: rec.Phase, Message: rec.Message, DeleteWorkflowID: rec.DeleteWorkflowID, At: s.o.Now().UTC()})
 	}
+	_ = s.audit(r, "delete", rec.Name)
 	w.Header().Set("Location", "/api/stores/"+url.PathEscape(rec.Name))
 	writeJSON(w, http.StatusAccepted, StoreResponse{Record: rec})
 }
@@ -334,5 +336,6 @@ func (s *server) retryStore(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, r, err)
 		return
 	}
+	_ = s.audit(r, signal, rec.Name)
 	writeJSON(w, http.StatusAccepted, map[string]string{"store": rec.Name, "workflowId": id, "signal": signal})
 }

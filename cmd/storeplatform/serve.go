@@ -67,7 +67,7 @@ func serveAPI(ctx context.Context, cfg config.Config, d *deps.Deps, logger *slog
 	go reconcileLoop(ctx, stores, d.Temporal, cfg.TaskQueue, logger)
 	router := api.Router(api.Options{
 		Logger: logger, Stores: stores, Tokens: tokens, Temporal: d.Temporal, TaskQueue: cfg.TaskQueue,
-		StoreDomain: cfg.StoreDomain, StoreLimit: cfg.StoreLimit,
+		StoreDomain: cfg.StoreDomain, StoreLimit: cfg.StoreLimit, Kube: d.Kube, Audit: api.NewMongoAudit(d.DB),
 		Checks: []api.Check{
 			{Name: "mongodb", Probe: func(ctx context.Context) error { return d.Mongo.Ping(ctx, readpref.Primary()) }},
 			{Name: "temporal", Probe: func(ctx context.Context) error {
