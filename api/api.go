@@ -28,6 +28,7 @@ type StoreRepository interface {
 	CountActive(ctx context.Context, owner string) (int, error)
 	UpdateStatus(ctx context.Context, u store.StatusUpdate) error
 	Requested(ctx context.Context) ([]store.Record, error)
+	Changed(ctx context.Context, q store.ChangeQuery) ([]store.Record, error)
 }
 
 // TokenVerifier checks bearer tokens. auth.MongoTokens implements it.
@@ -100,6 +101,8 @@ func Router(o Options) *mux.Router {
 		r.Handle("/api/stores/{name}", authed(s.deleteStore)).Methods(http.MethodDelete)
 		r.Handle("/api/stores/{name}/retry", authed(s.retryStore)).Methods(http.MethodPost)
 		r.Handle("/api/stores/{name}/credentials", authed(s.getCredentials)).Methods(http.MethodGet)
+		r.Handle("/api/stores/{name}/events", authed(s.storeEvents)).Methods(http.MethodGet)
+		r.Handle("/api/events", authed(s.allEvents)).Methods(http.MethodGet)
 	}
 	return r
 }

@@ -139,3 +139,23 @@ func bsonID(n byte) bson.ObjectID {
 	id[11] = n
 	return id
 }
+
+func (f *fakeStores) Changed(_ context.Context, q store.ChangeQuery) ([]store.Record, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []store.Record
+	for _, r := range f.recs {
+		if r.UpdatedAt.After(q.Since) && (q.Owner == "" || r.Owner == q.Owner) && (q.Name == "" || r.Name == q.Name) {
+			out = append(out, r)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].UpdatedAt.Before(out[j].UpdatedAt) })
+	return out, nil
+}
+
+// set replaces a record, as a workflow's status write would.
+func (f *fakeStores) set(r store.Record) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.recs[r.Name] = r
+}

@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -102,6 +103,48 @@ func (p *platform) call(t *testing.T, tenant, method, path, body string) (int, [
 	return resp.StatusCode, data
 }
 
+// followToPhase follows the store's Server-Sent Events until it reaches
+// phase, as the dashboard does, and checks that phases only move forward.
+func (p *platform) followToPhase(t *testing.T, tenant, name string, phase store.Phase) api.StoreResponse {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, p.url+"/api/stores/"+name+"/events", nil)
+	req.Header.Set("Authorization", "Bearer "+p.tokens[tenant])
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	event, progressSeen := "", false
+	var seen []store.Phase
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case strings.HasPrefix(line, "event: "):
+			event = strings.TrimPrefix(line, "event: ")
+		case strings.HasPrefix(line, "data: ") && event == "progress":
+			progressSeen = true
+		case strings.HasPrefix(line, "data: ") && event == "store":
+			var rec store.Record
+			if err := json.Unmarshal([]byte(strings.TrimPrefix(line, "data: ")), &rec); err != nil {
+				t.Fatal(err)
+			}
+			if len(seen) == 0 || seen[len(seen)-1] != rec.Phase {
+				seen = append(seen, rec.Phase)
+			}
+			if rec.Phase == phase {
+				t.Logf("phases seen over SSE: %v (progress events: %v)", seen, progressSeen)
+				return api.StoreResponse{Record: rec}
+			}
+		}
+	}
+	t.Fatalf("stream ended before %s; phases seen %v (%v)", phase, seen, sc.Err())
+	return api.StoreResponse{}
+}
+
 // waitPhase polls GET /api/stores/{name} until the store reaches phase.
 func (p *platform) waitPhase(t *testing.T, tenant, name string, phase store.Phase) api.StoreResponse {
 	t.Helper()
@@ -128,7 +171,7 @@ func TestStoreLifecycleThroughTheAPI(t *testing.T) {
 	if code != http.StatusAccepted {
 		t.Fatalf("create: %d %s", code, data)
 	}
-	ready := p.waitPhase(t, "acme", "api-shop", store.PhaseReady)
+	ready := p.followToPhase(t, "acme", "api-shop", store.PhaseReady)
 	if ready.URL != "http://api-shop.stores.localhost" || ready.Owner != "acme" {
 		t.Fatalf("ready store %+v", ready.Record)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -213,6 +214,32 @@ func (r *MongoRepository) CountActive(ctx context.Context, owner string) (int, e
 // workflow may not have been started (the API died in between).
 func (r *MongoRepository) Requested(ctx context.Context) ([]Record, error) {
 	cur, err := r.coll.Find(ctx, bson.M{"phase": PhaseRequested})
+	if err != nil {
+		return nil, err
+	}
+	var recs []Record
+	err = cur.All(ctx, &recs)
+	return recs, err
+}
+
+// ChangeQuery selects records changed after Since.
+type ChangeQuery struct {
+	// Owner and Name, when set, narrow the records to one tenant or store.
+	Owner, Name string
+	Since       time.Time
+}
+
+// Changed returns the records changed after q.Since, oldest change first,
+// for the live event streams (FerretDB has no change streams, so they poll).
+func (r *MongoRepository) Changed(ctx context.Context, q ChangeQuery) ([]Record, error) {
+	filter := bson.M{"updated_at": bson.M{"$gt": q.Since}}
+	if q.Owner != "" {
+		filter["owner"] = q.Owner
+	}
+	if q.Name != "" {
+		filter["name"] = q.Name
+	}
+	cur, err := r.coll.Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "updated_at", Value: 1}}).SetLimit(500))
 	if err != nil {
 		return nil, err
 	}

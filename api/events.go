@@ -1,0 +1,129 @@
+package api
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/storeplatform/storeplatform/internal/auth"
+	"github.com/storeplatform/storeplatform/internal/store"
+	"github.com/storeplatform/storeplatform/workflows"
+)
+
+// Intervals of the event streams.
+const (
+	eventPoll      = time.Second
+	eventKeepAlive = 15 * time.Second
+)
+
+// storeEvents handles GET /api/stores/{name}/events: Server-Sent Events of
+// one store's record and, while a workflow runs, its progress.
+func (s *server) storeEvents(w http.ResponseWriter, r *http.Request) {
+	rec, ok := s.visibleStore(w, r)
+	if !ok {
+		return
+	}
+	s.stream(w, r, store.ChangeQuery{Name: rec.Name}, true)
+}
+
+// allEvents handles GET /api/events: Server-Sent Events of every store the
+// caller may see.
+func (s *server) allEvents(w http.ResponseWriter, r *http.Request) {
+	q := store.ChangeQuery{}
+	if who := principal(r); who.Role != auth.RoleAdmin {
+		q.Owner = who.Tenant
+	}
+	s.stream(w, r, q, false)
+}
+
+// stream sends an event "store" for each record change, with the change's
+// time (Unix milliseconds) as the event ID. A client that reconnects with
+// Last-Event-ID gets the changes after it; a new client first gets every
+// current record (the snapshot). With progress, the running workflow's
+// progress is sent as event "progress" whenever it changes.
+func (s *server) stream(w http.ResponseWriter, r *http.Request, q store.ChangeQuery, progress bool) {
+	flusher, ok := w.(http.Flusher)
+	if !ok {
+		s.internal(w, r, fmt.Errorf("response writer cannot stream"))
+		return
+	}
+	last := r.Header.Get("Last-Event-ID")
+	if last == "" {
+		last = r.URL.Query().Get("lastEventId")
+	}
+	if last != "" {
+		ms, err := strconv.ParseInt(last, 10, 64)
+		if err != nil || ms < 0 {
+			writeProblem(w, &Problem{Type: ProblemValidation, Title: "Invalid request", Status: http.StatusBadRequest,
+				Errors: []FieldError{{Field: "Last-Event-ID", Message: "is not an event ID this API sent"}}, RequestID: requestID(r)})
+			return
+		}
+		q.Since = time.UnixMilli(ms)
+	}
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	fmt.Fprint(w, "retry: 2000\n\n")
+	flusher.Flush()
+
+	ctx := r.Context()
+	var lastProgress []byte
+	poll := time.NewTicker(eventPoll)
+	defer poll.Stop()
+	keepAlive := time.NewTicker(eventKeepAlive)
+	defer keepAlive.Stop()
+	for {
+		recs, err := s.o.Stores.Changed(ctx, q)
+		if err != nil && ctx.Err() == nil {
+			s.o.Logger.WarnContext(ctx, "event stream", "error", err.Error(), "request_id", requestID(r))
+		}
+		for _, rec := range recs {
+			data, _ := json.Marshal(rec)
+			fmt.Fprintf(w, "id: %d\nevent: store\ndata: %s\n\n", rec.UpdatedAt.UnixMilli(), data)
+			if rec.UpdatedAt.After(q.Since) {
+				q.Since = rec.UpdatedAt
+			}
+		}
+		if progress && q.Name != "" {
+			if p := s.progressOf(r, q.Name); p != nil {
+				data, _ := json.Marshal(p)
+				if string(data) != string(lastProgress) {
+					lastProgress = data
+					fmt.Fprintf(w, "event: progress\ndata: %s\n\n", data)
+				}
+			}
+		}
+		flusher.Flush()
+		select {
+		case <-ctx.Done():
+			return
+		case <-keepAlive.C:
+			fmt.Fprint(w, ": keep-alive\n\n")
+		case <-poll.C:
+		}
+	}
+}
+
+// progressOf queries the progress of the store's running workflow, if any.
+func (s *server) progressOf(r *http.Request, name string) *workflows.Progress {
+	rec, err := s.o.Stores.Get(r.Context(), name)
+	if err != nil {
+		return nil
+	}
+	id := activeWorkflow(rec)
+	if id == "" {
+		return nil
+	}
+	v, err := s.o.Temporal.QueryWorkflow(r.Context(), id, "", workflows.QueryProgress)
+	if err != nil {
+		return nil
+	}
+	var p workflows.Progress
+	if v.Get(&p) != nil {
+		return nil
+	}
+	return &p
+}
