@@ -88,11 +88,14 @@ func Router(o Options) *mux.Router {
 	if o.RatePerSecond == 0 {
 		o.RatePerSecond, o.RateBurst = 10, 40
 	}
-	s := &server{o: o, limits: newLimits(o.RatePerSecond, o.RateBurst)}
+	s := &server{o: o, limits: newLimits(o.RatePerSecond, o.RateBurst), metrics: newMetrics()}
 	r := mux.NewRouter()
 	r.Use(s.logRequests)
 	s.routeProblems(r)
 	r.Handle("/health", health(o.Checks)).Methods(http.MethodGet)
+	if o.Stores != nil {
+		r.Handle("/metrics", s.serveMetrics()).Methods(http.MethodGet)
+	}
 	if o.Stores != nil && o.Tokens != nil && o.Temporal != nil {
 		authed := func(h http.HandlerFunc) http.Handler { return s.authenticate(h) }
 		r.Handle("/api/stores", authed(s.createStore)).Methods(http.MethodPost)
@@ -119,8 +122,9 @@ func (s *server) routeProblems(r *mux.Router) {
 
 // server holds the handlers' dependencies.
 type server struct {
-	o      Options
-	limits *limits
+	o       Options
+	limits  *limits
+	metrics *metrics
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

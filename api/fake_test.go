@@ -159,3 +159,13 @@ func (f *fakeStores) set(r store.Record) {
 	defer f.mu.Unlock()
 	f.recs[r.Name] = r
 }
+
+func (f *fakeStores) CountByPhase(_ context.Context) (map[store.Phase]int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := map[store.Phase]int{}
+	for _, r := range f.recs {
+		out[r.Phase]++
+	}
+	return out, nil
+}

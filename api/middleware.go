@@ -81,6 +81,7 @@ func (s *server) logRequests(next http.Handler) http.Handler {
 				route = tpl
 			}
 		}
+		s.metrics.observe(route, r.Method, rec.status, time.Since(start))
 		level := slog.LevelInfo
 		if rec.status >= 500 {
 			level = slog.LevelError

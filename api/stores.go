@@ -141,8 +141,9 @@ func sameSpec(a, b store.Spec) bool {
 func (s *server) startCreate(ctx context.Context, rec store.Record) error {
 	_, err := workflows.StartCreate(ctx, s.o.Temporal, s.o.TaskQueue, workflows.CreateStoreInput{Spec: rec.Spec})
 	if errors.Is(err, workflows.ErrAlreadyCreated) {
-		return nil
+		err = nil
 	}
+	s.metrics.started("CreateStore", err)
 	return err
 }
 
@@ -270,7 +271,9 @@ func (s *server) deleteStore(w http.ResponseWriter, r *http.Request) {
 			Detail: "store " + rec.Name + " is already deleted", RequestID: requestID(r)})
 		return
 	}
-	if _, err := workflows.StartDelete(r.Context(), s.o.Temporal, s.o.TaskQueue, workflows.DeleteStoreInput{Spec: rec.Spec}); err != nil {
+	_, err := workflows.StartDelete(r.Context(), s.o.Temporal, s.o.TaskQueue, workflows.DeleteStoreInput{Spec: rec.Spec})
+	s.metrics.started("DeleteStore", err)
+	if err != nil {
 		s.internal(w, r, err)
 		return
 	}

@@ -247,3 +247,22 @@ func (r *MongoRepository) Changed(ctx context.Context, q ChangeQuery) ([]Record,
 	err = cur.All(ctx, &recs)
 	return recs, err
 }
+
+// Phases lists every phase, in lifecycle order.
+func Phases() []Phase {
+	return []Phase{PhaseRequested, PhaseProvisioning, PhaseReady, PhaseFailed, PhaseDeleting, PhaseDeletionStuck, PhaseDeleted}
+}
+
+// CountByPhase counts the records in each phase. It counts phase by phase:
+// FerretDB's $group fills only its first accumulator.
+func (r *MongoRepository) CountByPhase(ctx context.Context) (map[Phase]int, error) {
+	out := map[Phase]int{}
+	for _, p := range Phases() {
+		n, err := r.coll.CountDocuments(ctx, bson.M{"phase": p})
+		if err != nil {
+			return nil, err
+		}
+		out[p] = int(n)
+	}
+	return out, nil
+}
