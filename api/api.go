@@ -93,6 +93,8 @@ func Router(o Options) *mux.Router {
 	r.Use(s.logRequests)
 	s.routeProblems(r)
 	r.Handle("/health", health(o.Checks)).Methods(http.MethodGet)
+	r.Handle("/openapi.json", serveStatic("application/json", openAPISpec)).Methods(http.MethodGet)
+	r.Handle("/docs", serveStatic("text/html; charset=utf-8", docsPage)).Methods(http.MethodGet)
 	if o.Stores != nil {
 		r.Handle("/metrics", s.serveMetrics()).Methods(http.MethodGet)
 	}

@@ -1,0 +1,105 @@
+package api
+
+import (
+	"encoding/json"
+	"net/http"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/gorilla/mux"
+	"github.com/pb33f/libopenapi"
+	"github.com/pb33f/libopenapi-validator/schema_validation"
+)
+
+func TestOpenAPIIsValid31(t *testing.T) {
+	f := newFixture(t)
+	rec := f.do(t, http.MethodGet, "/openapi.json", "", "")
+	if rec.Code != 200 || rec.Header().Get("Content-Type") != "application/json" {
+		t.Fatalf("%d %s", rec.Code, rec.Header().Get("Content-Type"))
+	}
+	doc, err := libopenapi.NewDocument(rec.Body.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := doc.GetVersion(); !strings.HasPrefix(v, "3.1") {
+		t.Fatalf("version %s", v)
+	}
+	ok, errs := schema_validation.ValidateOpenAPIDocument(doc)
+	for _, e := range errs {
+		t.Errorf("%s", e.Error())
+		for _, se := range e.SchemaValidationErrors {
+			t.Errorf("  %s: %s", se.FieldPath, se.Reason)
+		}
+	}
+	if !ok {
+		t.Fatal("the OpenAPI description is not valid OpenAPI 3.1")
+	}
+}
+
+// TestOpenAPICoversEveryRoute compares the router's routes with the
+// description's paths and methods, both ways.
+func TestOpenAPICoversEveryRoute(t *testing.T) {
+	f := newFixture(t)
+	var inRouter []string
+	err := f.handler.(*mux.Router).Walk(func(route *mux.Route, _ *mux.Router, _ []*mux.Route) error {
+		tpl, err := route.GetPathTemplate()
+		if err != nil {
+			return nil
+		}
+		methods, _ := route.GetMethods()
+		for _, m := range methods {
+			inRouter = append(inRouter, strings.ToLower(m)+" "+tpl)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var spec struct {
+		Paths map[string]map[string]json.RawMessage `json:"paths"`
+	}
+	if err := json.Unmarshal(openAPISpec, &spec); err != nil {
+		t.Fatal(err)
+	}
+	var inSpec []string
+	for path, ops := range spec.Paths {
+		for m := range ops {
+			if m != "parameters" {
+				inSpec = append(inSpec, m+" "+path)
+			}
+		}
+	}
+	sort.Strings(inRouter)
+	sort.Strings(inSpec)
+	if strings.Join(inRouter, "\n") != strings.Join(inSpec, "\n") {
+		t.Fatalf("router:\n%s\n\nopenapi.json:\n%s", strings.Join(inRouter, "\n"), strings.Join(inSpec, "\n"))
+	}
+}
+
+func TestDocsPageIsSelfContained(t *testing.T) {
+	f := newFixture(t)
+	rec := f.do(t, http.MethodGet, "/docs", "", "")
+	body := rec.Body.String()
+	if rec.Code != 200 || !strings.Contains(body, `fetch("openapi.json")`) {
+		t.Fatalf("%d", rec.Code)
+	}
+	for _, external := range []string{"http://", "https://", "//cdn", "@import"} {
+		if strings.Contains(body, external) {
+			t.Errorf("docs page references %q", external)
+		}
+	}
+}
+
+// TestOpenAPIValidatorRejectsBrokenDescriptions keeps the validity test
+// honest: a broken description must fail it.
+func TestOpenAPIValidatorRejectsBrokenDescriptions(t *testing.T) {
+	broken := `{"openapi":"3.1.0","info":{"title":"x"},"paths":{"/a":{"get":{"responses":"none"}}}}`
+	doc, err := libopenapi.NewDocument([]byte(broken))
+	if err != nil {
+		return // rejected while parsing: good
+	}
+	if ok, _ := schema_validation.ValidateOpenAPIDocument(doc); ok {
+		t.Fatal("a description without info.version and with a string for responses was accepted")
+	}
+}
