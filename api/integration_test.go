@@ -6,10 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -17,14 +15,12 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.temporal.io/api/workflowservice/v1"
-	sdkworker "go.temporal.io/sdk/worker"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/storeplatform/storeplatform/api"
 	"github.com/storeplatform/storeplatform/internal/auth"
 	"github.com/storeplatform/storeplatform/internal/store"
 	"github.com/storeplatform/storeplatform/internal/testenv"
-	"github.com/storeplatform/storeplatform/worker"
 	"github.com/storeplatform/storeplatform/workflows"
 )
 
@@ -60,24 +56,10 @@ func newPlatform(t *testing.T) *platform {
 		}
 		p.tokens[tenant] = tok
 	}
-	acts, err := worker.NewActivities(ctx, worker.ActivityDeps{Kube: env.Kube, RESTConfig: env.RESTConfig, DB: p.db,
-		Temporal: env.Temporal, Logger: slog.New(slog.DiscardHandler)}, filepath.Join(env.RepoRoot, "charts", "store"), "local")
-	if err != nil {
-		t.Fatal(err)
-	}
-	acts.PollInterval = 250 * time.Millisecond
-	wctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- worker.Run(wctx, env.Temporal, worker.Options{TaskQueue: p.queue, Register: func(r sdkworker.Registry) { worker.Register(r, acts) }})
-	}()
+	env.StartWorker(t, p.db, p.queue)
 	srv := httptest.NewServer(api.Router(api.Options{Stores: p.stores, Tokens: tokens, Temporal: env.Temporal, TaskQueue: p.queue,
 		Kube: env.Kube, Audit: api.NewMongoAudit(p.db)}))
-	t.Cleanup(func() {
-		srv.Close()
-		cancel()
-		<-done
-	})
+	t.Cleanup(srv.Close)
 	p.url = srv.URL
 	return p
 }

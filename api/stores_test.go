@@ -361,3 +361,32 @@ func TestLogsCarryNoToken(t *testing.T) {
 }
 
 var _ client.Client = (*mocks.Client)(nil)
+
+func TestCreateStoreBodyErrorsThroughTheRouter(t *testing.T) {
+	tests := []struct {
+		name, contentType, body string
+		want                    int
+		wantType                string
+	}{
+		{"not json", "text/plain", wooBody, 415, ProblemUnsupportedMedia},
+		{"too large", "application/json", `{"name":"shop","engine":"woocommerce","title":"` + strings.Repeat("x", 70<<10) + `"}`, 413, ProblemTooLarge},
+		{"wrong type", "application/json", `{"name":["shop"],"engine":"woocommerce"}`, 400, ProblemValidation},
+		{"unknown field", "application/json", `{"name":"shop","engine":"woocommerce","plan":"gold"}`, 400, ProblemValidation},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			req := httptest.NewRequest(http.MethodPost, "/api/stores", strings.NewReader(tt.body))
+			req.Header.Set("Content-Type", tt.contentType)
+			req.Header.Set("Authorization", "Bearer "+acmeToken)
+			rec := httptest.NewRecorder()
+			f.handler.ServeHTTP(rec, req)
+			if p := problemOf(t, rec); rec.Code != tt.want || p.Type != tt.wantType || p.RequestID == "" {
+				t.Fatalf("got %d %+v", rec.Code, p)
+			}
+			if len(f.stores.recs) != 0 {
+				t.Fatal("a rejected request wrote a record")
+			}
+		})
+	}
+}

@@ -16,7 +16,6 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.temporal.io/sdk/client"
-	sdkworker "go.temporal.io/sdk/worker"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -24,7 +23,6 @@ import (
 	"github.com/storeplatform/storeplatform/internal/helmclient"
 	"github.com/storeplatform/storeplatform/internal/store"
 	"github.com/storeplatform/storeplatform/internal/testenv"
-	"github.com/storeplatform/storeplatform/worker"
 	"github.com/storeplatform/storeplatform/workflows"
 )
 
@@ -47,25 +45,7 @@ func newHarness(t *testing.T) *harness {
 	h := &harness{queue: fmt.Sprintf("test-%s-%d", strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-")), time.Now().UnixNano())}
 	h.db = env.Mongo.Database("test_" + fmt.Sprint(time.Now().UnixNano()))
 	h.repo = store.NewMongoRepository(h.db)
-	acts, err := worker.NewActivities(t.Context(), worker.ActivityDeps{
-		Kube: env.Kube, RESTConfig: env.RESTConfig, DB: h.db, Temporal: env.Temporal,
-		Logger: slog.New(slog.DiscardHandler),
-	}, filepath.Join(env.RepoRoot, "charts", "store"), "local")
-	if err != nil {
-		t.Fatal(err)
-	}
-	acts.PollInterval = 250 * time.Millisecond
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- worker.Run(ctx, env.Temporal, worker.Options{TaskQueue: h.queue, Register: func(r sdkworker.Registry) { worker.Register(r, acts) }})
-	}()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("worker: %v", err)
-		}
-	})
+	env.StartWorker(t, h.db, h.queue)
 	return h
 }
 
