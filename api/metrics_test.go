@@ -30,3 +30,14 @@ func TestMetrics(t *testing.T) {
 		}
 	}
 }
+
+func TestMetricsDoNotLabelUnmatchedPaths(t *testing.T) {
+	f := newFixture(t)
+	for _, p := range []string{"/random-1", "/random-2/x"} {
+		f.do(t, http.MethodGet, p, "", "")
+	}
+	body := f.do(t, http.MethodGet, "/metrics", "", "").Body.String()
+	if strings.Contains(body, "random-") || !strings.Contains(body, `route="(unmatched)",status="404"} 2`) {
+		t.Fatalf("metrics:\n%s", body)
+	}
+}

@@ -75,7 +75,9 @@ func (s *server) logRequests(next http.Handler) http.Handler {
 		rec := &statusRecorder{ResponseWriter: w}
 		start := time.Now()
 		next.ServeHTTP(rec, r.WithContext(ctx))
-		route := r.URL.Path
+		// Unmatched paths share one label: arbitrary paths must not grow the
+		// metrics without bound.
+		route := "(unmatched)"
 		if m := mux.CurrentRoute(r); m != nil {
 			if tpl, err := m.GetPathTemplate(); err == nil {
 				route = tpl
