@@ -67,6 +67,9 @@ type Options struct {
 	// and 40); past them the API answers 429 with Retry-After.
 	RatePerSecond float64
 	RateBurst     int
+	// Stop, when closed, ends the event streams, so that a graceful
+	// shutdown does not wait for clients that never hang up.
+	Stop <-chan struct{}
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
 }

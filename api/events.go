@@ -100,6 +100,8 @@ func (s *server) stream(w http.ResponseWriter, r *http.Request, q store.ChangeQu
 		select {
 		case <-ctx.Done():
 			return
+		case <-s.o.Stop:
+			return
 		case <-keepAlive.C:
 			fmt.Fprint(w, ": keep-alive\n\n")
 		case <-poll.C:

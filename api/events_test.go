@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -109,5 +110,29 @@ func TestEventStreams(t *testing.T) {
 	}
 	if rec := f.do(t, http.MethodGet, "/api/events?lastEventId=yesterday", acmeToken, ""); rec.Code != 400 {
 		t.Fatalf("bad Last-Event-ID: %d", rec.Code)
+	}
+}
+
+func TestEventStreamsEndOnStop(t *testing.T) {
+	f := newFixture(t)
+	stop := make(chan struct{})
+	f.handler = Router(Options{Stores: f.stores, Temporal: f.temporal, TaskQueue: "q", Stop: stop,
+		Tokens: fakeTokens{acmeToken: {Tenant: "acme", Role: "tenant"}}})
+	srv := httptest.NewServer(f.handler)
+	defer srv.Close()
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL+"/api/events", nil)
+	req.Header.Set("Authorization", "Bearer "+acmeToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	close(stop)
+	done := make(chan struct{})
+	go func() { _, _ = io.Copy(io.Discard, resp.Body); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the stream did not end when the server stopped")
 	}
 }

@@ -65,7 +65,9 @@ func serveAPI(ctx context.Context, cfg config.Config, d *deps.Deps, logger *slog
 		return fmt.Errorf("mongodb indexes: %w", err)
 	}
 	go reconcileLoop(ctx, stores, d.Temporal, cfg.TaskQueue, logger)
+	stop := make(chan struct{})
 	router := api.Router(api.Options{
+		Stop:   stop,
 		Logger: logger, Stores: stores, Tokens: tokens, Temporal: d.Temporal, TaskQueue: cfg.TaskQueue,
 		StoreDomain: cfg.StoreDomain, StoreLimit: cfg.StoreLimit, Kube: d.Kube, Audit: api.NewMongoAudit(d.DB),
 		Checks: []api.Check{
@@ -86,6 +88,7 @@ func serveAPI(ctx context.Context, cfg config.Config, d *deps.Deps, logger *slog
 		ReadHeaderTimeout: 10 * time.Second,
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
+	srv.RegisterOnShutdown(func() { close(stop) })
 	logger.Info("api listening", "address", l.Addr().String())
 	if ready != nil {
 		ready <- l.Addr().String()
