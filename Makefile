@@ -59,8 +59,8 @@ lint: $(STATICCHECK_STAMP) ## lint: go vet and staticcheck
 	$(BIN)/staticcheck $(GO_PACKAGES)
 
 .PHONY: bench
-bench: tools ## bench: run the Go benchmarks and print their figures
-	$(GO) test -run '^$$' -bench . -benchmem $(GO_PACKAGES)
+bench: ## bench: run the Go benchmarks (request decoding, chart rendering) and print their figures
+	$(GO) test -short -run '^$$' -bench . -benchmem $(GO_PACKAGES)
 
 .PHONY: clean-stack
 clean-stack: ## clean-stack: wipe the local stack's data (.local/); the next `make dev` starts empty

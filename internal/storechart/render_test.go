@@ -533,3 +533,16 @@ func TestImageDigestsAreAccepted(t *testing.T) {
 		t.Fatalf("image %q", got)
 	}
 }
+
+// BenchmarkRender measures rendering one store's chart, which every
+// InstallRelease does (with the schema check) before talking to the cluster.
+func BenchmarkRender(b *testing.B) {
+	c := loadChart(b)
+	vals := values(b, "prod", storeValues("shop", storechart.EngineMedusa))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := storechart.Render(c, "shop", "store-shop", vals); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
