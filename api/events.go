@@ -109,23 +109,11 @@ func (s *server) stream(w http.ResponseWriter, r *http.Request, q store.ChangeQu
 	}
 }
 
-// progressOf queries the progress of the store's running workflow, if any.
+// progressOf reads the store's record, then its workflow's progress.
 func (s *server) progressOf(r *http.Request, name string) *workflows.Progress {
 	rec, err := s.o.Stores.Get(r.Context(), name)
 	if err != nil {
 		return nil
 	}
-	id := activeWorkflow(rec)
-	if id == "" {
-		return nil
-	}
-	v, err := s.o.Temporal.QueryWorkflow(r.Context(), id, "", workflows.QueryProgress)
-	if err != nil {
-		return nil
-	}
-	var p workflows.Progress
-	if v.Get(&p) != nil {
-		return nil
-	}
-	return &p
+	return s.progress(r.Context(), rec)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 
 	"github.com/gorilla/mux"
@@ -191,16 +192,25 @@ func (s *server) getStore(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	resp := StoreResponse{Record: rec}
-	if id := activeWorkflow(rec); id != "" {
-		if v, err := s.o.Temporal.QueryWorkflow(r.Context(), id, "", workflows.QueryProgress); err == nil {
-			var p workflows.Progress
-			if v.Get(&p) == nil {
-				resp.Progress = &p
-			}
-		}
+	writeJSON(w, http.StatusOK, StoreResponse{Record: rec, Progress: s.progress(r.Context(), rec)})
+}
+
+// progress asks the workflow working on the store, if any, for its
+// progress; nil when none runs or it does not answer.
+func (s *server) progress(ctx context.Context, rec store.Record) *workflows.Progress {
+	id := activeWorkflow(rec)
+	if id == "" {
+		return nil
 	}
-	writeJSON(w, http.StatusOK, resp)
+	v, err := s.o.Temporal.QueryWorkflow(ctx, id, "", workflows.QueryProgress)
+	if err != nil {
+		return nil
+	}
+	var p workflows.Progress
+	if v.Get(&p) != nil {
+		return nil
+	}
+	return &p
 }
 
 // activeWorkflow is the workflow working on the store, if any.
@@ -225,10 +235,7 @@ func (s *server) listStores(w http.ResponseWriter, r *http.Request) {
 		}
 		lq.Limit = n
 	}
-	switch lq.Phase {
-	case "", store.PhaseRequested, store.PhaseProvisioning, store.PhaseReady, store.PhaseFailed,
-		store.PhaseDeleting, store.PhaseDeletionStuck, store.PhaseDeleted:
-	default:
+	if lq.Phase != "" && !slices.Contains(store.Phases(), lq.Phase) {
 		bad = append(bad, FieldError{Field: "status", Message: "is not a store phase"})
 	}
 	if lq.Engine != "" && lq.Engine != store.EngineWooCommerce && lq.Engine != store.EngineMedusa {

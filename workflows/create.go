@@ -235,11 +235,8 @@ func (r *createRun) note(ctx workflow.Context, msg string) {
 }
 
 func (r *createRun) record(ctx workflow.Context, u store.StatusUpdate) error {
-	var a *activities.Activities
-	u.Name, u.Generation = r.in.Spec.Name, r.in.Spec.Generation
 	u.CreateWorkflowID = workflow.GetInfo(ctx).WorkflowExecution.ID
-	u.At = workflow.Now(ctx).UTC()
-	return workflow.ExecuteActivity(shortOptions(ctx, r.t), a.UpdateStoreStatus, u).Get(ctx, nil)
+	return recordStatus(ctx, r.t, r.in.Spec, u)
 }
 
 // errorText is the message of the innermost application error, or the

@@ -178,9 +178,6 @@ func (d *deleteRun) stuck(ctx workflow.Context, blockers []string) error {
 }
 
 func (d *deleteRun) record(ctx workflow.Context, u store.StatusUpdate) error {
-	var a *activities.Activities
-	u.Name, u.Generation = d.in.Spec.Name, d.in.Spec.Generation
 	u.DeleteWorkflowID = workflow.GetInfo(ctx).WorkflowExecution.ID
-	u.At = workflow.Now(ctx).UTC()
-	return workflow.ExecuteActivity(shortOptions(ctx, d.t), a.UpdateStoreStatus, u).Get(ctx, nil)
+	return recordStatus(ctx, d.t, d.in.Spec, u)
 }

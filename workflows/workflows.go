@@ -128,6 +128,14 @@ func searchAttributes(spec store.Spec, phase store.Phase) []temporal.SearchAttri
 	}
 }
 
+// recordStatus writes u to spec's store record, stamped with workflow time.
+func recordStatus(ctx workflow.Context, t Timeouts, spec store.Spec, u store.StatusUpdate) error {
+	var a *activities.Activities
+	u.Name, u.Generation = spec.Name, spec.Generation
+	u.At = workflow.Now(ctx).UTC()
+	return workflow.ExecuteActivity(shortOptions(ctx, t), a.UpdateStoreStatus, u).Get(ctx, nil)
+}
+
 // setPhase upserts the StorePhase search attribute. A server without the
 // attribute registered rejects the upsert; the workflow carries on, since
 // the attribute only helps operators find it.

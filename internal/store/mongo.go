@@ -248,11 +248,6 @@ func (r *MongoRepository) Changed(ctx context.Context, q ChangeQuery) ([]Record,
 	return recs, err
 }
 
-// Phases lists every phase, in lifecycle order.
-func Phases() []Phase {
-	return []Phase{PhaseRequested, PhaseProvisioning, PhaseReady, PhaseFailed, PhaseDeleting, PhaseDeletionStuck, PhaseDeleted}
-}
-
 // CountByPhase counts the records in each phase. It counts phase by phase:
 // FerretDB's $group fills only its first accumulator.
 func (r *MongoRepository) CountByPhase(ctx context.Context) (map[Phase]int, error) {

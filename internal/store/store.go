@@ -25,6 +25,11 @@ const (
 	PhaseDeleted       Phase = "deleted"
 )
 
+// Phases lists every phase, in lifecycle order.
+func Phases() []Phase {
+	return []Phase{PhaseRequested, PhaseProvisioning, PhaseReady, PhaseFailed, PhaseDeleting, PhaseDeletionStuck, PhaseDeleted}
+}
+
 // Engines.
 const (
 	EngineWooCommerce = "woocommerce"
