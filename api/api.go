@@ -118,7 +118,7 @@ func Router(o Options) *mux.Router {
 // routeProblems answers unknown routes and methods with problems.
 func (s *server) routeProblems(r *mux.Router) {
 	r.NotFoundHandler = s.logRequests(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		writeProblem(w, &Problem{Type: ProblemNotFound, Title: "Not found", Status: http.StatusNotFound, Detail: "no such route", RequestID: requestID(r)})
+		notFound(w, r, "no such route")
 	}))
 	r.MethodNotAllowedHandler = s.logRequests(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, &Problem{Type: problemBase + "method-not-allowed", Title: "Method not allowed", Status: http.StatusMethodNotAllowed, RequestID: requestID(r)})

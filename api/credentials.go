@@ -73,14 +73,12 @@ func (s *server) getCredentials(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if rec.Phase != store.PhaseReady {
-		writeProblem(w, &Problem{Type: ProblemConflict, Title: "Conflict", Status: http.StatusConflict,
-			Detail: "store " + rec.Name + " is " + string(rec.Phase) + ": credentials are available when it is ready", RequestID: requestID(r)})
+		conflict(w, r, "store "+rec.Name+" is "+string(rec.Phase)+": credentials are available when it is ready")
 		return
 	}
 	sec, err := s.o.Kube.CoreV1().Secrets(rec.Spec.Namespace()).Get(r.Context(), rec.Spec.SecretName(), metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
-		writeProblem(w, &Problem{Type: ProblemNotFound, Title: "Not found", Status: http.StatusNotFound,
-			Detail: "the store's credentials are gone", RequestID: requestID(r)})
+		notFound(w, r, "the store's credentials are gone")
 		return
 	}
 	if err != nil {

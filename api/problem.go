@@ -51,3 +51,13 @@ func writeProblem(w http.ResponseWriter, p *Problem) {
 	w.WriteHeader(p.Status)
 	_ = json.NewEncoder(w).Encode(p)
 }
+
+// notFound answers 404 with detail.
+func notFound(w http.ResponseWriter, r *http.Request, detail string) {
+	writeProblem(w, &Problem{Type: ProblemNotFound, Title: "Not found", Status: http.StatusNotFound, Detail: detail, RequestID: requestID(r)})
+}
+
+// conflict answers 409 with detail.
+func conflict(w http.ResponseWriter, r *http.Request, detail string) {
+	writeProblem(w, &Problem{Type: ProblemConflict, Title: "Conflict", Status: http.StatusConflict, Detail: detail, RequestID: requestID(r)})
+}

@@ -57,10 +57,10 @@ func (s *server) createStore(w http.ResponseWriter, r *http.Request) {
 		spec.Title = spec.Name
 	}
 	rec, err := s.ensureRecord(r.Context(), who, spec)
-	var conflict errStoreConflict
+	var sc errStoreConflict
 	switch {
-	case errors.As(err, &conflict):
-		writeProblem(w, &Problem{Type: ProblemConflict, Title: "Conflict", Status: http.StatusConflict, Detail: conflict.detail, RequestID: requestID(r)})
+	case errors.As(err, &sc):
+		conflict(w, r, sc.detail)
 		return
 	case errors.Is(err, errLimit):
 		writeProblem(w, &Problem{Type: ProblemStoreLimitReached, Title: "Store limit reached", Status: http.StatusConflict,
@@ -176,8 +176,7 @@ func (s *server) visibleStore(w http.ResponseWriter, r *http.Request) (store.Rec
 	rec, err := s.o.Stores.Get(r.Context(), name)
 	who := principal(r)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && who.Role != auth.RoleAdmin && rec.Owner != who.Tenant) {
-		writeProblem(w, &Problem{Type: ProblemNotFound, Title: "Not found", Status: http.StatusNotFound,
-			Detail: "no store named " + name, RequestID: requestID(r)})
+		notFound(w, r, "no store named "+name)
 		return rec, false
 	}
 	if err != nil {
@@ -274,8 +273,7 @@ func (s *server) deleteStore(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if rec.Phase == store.PhaseDeleted {
-		writeProblem(w, &Problem{Type: ProblemNotFound, Title: "Not found", Status: http.StatusNotFound,
-			Detail: "store " + rec.Name + " is already deleted", RequestID: requestID(r)})
+		notFound(w, r, "store "+rec.Name+" is already deleted")
 		return
 	}
 	_, err := workflows.StartDelete(r.Context(), s.o.Temporal, s.o.TaskQueue, workflows.DeleteStoreInput{Spec: rec.Spec})
@@ -317,9 +315,6 @@ func (s *server) retryStore(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	conflict := func(detail string) {
-		writeProblem(w, &Problem{Type: ProblemConflict, Title: "Conflict", Status: http.StatusConflict, Detail: detail, RequestID: requestID(r)})
-	}
 	var id, signal string
 	switch {
 	case req.Force && principal(r).Role != auth.RoleAdmin:
@@ -334,13 +329,13 @@ func (s *server) retryStore(w http.ResponseWriter, r *http.Request) {
 			signal = workflows.SignalForce
 		}
 	default:
-		conflict(fmt.Sprintf("store %s is %s: only a failed creation or a stuck deletion can be retried", rec.Name, rec.Phase))
+		conflict(w, r, fmt.Sprintf("store %s is %s: only a failed creation or a stuck deletion can be retried", rec.Name, rec.Phase))
 		return
 	}
 	if err := s.o.Temporal.SignalWorkflow(r.Context(), id, "", signal, nil); err != nil {
 		var nf *serviceerror.NotFound
 		if errors.As(err, &nf) {
-			conflict("the store's workflow is no longer waiting for a signal: " + err.Error())
+			conflict(w, r, "the store's workflow is no longer waiting for a signal: "+err.Error())
 			return
 		}
 		s.internal(w, r, err)
