@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -327,8 +328,23 @@ func advertiseAddress() string {
 	return "192.0.2.1"
 }
 
-// freePort asks the kernel for an unused loopback port.
+// freePort picks an unused loopback port below the kernel's ephemeral range
+// (32768-60999 by default). A port the kernel hands out for ":0" is free
+// only until the next outgoing connection or ":0" listener takes it — the
+// Temporal dev server opens several of those while it starts — so a port
+// chosen that way was sometimes gone by the time kube-apiserver bound it.
+// Randomising in 20000-32767 leaves only the much rarer clash with another
+// stack started at the same moment, which testenv retries.
 func freePort() (int, error) {
+	for range 200 {
+		port := 20000 + rand.IntN(12768)
+		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+		if err != nil {
+			continue
+		}
+		l.Close()
+		return port, nil
+	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, err

@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -82,22 +83,32 @@ func (e *Env) start(ctx context.Context) error {
 		return err
 	}
 	e.RepoRoot = root
-	dir, err := os.MkdirTemp("", "storeplatform-testenv-")
-	if err != nil {
-		return err
-	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	t0 := time.Now()
-	e.Stack, err = devstack.Start(ctx, devstack.Options{
-		Dir:              dir,
-		BinDir:           filepath.Join(root, "bin"),
-		Kubeconfig:       os.Getenv("STOREPLATFORM_TEST_KUBECONFIG"),
-		TemporalUIPort:   -1,
-		SearchAttributes: workflows.SearchAttributeFlags(),
-		Logger:           logger,
-	})
-	if err != nil {
-		return err
+	var dir string
+	// Free ports are picked before the processes bind them; another test
+	// package's stack starting at the same moment can take one in between.
+	// That is retried with fresh ports and a fresh directory.
+	for attempt := 1; ; attempt++ {
+		if dir, err = os.MkdirTemp("", "storeplatform-testenv-"); err != nil {
+			return err
+		}
+		e.Stack, err = devstack.Start(ctx, devstack.Options{
+			Dir:              dir,
+			BinDir:           filepath.Join(root, "bin"),
+			Kubeconfig:       os.Getenv("STOREPLATFORM_TEST_KUBECONFIG"),
+			TemporalUIPort:   -1,
+			SearchAttributes: workflows.SearchAttributeFlags(),
+			Logger:           logger,
+		})
+		if err == nil {
+			break
+		}
+		_ = os.RemoveAll(dir)
+		if attempt == 3 || !strings.Contains(err.Error(), "address already in use") {
+			return err
+		}
+		logger.Warn("testenv: a port was taken while the stack started; retrying", "attempt", attempt, "err", err)
 	}
 	logger.Info("testenv: stack ready", "elapsed", time.Since(t0).Round(time.Millisecond), "dir", dir)
 	e.Kubeconfig, e.MongoURI = e.Stack.Kubeconfig(), e.Stack.MongoURI()
