@@ -8,6 +8,8 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -70,6 +72,13 @@ type Options struct {
 	// Stop, when closed, ends the event streams, so that a graceful
 	// shutdown does not wait for clients that never hang up.
 	Stop <-chan struct{}
+	// Dashboard, when set, answers the GET requests outside /api that no
+	// route matches: the dashboard's files and client-side pages.
+	Dashboard http.Handler
+	// TemporalUIURL is the Temporal Web UI's address, for the dashboard's
+	// links to workflows ("" for no links); TemporalNamespace its namespace.
+	TemporalUIURL     string
+	TemporalNamespace string
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
 }
@@ -103,6 +112,7 @@ func Router(o Options) *mux.Router {
 	}
 	if o.Stores != nil && o.Tokens != nil && o.Temporal != nil {
 		authed := func(h http.HandlerFunc) http.Handler { return s.authenticate(h) }
+		r.Handle("/api/me", authed(s.me)).Methods(http.MethodGet)
 		r.Handle("/api/stores", authed(s.createStore)).Methods(http.MethodPost)
 		r.Handle("/api/stores", authed(s.listStores)).Methods(http.MethodGet)
 		r.Handle("/api/stores/{name}", authed(s.getStore)).Methods(http.MethodGet)
@@ -118,6 +128,11 @@ func Router(o Options) *mux.Router {
 // routeProblems answers unknown routes and methods with problems.
 func (s *server) routeProblems(r *mux.Router) {
 	r.NotFoundHandler = s.logRequests(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.o.Dashboard != nil && (r.Method == http.MethodGet || r.Method == http.MethodHead) &&
+			r.URL.Path != "/api" && !strings.HasPrefix(r.URL.Path, "/api/") {
+			s.o.Dashboard.ServeHTTP(w, r)
+			return
+		}
 		notFound(w, r, "no such route")
 	}))
 	r.MethodNotAllowedHandler = s.logRequests(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -138,4 +153,30 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	_ = enc.Encode(v)
+}
+
+// Me is the caller as GET /api/me shows it.
+type Me struct {
+	Tenant    string    `json:"tenant"`
+	Role      auth.Role `json:"role"`
+	TokenID   string    `json:"tokenId"`
+	TokenName string    `json:"tokenName,omitempty"`
+	// TemporalWorkflowURL is the Temporal Web UI page of a workflow, with
+	// {workflowId} to be replaced by the URL-escaped workflow ID; absent
+	// when no Web UI is configured.
+	TemporalWorkflowURL string `json:"temporalWorkflowUrl,omitempty"`
+}
+
+// me handles GET /api/me: who the token belongs to, for the dashboard.
+func (s *server) me(w http.ResponseWriter, r *http.Request) {
+	p := principal(r)
+	m := Me{Tenant: p.Tenant, Role: p.Role, TokenID: p.ID, TokenName: p.Name}
+	if s.o.TemporalUIURL != "" {
+		ns := s.o.TemporalNamespace
+		if ns == "" {
+			ns = "default"
+		}
+		m.TemporalWorkflowURL = strings.TrimRight(s.o.TemporalUIURL, "/") + "/namespaces/" + url.PathEscape(ns) + "/workflows/{workflowId}"
+	}
+	writeJSON(w, http.StatusOK, m)
 }

@@ -67,7 +67,7 @@ func (f *fakeStores) List(_ context.Context, q store.ListQuery) ([]store.Record,
 	defer f.mu.Unlock()
 	var out []store.Record
 	for _, r := range f.recs {
-		if (q.Owner == "" || r.Owner == q.Owner) && (q.Phase == "" || r.Phase == q.Phase) && (q.Engine == "" || r.Engine == q.Engine) {
+		if (q.Owner == "" || r.Owner == q.Owner) && (r.Phase == q.Phase || (q.Phase == "" && r.Phase != store.PhaseDeleted)) && (q.Engine == "" || r.Engine == q.Engine) {
 			if q.Cursor == "" || r.ID.Hex() < q.Cursor {
 				out = append(out, r)
 			}

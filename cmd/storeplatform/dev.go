@@ -36,6 +36,7 @@ func runDev(ctx context.Context, args []string, getenv func(string) string, stdo
 	listen := fs.String("listen", orDefault(getenv("LISTEN_ADDR"), "127.0.0.1:8080"), "address of the HTTP API (env LISTEN_ADDR)")
 	kubeconfig := fs.String("kubeconfig", getenv("KUBECONFIG"), "use this cluster instead of starting a local one (env KUBECONFIG)")
 	chartDir := fs.String("chart-dir", orDefault(getenv("CHART_DIR"), "charts/store"), "directory of the store chart (env CHART_DIR)")
+	webDir := fs.String("web-dir", orDefault(getenv("WEB_DIR"), "web/dist"), "directory of the dashboard's build (env WEB_DIR)")
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("%w: %w", config.ErrUsage, config.Reported{Err: err})
 	}
@@ -47,7 +48,7 @@ func runDev(ctx context.Context, args []string, getenv func(string) string, stdo
 	cfg := config.Config{
 		ListenAddr: *listen, MongoDB: "storeplatform", TemporalNamespace: "default", TaskQueue: "store-platform",
 		Kubeconfig: *kubeconfig, LogLevel: "info", LogFormat: "text",
-		ChartDir: *chartDir, StoreProfile: "local", MaxActivities: 20, StoreDomain: "stores.localhost", StoreLimit: 5,
+		ChartDir: *chartDir, WebDir: *webDir, StoreProfile: "local", MaxActivities: 20, StoreDomain: "stores.localhost", StoreLimit: 5,
 		// Placeholders that pass validation; the stack's real values follow.
 		MongoURI: "mongodb://127.0.0.1/", TemporalAddress: "127.0.0.1:7233",
 	}
@@ -74,6 +75,7 @@ func runDev(ctx context.Context, args []string, getenv func(string) string, stdo
 	}()
 
 	cfg.MongoURI, cfg.TemporalAddress, cfg.Kubeconfig = stack.MongoURI(), stack.TemporalAddress(), stack.Kubeconfig()
+	cfg.TemporalUIURL = stack.TemporalUIURL()
 	cfg.ConnectTimeout = 15 * time.Second
 	d, err := deps.Connect(ctx, cfg, logger)
 	if err != nil {
@@ -102,7 +104,9 @@ func runDev(ctx context.Context, args []string, getenv func(string) string, stdo
 		fmt.Fprintf(stdout, `
 Store Platform is running. Press Ctrl-C to stop everything.
 
+  Dashboard        http://%[1]s/   (sign in with the admin token below)
   API              http://%[1]s
+  API docs         http://%[1]s/docs
   API health       http://%[1]s/health
   Temporal Web UI  %[2]s
   Temporal         %[3]s   (bin/temporal --address %[3]s workflow list)

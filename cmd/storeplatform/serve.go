@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/mongo/readpref"
@@ -64,12 +66,20 @@ func serveAPI(ctx context.Context, cfg config.Config, d *deps.Deps, logger *slog
 	if err := tokens.EnsureIndexes(ctx); err != nil {
 		return fmt.Errorf("mongodb indexes: %w", err)
 	}
+	if cfg.WebDir != "" {
+		if _, err := os.Stat(filepath.Join(cfg.WebDir, "index.html")); err != nil {
+			logger.Warn("the dashboard is not built: / explains how (make web)", "web_dir", cfg.WebDir)
+		} else {
+			logger.Info("serving the dashboard", "web_dir", cfg.WebDir)
+		}
+	}
 	go reconcileLoop(ctx, stores, d.Temporal, cfg.TaskQueue, logger)
 	stop := make(chan struct{})
 	router := api.Router(api.Options{
 		Stop:   stop,
 		Logger: logger, Stores: stores, Tokens: tokens, Temporal: d.Temporal, TaskQueue: cfg.TaskQueue,
 		StoreDomain: cfg.StoreDomain, StoreLimit: cfg.StoreLimit, Kube: d.Kube, Audit: api.NewMongoAudit(d.DB),
+		Dashboard: api.DashboardDir(cfg.WebDir), TemporalUIURL: cfg.TemporalUIURL, TemporalNamespace: cfg.TemporalNamespace,
 		Checks: []api.Check{
 			{Name: "mongodb", Probe: func(ctx context.Context) error { return d.Mongo.Ping(ctx, readpref.Primary()) }},
 			{Name: "temporal", Probe: func(ctx context.Context) error {

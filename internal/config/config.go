@@ -35,6 +35,8 @@ type Config struct {
 	MaxActivities     int
 	StoreDomain       string
 	StoreLimit        int
+	WebDir            string
+	TemporalUIURL     string
 }
 
 // ErrUsage wraps errors of flag parsing, which the flag package reports
@@ -71,6 +73,8 @@ func Settings() []Setting {
 		{"WORKER_MAX_ACTIVITIES", "max-activities", "20", "activities one worker runs at once (worker)", nil},
 		{"STORE_DOMAIN", "store-domain", "stores.localhost", "a store's default host is <name>.<STORE_DOMAIN> (api)", func(c *Config) *string { return &c.StoreDomain }},
 		{"STORE_LIMIT", "store-limit", "5", "stores one tenant may have (api)", nil},
+		{"WEB_DIR", "web-dir", "web/dist", "directory of the dashboard's build (make web), served at / (api); empty: none", func(c *Config) *string { return &c.WebDir }},
+		{"TEMPORAL_UI_URL", "temporal-ui-url", "", "Temporal Web UI address for the dashboard's workflow links, e.g. http://127.0.0.1:8233 (api)", func(c *Config) *string { return &c.TemporalUIURL }},
 		{"LOG_LEVEL", "log-level", "info", "debug, info, warn or error", func(c *Config) *string { return &c.LogLevel }},
 		{"LOG_FORMAT", "log-format", "json", "json or text", func(c *Config) *string { return &c.LogFormat }},
 	}
@@ -155,6 +159,11 @@ func (c Config) Validate() error {
 	case "debug", "info", "warn", "error":
 	default:
 		errs = append(errs, fmt.Errorf("LOG_LEVEL: %q is not one of debug, info, warn, error", c.LogLevel))
+	}
+	if c.TemporalUIURL != "" {
+		if u, err := url.Parse(c.TemporalUIURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("TEMPORAL_UI_URL: %q is not an http(s) URL such as http://127.0.0.1:8233", c.TemporalUIURL))
+		}
 	}
 	if c.StoreProfile != "local" && c.StoreProfile != "prod" {
 		errs = append(errs, fmt.Errorf("STORE_PROFILE: %q is not local or prod", c.StoreProfile))

@@ -170,6 +170,8 @@ func (r *MongoRepository) List(ctx context.Context, q ListQuery) ([]Record, stri
 	}
 	if q.Phase != "" {
 		filter["phase"] = q.Phase
+	} else {
+		filter["phase"] = bson.M{"$ne": PhaseDeleted}
 	}
 	if q.Engine != "" {
 		filter["engine"] = q.Engine

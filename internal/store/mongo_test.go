@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -86,5 +87,35 @@ func TestGetMissing(t *testing.T) {
 	r := newRepo(t)
 	if _, err := r.Get(t.Context(), "nope"); err != store.ErrNotFound {
 		t.Fatalf("want ErrNotFound, got %v", err)
+	}
+}
+
+func TestListHidesDeletedUnlessAsked(t *testing.T) {
+	r := newRepo(t)
+	at := time.Now().UTC().Truncate(time.Millisecond)
+	for _, s := range []struct {
+		name  string
+		phase store.Phase
+	}{{"gone", store.PhaseDeleted}, {"live", store.PhaseReady}, {"going", store.PhaseDeleting}} {
+		spec := store.Spec{Name: s.name, Generation: 1, Engine: store.EngineWooCommerce, Host: s.name + ".example.com"}
+		if err := r.UpdateStatus(t.Context(), store.StatusUpdate{Name: s.name, Generation: 1, Spec: &spec, Phase: s.phase, At: at}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tt := range []struct {
+		phase store.Phase
+		want  string
+	}{{"", "going,live"}, {store.PhaseDeleted, "gone"}, {store.PhaseReady, "live"}} {
+		recs, _, err := r.List(t.Context(), store.ListQuery{Phase: tt.phase, Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, rec := range recs {
+			names = append(names, rec.Name)
+		}
+		if got := strings.Join(names, ","); got != tt.want {
+			t.Errorf("phase %q: got %s, want %s", tt.phase, got, tt.want)
+		}
 	}
 }

@@ -140,7 +140,9 @@ var (
 // ListQuery selects records for a listing, newest first.
 type ListQuery struct {
 	// Owner, when set, limits the listing to one tenant's stores.
-	Owner  string
+	Owner string
+	// Phase selects one phase; empty selects every phase but deleted (a
+	// deleted record stays only as history and to guard the name's reuse).
 	Phase  Phase
 	Engine string
 	// Limit is the page size; Cursor the NextCursor of the previous page.

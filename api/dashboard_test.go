@@ -1,0 +1,111 @@
+package api
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/storeplatform/storeplatform/internal/auth"
+)
+
+func dashboardRouter(t *testing.T, files fstest.MapFS) http.Handler {
+	t.Helper()
+	f := newFixture(t)
+	return Router(Options{
+		Stores: f.stores, Temporal: f.temporal, TaskQueue: "q",
+		Tokens:        fakeTokens{acmeToken: {ID: "tok1", Name: "laptop", Tenant: "acme", Role: auth.RoleTenant}},
+		Dashboard:     Dashboard(files),
+		TemporalUIURL: "http://127.0.0.1:8233/", TemporalNamespace: "default",
+		Now: func() time.Time { return time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC) },
+	})
+}
+
+func TestDashboardServesFilesAndClientRoutes(t *testing.T) {
+	h := dashboardRouter(t, fstest.MapFS{
+		"index.html":         {Data: []byte("<!doctype html><title>dash</title>")},
+		"assets/app-1a2b.js": {Data: []byte("console.log(1)")},
+	})
+	tests := []struct {
+		method, path string
+		status       int
+		body, ctype  string
+		cache, csp   string
+	}{
+		{"GET", "/", 200, "<title>dash</title>", "text/html; charset=utf-8", "no-cache", "default-src 'self'"},
+		{"GET", "/stores/shop", 200, "<title>dash</title>", "text/html; charset=utf-8", "no-cache", "default-src 'self'"},
+		{"GET", "/new", 200, "<title>dash</title>", "text/html; charset=utf-8", "no-cache", "default-src 'self'"},
+		{"GET", "/assets/app-1a2b.js", 200, "console.log(1)", "text/javascript; charset=utf-8", "immutable", ""},
+		{"GET", "/assets/missing.js", 404, "no such file in the dashboard", problemContentType, "", ""},
+		// The API keeps its own 404s and methods.
+		{"GET", "/api/nope", 404, "no such route", problemContentType, "", ""},
+		{"GET", "/api", 404, "no such route", problemContentType, "", ""},
+		{"POST", "/somewhere", 404, "no such route", problemContentType, "", ""},
+		{"GET", "/health", 200, "", "application/json", "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, httptest.NewRequest(tt.method, tt.path, nil))
+			if rec.Code != tt.status || !strings.Contains(rec.Body.String(), tt.body) {
+				t.Fatalf("%d %q", rec.Code, rec.Body.String())
+			}
+			if got := rec.Header().Get("Content-Type"); !strings.HasPrefix(got, strings.Split(tt.ctype, ";")[0]) {
+				t.Errorf("Content-Type %q, want %q", got, tt.ctype)
+			}
+			if !strings.Contains(rec.Header().Get("Cache-Control"), tt.cache) {
+				t.Errorf("Cache-Control %q, want %q", rec.Header().Get("Cache-Control"), tt.cache)
+			}
+			if !strings.Contains(rec.Header().Get("Content-Security-Policy"), tt.csp) {
+				t.Errorf("CSP %q", rec.Header().Get("Content-Security-Policy"))
+			}
+		})
+	}
+}
+
+func TestDashboardMissingBuildExplainsItself(t *testing.T) {
+	h := dashboardRouter(t, fstest.MapFS{})
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+	if rec.Code != http.StatusServiceUnavailable || !strings.Contains(rec.Body.String(), "make web") {
+		t.Fatalf("%d %s", rec.Code, rec.Body.String())
+	}
+}
+
+func TestMe(t *testing.T) {
+	h := dashboardRouter(t, fstest.MapFS{})
+	tests := []struct {
+		name, token string
+		status      int
+		want        Me
+	}{
+		{"token", acmeToken, 200, Me{Tenant: "acme", Role: auth.RoleTenant, TokenID: "tok1", TokenName: "laptop",
+			TemporalWorkflowURL: "http://127.0.0.1:8233/namespaces/default/workflows/{workflowId}"}},
+		{"no token", "", 401, Me{}},
+		{"bad token", "sp_nope", 401, Me{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req := httptest.NewRequest("GET", "/api/me", nil)
+			if tt.token != "" {
+				req.Header.Set("Authorization", "Bearer "+tt.token)
+			}
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code != tt.status {
+				t.Fatalf("%d %s", rec.Code, rec.Body.String())
+			}
+			if tt.status != 200 {
+				problemOf(t, rec)
+				return
+			}
+			var got Me
+			if err := json.Unmarshal(rec.Body.Bytes(), &got); err != nil || got != tt.want {
+				t.Fatalf("%+v (%v), want %+v", got, err, tt.want)
+			}
+		})
+	}
+}
