@@ -38,7 +38,7 @@ GO_PACKAGES := ./...
 TEST_FLAGS  ?= -race -count=1 -timeout 30m
 
 .PHONY: dev
-dev: tools build ## dev: build what is missing, then run the whole platform locally until Ctrl-C
+dev: tools build web ## dev: build what is missing, then run the whole platform locally until Ctrl-C
 	$(BIN)/storeplatform dev --dir $(LOCAL) --bin $(BIN)
 
 .PHONY: build
@@ -46,8 +46,32 @@ build: ## build: build bin/storeplatform
 	$(GO) build -o $(BIN)/storeplatform ./cmd/storeplatform
 
 .PHONY: test
-test: tools build lint ## test: go vet, staticcheck, then unit and integration tests (-race) on the real local stack
+test: tools build lint web web-test ## test: go vet, staticcheck, the dashboard's tests, then Go unit, integration and browser tests (-race) on the real local stack
 	$(GO) test $(TEST_FLAGS) -v $(GO_PACKAGES) 2>&1 | hack/test-summary.sh
+
+# The dashboard (web/): npm ci when the lockfile changed, then a production build into
+# web/dist, which `storeplatform api` serves at / (WEB_DIR).
+WEB_DEPS := web/node_modules/.stamp-$(shell cksum < web/package-lock.json | cut -d' ' -f1)
+$(WEB_DEPS): web/package.json web/package-lock.json
+	@rm -f web/node_modules/.stamp-*
+	cd web && npm ci --no-audit --no-fund
+	@touch $@
+
+.PHONY: web
+web: $(WEB_DEPS) ## web: build the dashboard into web/dist (served by the API at /)
+	cd web && npm run build
+
+.PHONY: web-test
+web-test: $(WEB_DEPS) ## web-test: type-check the dashboard and run its Vitest tests
+	cd web && npx tsc --noEmit && npx vitest run
+
+.PHONY: web-dev
+web-dev: $(WEB_DEPS) ## web-dev: Vite dev server on :5173 with hot reload, proxying the API of a running `make dev`
+	cd web && npm run dev
+
+.PHONY: screenshots
+screenshots: tools build web ## screenshots: run the browser test and save the README's screenshots in docs/screenshots
+	STOREPLATFORM_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run TestDashboardEndToEnd -v ./api/
 
 .PHONY: test-short
 test-short: ## test-short: unit tests only (no local stack needed)
@@ -67,8 +91,8 @@ clean-stack: ## clean-stack: wipe the local stack's data (.local/); the next `ma
 	rm -rf $(LOCAL)
 
 .PHONY: clean
-clean: clean-stack ## clean: remove bin/ and .local/ (the next build starts cold)
-	rm -rf $(BIN)
+clean: clean-stack ## clean: remove bin/, .local/, web/node_modules and web/dist (the next build starts cold)
+	rm -rf $(BIN) web/node_modules web/dist
 
 $(STATICCHECK_STAMP):
 	@mkdir -p $(BIN) && rm -f $(BIN)/.stamp-staticcheck-*

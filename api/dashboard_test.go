@@ -4,6 +4,9 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -107,5 +110,39 @@ func TestMe(t *testing.T) {
 				t.Fatalf("%+v (%v), want %+v", got, err, tt.want)
 			}
 		})
+	}
+}
+
+// TestDashboardUsesTheAPIMessages keeps the create form's checks (web/src/
+// validation.ts) saying what the API says: same messages, same patterns.
+func TestDashboardUsesTheAPIMessages(t *testing.T) {
+	src, err := os.ReadFile(filepath.Join("..", "web", "src", "validation.ts"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := map[string]string{}
+	for _, m := range regexp.MustCompile(`export const (Msg\w+) =\s*'([^']*)'`).FindAllStringSubmatch(string(src), -1) {
+		ts[m[1]] = m[2]
+	}
+	for name, want := range map[string]string{
+		"MsgNameRequired": MsgNameRequired, "MsgNameFormat": MsgNameFormat, "MsgNameReserved": MsgNameReserved,
+		"MsgEngine": MsgEngine, "MsgTitle": MsgTitle, "MsgEmail": MsgEmail,
+		"MsgMedusaImage": MsgMedusaImage, "MsgMedusaImageForm": MsgMedusaImageForm,
+	} {
+		if got, ok := ts[name]; !ok {
+			t.Errorf("web/src/validation.ts has no %s", name)
+		} else if got != want {
+			t.Errorf("%s: dashboard says %q, API says %q", name, got, want)
+		}
+	}
+	for what, re := range map[string]*regexp.Regexp{"name": nameRE, "email": emailRE, "image": imageRE} {
+		if !strings.Contains(string(src), "/"+re.String()+"/") {
+			t.Errorf("web/src/validation.ts does not use the API's %s pattern /%s/", what, re)
+		}
+	}
+	for name := range reservedNames {
+		if !strings.Contains(string(src), "'"+name+"'") {
+			t.Errorf("web/src/validation.ts does not reserve %q", name)
+		}
 	}
 }

@@ -38,7 +38,7 @@ type platform struct {
 	tokens map[string]string // tenant -> token
 }
 
-func newPlatform(t *testing.T) *platform {
+func newPlatform(t *testing.T, opts ...func(*api.Options)) *platform {
 	t.Helper()
 	env.Require(t)
 	ctx := t.Context()
@@ -57,9 +57,16 @@ func newPlatform(t *testing.T) *platform {
 		p.tokens[tenant] = tok
 	}
 	env.StartWorker(t, p.db, p.queue)
-	srv := httptest.NewServer(api.Router(api.Options{Stores: p.stores, Tokens: tokens, Temporal: env.Temporal, TaskQueue: p.queue,
-		Kube: env.Kube, Audit: api.NewMongoAudit(p.db)}))
+	stop := make(chan struct{})
+	o := api.Options{Stores: p.stores, Tokens: tokens, Temporal: env.Temporal, TaskQueue: p.queue,
+		Kube: env.Kube, Audit: api.NewMongoAudit(p.db), Stop: stop}
+	for _, f := range opts {
+		f(&o)
+	}
+	srv := httptest.NewServer(api.Router(o))
 	t.Cleanup(srv.Close)
+	// Runs before srv.Close: end the event streams, as a shutdown does.
+	t.Cleanup(func() { close(stop) })
 	p.url = srv.URL
 	return p
 }

@@ -1,0 +1,248 @@
+// The API client: typed calls to Store Platform's HTTP API, and the mapping
+// of every failure (problem+json, other error bodies, network errors) to one
+// ApiError the views can show.
+
+export type Phase = 'requested' | 'provisioning' | 'ready' | 'failed' | 'deleting' | 'deletion_stuck' | 'deleted'
+
+export const phases: Phase[] = ['requested', 'provisioning', 'ready', 'failed', 'deleting', 'deletion_stuck', 'deleted']
+
+export interface Workload {
+  kind: string
+  name: string
+  ready: number
+  desired: number
+  reason?: string
+}
+
+export interface StoreRecord {
+  name: string
+  generation: number
+  engine: string
+  title?: string
+  adminEmail?: string
+  host: string
+  medusaImage?: string
+  owner?: string
+  phase: Phase
+  message?: string
+  url?: string
+  namespace: string
+  blockers?: string[]
+  workloads?: Workload[]
+  createdAt: string
+  updatedAt: string
+  readyAt?: string
+  deletedAt?: string
+  createWorkflowId?: string
+  deleteWorkflowId?: string
+}
+
+export interface Step {
+  name: string
+  status: 'running' | 'done' | 'failed' | 'compensated'
+  startedAt: string
+  completedAt?: string
+  error?: string
+  attempt: number
+}
+
+export interface Progress {
+  workflow: 'create' | 'delete'
+  store: string
+  generation: number
+  phase: Phase
+  currentStep?: string
+  steps: Step[]
+  lastError?: string
+  blockers?: string[]
+  waitingFor?: string
+  attempt: number
+}
+
+export interface StoreResponse extends StoreRecord {
+  progress?: Progress
+}
+
+export interface StoreList {
+  items: StoreRecord[]
+  nextCursor?: string
+}
+
+export interface Me {
+  tenant: string
+  role: 'tenant' | 'admin'
+  tokenId: string
+  tokenName?: string
+  temporalWorkflowUrl?: string
+}
+
+export interface Credentials {
+  store: string
+  loginUrl: string
+  username: string
+  password: string
+}
+
+export interface ListQuery {
+  status?: string
+  engine?: string
+  cursor?: string
+  limit?: number
+}
+
+/** ApiError is any failed call. status 0 means the API could not be reached. */
+export class ApiError extends Error {
+  readonly status: number
+  readonly type: string
+  readonly title: string
+  readonly detail: string
+  readonly requestId: string
+  /** fields maps a request field (name, engine, ...) to the server's message. */
+  readonly fields: Record<string, string>
+
+  constructor(init: {
+    status: number
+    type?: string
+    title: string
+    detail?: string
+    requestId?: string
+    fields?: Record<string, string>
+  }) {
+    super(init.detail ? `${init.title}: ${init.detail}` : init.title)
+    this.name = 'ApiError'
+    this.status = init.status
+    this.type = init.type ?? 'about:blank'
+    this.title = init.title
+    this.detail = init.detail ?? ''
+    this.requestId = init.requestId ?? ''
+    this.fields = init.fields ?? {}
+  }
+
+  /** problem is the problem type's last segment: "validation", "conflict", ... */
+  get problem(): string {
+    return this.type.split('/').pop() ?? ''
+  }
+}
+
+interface ProblemBody {
+  type?: string
+  title?: string
+  status?: number
+  detail?: string
+  requestId?: string
+  errors?: { field: string; message: string }[]
+}
+
+/** toApiError reads a failed response: problem+json when the API sent one. */
+export async function toApiError(res: Response): Promise<ApiError> {
+  const ctype = res.headers.get('Content-Type') ?? ''
+  if (ctype.includes('json')) {
+    try {
+      const p = (await res.json()) as ProblemBody
+      if (p && typeof p === 'object' && typeof p.title === 'string') {
+        const fields: Record<string, string> = {}
+        for (const e of p.errors ?? []) {
+          if (e && typeof e.field === 'string' && typeof e.message === 'string' && !(e.field in fields)) {
+            fields[e.field] = e.message
+          }
+        }
+        return new ApiError({
+          status: res.status,
+          type: p.type,
+          title: p.title,
+          detail: p.detail,
+          requestId: p.requestId ?? res.headers.get('X-Request-ID') ?? undefined,
+          fields,
+        })
+      }
+    } catch {
+      // Not JSON after all: described below by its status.
+    }
+  }
+  return new ApiError({
+    status: res.status,
+    title: res.statusText || `HTTP ${res.status}`,
+    detail: `the server answered ${res.status} without a problem description`,
+    requestId: res.headers.get('X-Request-ID') ?? undefined,
+  })
+}
+
+export class ApiClient {
+  private readonly token: string
+  private readonly fetchImpl: typeof fetch
+  private readonly base: string
+
+  constructor(token: string, fetchImpl: typeof fetch = (...a) => fetch(...a), base = '') {
+    this.token = token
+    this.fetchImpl = fetchImpl
+    this.base = base
+  }
+
+  private async call<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+    const headers: Record<string, string> = { Authorization: `Bearer ${this.token}`, Accept: 'application/json' }
+    if (body !== undefined) headers['Content-Type'] = 'application/json'
+    let res: Response
+    try {
+      res = await this.fetchImpl(this.base + path, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal,
+      })
+    } catch (e) {
+      if (e instanceof DOMException && e.name === 'AbortError') throw e
+      throw new ApiError({ status: 0, title: 'Cannot reach the API', detail: 'check your connection and that the API is running' })
+    }
+    if (!res.ok) throw await toApiError(res)
+    return (await res.json()) as T
+  }
+
+  me(signal?: AbortSignal): Promise<Me> {
+    return this.call('GET', '/api/me', undefined, signal)
+  }
+
+  listStores(q: ListQuery = {}, signal?: AbortSignal): Promise<StoreList> {
+    const params = new URLSearchParams()
+    if (q.status) params.set('status', q.status)
+    if (q.engine) params.set('engine', q.engine)
+    if (q.cursor) params.set('cursor', q.cursor)
+    if (q.limit) params.set('limit', String(q.limit))
+    const qs = params.toString()
+    return this.call('GET', '/api/stores' + (qs ? '?' + qs : ''), undefined, signal)
+  }
+
+  getStore(name: string, signal?: AbortSignal): Promise<StoreResponse> {
+    return this.call('GET', `/api/stores/${encodeURIComponent(name)}`, undefined, signal)
+  }
+
+  createStore(body: Record<string, string>): Promise<StoreResponse> {
+    return this.call('POST', '/api/stores', body)
+  }
+
+  deleteStore(name: string): Promise<StoreResponse> {
+    return this.call('DELETE', `/api/stores/${encodeURIComponent(name)}`)
+  }
+
+  retryStore(name: string, force = false): Promise<{ store: string; workflowId: string; signal: string }> {
+    return this.call('POST', `/api/stores/${encodeURIComponent(name)}/retry`, force ? { force: true } : undefined)
+  }
+
+  credentials(name: string): Promise<Credentials> {
+    return this.call('GET', `/api/stores/${encodeURIComponent(name)}/credentials`)
+  }
+
+  /** eventsURL and authHeader are for the event stream (see sse.ts). */
+  eventsURL(name?: string): string {
+    return this.base + (name ? `/api/stores/${encodeURIComponent(name)}/events` : '/api/events')
+  }
+
+  authHeader(): string {
+    return `Bearer ${this.token}`
+  }
+}
+
+/** workflowLink fills the API's Temporal Web UI template for one workflow. */
+export function workflowLink(me: Me | null, workflowId: string | undefined): string {
+  if (!me?.temporalWorkflowUrl || !workflowId) return ''
+  return me.temporalWorkflowUrl.replace('{workflowId}', encodeURIComponent(workflowId))
+}

@@ -1,0 +1,51 @@
+import type { Progress, StoreRecord } from '../api'
+import { buildSteps, lastError, stateLabel, workflowOf } from '../progress'
+
+export function ProgressView({ record, progress }: { record: StoreRecord; progress?: Progress }) {
+  const steps = buildSteps(record, progress)
+  const err = lastError(record, progress)
+  const kind = workflowOf(record, progress)
+  return (
+    <section className="card progress" aria-labelledby="progress-title">
+      <h2 id="progress-title">{kind === 'create' ? 'Creation' : 'Deletion'} progress</h2>
+      {progress && progress.attempt > 1 && <p className="muted">Attempt {progress.attempt}</p>}
+      <ol className="steps">
+        {steps.map((s, i) => (
+          <li key={`${i}-${s.name}`} className={`step step-${s.state}`} data-step={s.name} data-state={s.state}>
+            <span className="step-icon" aria-hidden="true" />
+            <span className="step-label">{s.label}</span>
+            <span className="step-state">{stateLabel(s.state)}</span>
+            {s.error && <p className="step-error">{s.error}</p>}
+            {s.workloads && (
+              <ul className="workloads" aria-label="Workloads">
+                {s.workloads.map((w) => (
+                  <li key={`${w.kind}/${w.name}`} data-ready={w.ready >= w.desired ? 'yes' : 'no'}>
+                    <span className="workload-name">
+                      {w.kind} {w.name}
+                    </span>{' '}
+                    <span>
+                      {w.ready}/{w.desired} ready
+                    </span>
+                    {w.reason && w.ready < w.desired && <span className="muted"> ({w.reason})</span>}
+                  </li>
+                ))}
+              </ul>
+            )}
+          </li>
+        ))}
+      </ol>
+      {err && (
+        <div className="last-error" role="alert">
+          <h3>Last error</h3>
+          <p>{err}</p>
+        </div>
+      )}
+      {progress?.waitingFor && (
+        <p className="notice">
+          The workflow waits for a signal: <strong>{progress.waitingFor}</strong> (the buttons above, or{' '}
+          <code>temporal workflow signal</code>).
+        </p>
+      )}
+    </section>
+  )
+}

@@ -1,0 +1,285 @@
+import { useEffect, useRef, useState, type FormEvent } from 'react'
+import { ApiError, workflowLink, type Credentials, type Progress, type StoreRecord, type StoreResponse } from '../api'
+import { engineLabel, phaseLabel } from '../format'
+import { isOlder } from '../liveList'
+import { Link, useRouter } from '../router'
+import { useSession } from '../session'
+import { stream } from '../sse'
+import { PhaseBadge } from './PhaseBadge'
+import { ProgressView } from './ProgressView'
+
+export function StorePage({ name }: { name: string }) {
+  const { client, me, signOut } = useSession()
+  const { navigate } = useRouter()
+  const [rec, setRec] = useState<StoreRecord | null>(null)
+  const [progress, setProgress] = useState<Progress | undefined>()
+  const [error, setError] = useState<ApiError | null>(null)
+  const [actionError, setActionError] = useState('')
+  const [creds, setCreds] = useState<Credentials | null>(null)
+  const [busy, setBusy] = useState('')
+  const [confirming, setConfirming] = useState(false)
+  const [typed, setTyped] = useState('')
+  const confirmInput = useRef<HTMLInputElement>(null)
+  const expired = () => signOut('Your token is no longer valid. Sign in again.')
+
+  useEffect(() => {
+    const ac = new AbortController()
+    setRec(null)
+    setError(null)
+    setCreds(null)
+    client
+      .getStore(name, ac.signal)
+      .then((r: StoreResponse) => {
+        const { progress: p, ...record } = r
+        setRec(record)
+        setProgress(p)
+      })
+      .catch((e: unknown) => {
+        if (e instanceof ApiError) {
+          if (e.status === 401) expired()
+          else setError(e)
+        }
+      })
+    void stream({
+      url: client.eventsURL(name),
+      authorization: client.authHeader(),
+      signal: ac.signal,
+      onUnauthorized: expired,
+      onEvent: (ev) => {
+        if (ev.type === 'store') {
+          const r = JSON.parse(ev.data) as StoreRecord
+          setRec((cur) => (cur && isOlder(r, cur) ? cur : r))
+        } else if (ev.type === 'progress') {
+          setProgress(JSON.parse(ev.data) as Progress)
+        }
+      },
+    })
+    return () => ac.abort()
+  }, [client, name])
+
+  useEffect(() => {
+    // Credentials are shown only while the store is ready.
+    if (rec && rec.phase !== 'ready') setCreds(null)
+  }, [rec])
+
+  useEffect(() => {
+    if (confirming) confirmInput.current?.focus()
+  }, [confirming])
+
+  const act = async (what: string, fn: () => Promise<unknown>) => {
+    setBusy(what)
+    setActionError('')
+    try {
+      await fn()
+    } catch (e) {
+      if (e instanceof ApiError) {
+        if (e.status === 401) expired()
+        else setActionError(e.message)
+      } else throw e
+    } finally {
+      setBusy('')
+    }
+  }
+
+  if (error) {
+    return (
+      <>
+        <div className="page-head">
+          <h1 tabIndex={-1}>{name}</h1>
+        </div>
+        <p className="error banner" role="alert">
+          {error.status === 404 ? `There is no store called ${name}.` : error.message}
+        </p>
+        <Link to="/">Back to the stores</Link>
+      </>
+    )
+  }
+  if (!rec) return <p role="status">Loading {name}…</p>
+
+  const showProgress = rec.phase !== 'deleted' || progress
+  const canRetry = rec.phase === 'failed' || rec.phase === 'deletion_stuck'
+  const canForce = rec.phase === 'deletion_stuck' && me.role === 'admin'
+  const canDelete = rec.phase !== 'deleting' && rec.phase !== 'deletion_stuck' && rec.phase !== 'deleted'
+  const createLink = workflowLink(me, rec.createWorkflowId)
+  const deleteLink = workflowLink(me, rec.deleteWorkflowId)
+
+  const confirmDelete = (e: FormEvent) => {
+    e.preventDefault()
+    if (typed !== rec.name) return
+    void act('delete', async () => {
+      await client.deleteStore(rec.name)
+      setConfirming(false)
+      setTyped('')
+      navigate('/')
+    })
+  }
+
+  return (
+    <>
+      <div className="page-head">
+        <h1 tabIndex={-1}>{rec.name}</h1>
+        <PhaseBadge phase={rec.phase} />
+      </div>
+      <p className="visually-hidden" aria-live="polite">
+        {rec.name} is {phaseLabel(rec.phase)}
+      </p>
+      <section className="card summary" aria-label="Store">
+        <dl>
+          <dt>Engine</dt>
+          <dd>{engineLabel(rec.engine)}</dd>
+          {rec.title && (
+            <>
+              <dt>Title</dt>
+              <dd>{rec.title}</dd>
+            </>
+          )}
+          <dt>URL</dt>
+          <dd>
+            {rec.url ? (
+              <a href={rec.url} target="_blank" rel="noreferrer">
+                {rec.url}
+              </a>
+            ) : (
+              <span className="muted">when it is ready: {rec.host}</span>
+            )}
+          </dd>
+          <dt>Namespace</dt>
+          <dd>
+            <code>{rec.namespace}</code>
+          </dd>
+          {rec.message && (
+            <>
+              <dt>Status</dt>
+              <dd data-testid="message">{rec.message}</dd>
+            </>
+          )}
+          {(createLink || deleteLink) && (
+            <>
+              <dt>Workflows</dt>
+              <dd className="links">
+                {createLink && (
+                  <a href={createLink} target="_blank" rel="noreferrer">
+                    Creation in Temporal Web UI
+                  </a>
+                )}
+                {deleteLink && (
+                  <a href={deleteLink} target="_blank" rel="noreferrer">
+                    Deletion in Temporal Web UI
+                  </a>
+                )}
+              </dd>
+            </>
+          )}
+        </dl>
+        <div className="actions">
+          {rec.phase === 'ready' && !creds && (
+            <button type="button" disabled={busy !== ''} onClick={() => act('creds', async () => setCreds(await client.credentials(rec.name)))}>
+              Show admin credentials
+            </button>
+          )}
+          {creds && (
+            <button type="button" onClick={() => setCreds(null)}>
+              Hide admin credentials
+            </button>
+          )}
+          {canRetry && (
+            <button type="button" className="primary" disabled={busy !== ''} onClick={() => act('retry', () => client.retryStore(rec.name))}>
+              Retry
+            </button>
+          )}
+          {canForce && (
+            <button
+              type="button"
+              className="danger"
+              disabled={busy !== ''}
+              onClick={() => act('force', () => client.retryStore(rec.name, true))}
+            >
+              Force deletion
+            </button>
+          )}
+          {canDelete && !confirming && (
+            <button type="button" className="danger" onClick={() => setConfirming(true)}>
+              Delete store
+            </button>
+          )}
+        </div>
+        {actionError && (
+          <p className="error" role="alert">
+            {actionError}
+          </p>
+        )}
+        {creds && (
+          <dl className="credentials" aria-label="Admin credentials">
+            <dt>Login</dt>
+            <dd>
+              <a href={creds.loginUrl} target="_blank" rel="noreferrer">
+                {creds.loginUrl}
+              </a>
+            </dd>
+            <dt>Username</dt>
+            <dd>
+              <code data-testid="username">{creds.username}</code>
+            </dd>
+            <dt>Password</dt>
+            <dd>
+              <code data-testid="password">{creds.password}</code>
+            </dd>
+          </dl>
+        )}
+        {confirming && (
+          <form className="confirm" onSubmit={confirmDelete} aria-label="Confirm deletion">
+            <p>
+              Deleting <strong>{rec.name}</strong> removes its namespace, database and files. This cannot be undone.
+            </p>
+            <div className="field">
+              <label htmlFor="confirm-name">Type the store's name to confirm</label>
+              <input
+                id="confirm-name"
+                ref={confirmInput}
+                value={typed}
+                autoComplete="off"
+                spellCheck={false}
+                onChange={(e) => setTyped(e.target.value)}
+                onKeyDown={(e) => {
+                  if (e.key === 'Escape') setConfirming(false)
+                }}
+              />
+            </div>
+            <div className="actions">
+              <button type="submit" className="danger" disabled={typed !== rec.name || busy !== ''}>
+                Delete {rec.name}
+              </button>
+              <button
+                type="button"
+                onClick={() => {
+                  setConfirming(false)
+                  setTyped('')
+                }}
+              >
+                Cancel
+              </button>
+            </div>
+          </form>
+        )}
+      </section>
+      {rec.blockers && rec.blockers.length > 0 && (
+        <section className="card" aria-labelledby="blockers-title">
+          <h2 id="blockers-title">What blocks the deletion</h2>
+          <ul className="blockers">
+            {rec.blockers.map((b) => (
+              <li key={b}>
+                <code>{b}</code>
+              </li>
+            ))}
+          </ul>
+        </section>
+      )}
+      {showProgress && <ProgressView record={rec} progress={progress} />}
+      {rec.phase === 'deleted' && (
+        <p className="notice">
+          This store was deleted. <Link to="/">Back to the stores</Link>
+        </p>
+      )}
+    </>
+  )
+}
