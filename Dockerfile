@@ -1,5 +1,13 @@
 # syntax=docker/dockerfile:1
-# Builds the storeplatform binary (api, worker) into a distroless, non-root image.
+# Builds the storeplatform binary (api, worker) and the dashboard into a
+# distroless, non-root image.
+FROM node:20-bookworm AS web
+WORKDIR /web
+COPY web/package.json web/package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY web/ ./
+RUN npm run build
+
 FROM golang:1.26-bookworm AS build
 WORKDIR /src
 COPY go.mod go.sum ./
@@ -11,6 +19,8 @@ RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/storeplatform /usr/local/bin/storeplatform
 COPY charts /charts
+COPY --from=web /web/dist /web
+ENV WEB_DIR=/web
 USER 65532:65532
 ENTRYPOINT ["/usr/local/bin/storeplatform"]
 CMD ["api"]

@@ -83,6 +83,13 @@ func TestDockerfileBuildsNonRootImage(t *testing.T) {
 	if strings.Contains(s, ":latest") {
 		t.Error("Dockerfile uses an unpinned :latest image")
 	}
+	if !strings.Contains(s, "npm ci") || !strings.Contains(s, "ENV WEB_DIR=") {
+		t.Error("Dockerfile does not build the dashboard and point WEB_DIR at it")
+	}
+	ignore, err := os.ReadFile(".dockerignore")
+	if err != nil || !strings.Contains(string(ignore), "web/node_modules") {
+		t.Error(".dockerignore does not keep web/node_modules out of the build context")
+	}
 }
 
 // TestChartsNeverGenerateSecrets is `grep -r randAlpha charts/` and its
