@@ -80,7 +80,8 @@ try {
   step('a bad token is refused on the sign-in form')
   await page.getByLabel('API token').fill(token)
   await page.getByRole('button', { name: 'Sign in' }).click()
-  await page.getByTestId('tenant').getByText(tenant, { exact: true }).waitFor()
+  await page.getByTestId('tenant').locator('strong').waitFor()
+  check((await page.getByTestId('tenant').locator('strong').textContent()) === tenant, 'tenant not shown')
   check((await page.evaluate(() => sessionStorage.getItem('storeplatform.token'))) === token, 'token not in sessionStorage')
   step(`signed in; the tenant ${tenant} is shown`)
 
@@ -212,9 +213,13 @@ try {
   await page.evaluate(() => {
     window.__sameDocument = true
   })
+  // The row must be seen first (deleting), or its absence would prove nothing.
+  await row.locator('[data-phase=deleting]').waitFor({ timeout: 10000 })
   await row.waitFor({ state: 'detached', timeout: slow })
   check(await page.evaluate(() => window.__sameDocument === true), 'the page was reloaded')
-  step('the deleted store disappeared from the list without a reload')
+  const gone = await api('GET', `/api/stores/${store}`)
+  check(gone.body.phase === 'deleted', `the store left the list as ${gone.body.phase}, not deleted`)
+  step('the store showed Deleting, then left the list once deleted, without a reload')
 
   // Sign out clears the token.
   await page.getByRole('button', { name: 'Sign out' }).click()
