@@ -69,6 +69,12 @@ const shot = async (name) => {
   step(`screenshot ${name}`)
 }
 const nameError = () => page.locator('#name-error')
+const everyControlLabelled = () =>
+  page.evaluate(() =>
+    [...document.querySelectorAll('input, select, textarea')].every(
+      (el) => el.labels?.length > 0 || el.getAttribute('aria-label') || el.getAttribute('aria-labelledby'),
+    ),
+  )
 
 let failed = false
 try {
@@ -79,11 +85,15 @@ try {
   await page.getByText('This token is invalid or revoked.').waitFor()
   step('a bad token is refused on the sign-in form')
   await page.getByLabel('API token').fill(token)
-  await page.getByRole('button', { name: 'Sign in' }).click()
+  await page.keyboard.press('Enter')
   await page.getByTestId('tenant').locator('strong').waitFor()
   check((await page.getByTestId('tenant').locator('strong').textContent()) === tenant, 'tenant not shown')
   check((await page.evaluate(() => sessionStorage.getItem('storeplatform.token'))) === token, 'token not in sessionStorage')
-  step(`signed in; the tenant ${tenant} is shown`)
+  step(`signed in (Enter submits); the tenant ${tenant} is shown`)
+  await page.getByRole('heading', { name: 'Stores', level: 1 }).waitFor()
+  check((await page.evaluate(() => document.activeElement?.tagName)) === 'H1', 'focus is not on the page heading')
+  check(await everyControlLabelled(), 'a control of the list has no label')
+  step('focus moves to the page heading; every control of the list is labelled')
 
   const list = await api('GET', '/api/stores')
   if (list.body.items.length === 0) {
@@ -94,6 +104,7 @@ try {
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'New store' }).click()
   }
   await page.getByRole('heading', { name: 'New store' }).waitFor()
+  check(await everyControlLabelled(), 'a control of the form has no label')
 
   // A bad name: the field shows the server's message for it.
   const server = await api('POST', '/api/stores', { name: 'Bad_Name', engine: 'woocommerce' })
@@ -203,6 +214,13 @@ try {
   // Delete with typed-name confirmation, then watch it go from the list.
   await row.getByRole('link', { name: store, exact: true }).click()
   await page.getByRole('button', { name: 'Delete store' }).click()
+  await page.keyboard.press('Escape')
+  check((await page.getByLabel("Type the store's name to confirm").count()) === 0, 'Escape did not close the confirmation')
+  await page.getByRole('button', { name: 'Delete store' }).click()
+  check(
+    (await page.evaluate(() => document.activeElement?.id)) === 'confirm-name',
+    'focus is not on the confirmation field',
+  )
   const confirm = page.getByRole('button', { name: `Delete ${store}` })
   check(await confirm.isDisabled(), 'delete enabled before typing the name')
   await page.getByLabel("Type the store's name to confirm").fill(store.slice(0, -1))
