@@ -169,7 +169,8 @@ export async function toApiError(res: Response): Promise<ApiError> {
 
 export class ApiClient {
   private readonly token: string
-  private readonly fetchImpl: typeof fetch
+  /** fetchImpl makes every request, the event streams' too. */
+  readonly fetchImpl: typeof fetch
   private readonly base: string
 
   constructor(token: string, fetchImpl: typeof fetch = (...a) => fetch(...a), base = '') {

@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from 'react'
 import { ApiError, phases, type StoreList as Page, type StoreRecord } from '../api'
 import { age, engineLabel, phaseLabel } from '../format'
-import { applyChange, type ListFilter } from '../liveList'
+import { applyChange, isOlder, type ListFilter } from '../liveList'
 import { Link, useRouter } from '../router'
 import { useSession } from '../session'
 import { stream } from '../sse'
@@ -23,13 +23,16 @@ export function StoreList() {
   const [prev, setPrev] = useState<string[]>([])
   const filter = useRef<ListFilter>({ status, engine, firstPage: !cursor, limit: pageSize })
   filter.current = { status, engine, firstPage: !cursor, limit: pageSize }
+  // The latest state of every store the event stream has sent: events that
+  // arrive while a page loads are applied to it once it is there.
+  const latest = useRef(new Map<string, StoreRecord>())
 
   useEffect(() => {
     const ac = new AbortController()
     setError(null)
     client
       .listStores({ status, engine, cursor, limit: pageSize }, ac.signal)
-      .then((p) => setPage(p))
+      .then((p) => setPage([...latest.current.values()].reduce((pg, r) => applyChange(pg, r, filter.current), p)))
       .catch((e: unknown) => {
         if (e instanceof ApiError) {
           if (e.status === 401) signOut('Your token is no longer valid. Sign in again.')
@@ -44,12 +47,15 @@ export function StoreList() {
     void stream({
       url: client.eventsURL(),
       authorization: client.authHeader(),
+      fetchImpl: client.fetchImpl,
       signal: ac.signal,
       onState: setLive,
       onUnauthorized: () => signOut('Your token is no longer valid. Sign in again.'),
       onEvent: (ev) => {
         if (ev.type !== 'store') return
         const rec = JSON.parse(ev.data) as StoreRecord
+        const known = latest.current.get(rec.name)
+        if (!known || !isOlder(rec, known)) latest.current.set(rec.name, rec)
         setPage((p) => {
           if (!p) return p
           const before = p.items.find((r) => r.name === rec.name)

@@ -43,6 +43,7 @@ export function StorePage({ name }: { name: string }) {
     void stream({
       url: client.eventsURL(name),
       authorization: client.authHeader(),
+      fetchImpl: client.fetchImpl,
       signal: ac.signal,
       onUnauthorized: expired,
       onEvent: (ev) => {
