@@ -30,9 +30,10 @@ export function StorePage({ name }: { name: string }) {
     client
       .getStore(name, ac.signal)
       .then((r: StoreResponse) => {
+        // The event stream may have delivered a newer state already.
         const { progress: p, ...record } = r
-        setRec(record)
-        setProgress(p)
+        setRec((cur) => (cur && isOlder(record, cur) ? cur : record))
+        setProgress((cur) => cur ?? p)
       })
       .catch((e: unknown) => {
         if (e instanceof ApiError) {
