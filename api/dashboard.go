@@ -28,38 +28,35 @@ func Dashboard(files fs.FS) http.Handler {
 		h := w.Header()
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "no-referrer")
-		if st, err := fs.Stat(files, name); err == nil && !st.IsDir() {
-			if strings.HasPrefix(name, "assets/") {
-				h.Set("Cache-Control", "public, max-age=31536000, immutable")
-			} else {
-				h.Set("Cache-Control", "no-cache")
+		if name != "index.html" {
+			if st, err := fs.Stat(files, name); err == nil && !st.IsDir() {
+				if strings.HasPrefix(name, "assets/") {
+					h.Set("Cache-Control", "public, max-age=31536000, immutable")
+				} else {
+					h.Set("Cache-Control", "no-cache")
+				}
+				http.ServeFileFS(w, r, files, name)
+				return
 			}
-			if name == "index.html" {
-				h.Set("Content-Security-Policy", dashboardCSP)
+			if path.Ext(name) != "" {
+				notFound(w, r, "no such file in the dashboard")
+				return
 			}
-			http.ServeFileFS(w, r, files, name)
-			return
 		}
-		if path.Ext(name) != "" && name != "index.html" {
-			notFound(w, r, "no such file in the dashboard")
-			return
-		}
-		index, err := fs.ReadFile(files, "index.html")
-		if errors.Is(err, fs.ErrNotExist) {
+		// "/", "/index.html" and every client route: the page itself.
+		if _, err := fs.Stat(files, "index.html"); errors.Is(err, fs.ErrNotExist) {
 			h.Set("Content-Type", "text/html; charset=utf-8")
 			w.WriteHeader(http.StatusServiceUnavailable)
 			_, _ = w.Write([]byte(dashboardMissing))
 			return
-		}
-		if err != nil {
+		} else if err != nil {
 			writeProblem(w, &Problem{Type: ProblemInternal, Title: "Internal error", Status: http.StatusInternalServerError,
 				Detail: "the dashboard could not be read", RequestID: requestID(r)})
 			return
 		}
-		h.Set("Content-Type", "text/html; charset=utf-8")
 		h.Set("Cache-Control", "no-cache")
 		h.Set("Content-Security-Policy", dashboardCSP)
-		_, _ = w.Write(index)
+		http.ServeFileFS(w, r, files, "index.html")
 	})
 }
 
