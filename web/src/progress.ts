@@ -59,7 +59,7 @@ export function buildSteps(rec: StoreRecord, p?: Progress): ViewStep[] {
   const attempt = p?.attempt ?? 1
   const finished = (kind === 'create' && rec.phase === 'ready') || (kind === 'delete' && rec.phase === 'deleted')
   const out: ViewStep[] = []
-  const planned = new Set<ViewStep>()
+  const inPlan = (name: string) => plan.some(([n]) => n === name)
   let pos = 0
   for (const s of p?.steps ?? []) {
     if (kind === 'create' && s.attempt !== attempt) continue
@@ -82,22 +82,17 @@ export function buildSteps(rec: StoreRecord, p?: Progress): ViewStep[] {
       // The workflow runs its steps in order: the ones before this have run.
       for (; pos < j; pos++) out.push({ name: plan[pos][0], label: plan[pos][1], state: 'done' })
       step.label = plan[j][1]
-      planned.add(step)
       out.push(step)
       pos = j + 1
       continue
     }
     // A step run again (after a retry or force signal): its latest run counts.
     let again = -1
-    for (let k = out.length - 1; k >= 0; k--) {
-      if (out[k].name === s.name && planned.has(out[k])) {
-        again = k
-        break
-      }
+    if (inPlan(s.name)) {
+      for (let k = out.length - 1; k >= 0 && again < 0; k--) if (out[k].name === s.name) again = k
     }
     if (again >= 0) {
       step.label = out[again].label
-      planned.add(step)
       out[again] = step
     } else {
       out.push(step)
