@@ -19,14 +19,17 @@ function Shell() {
   const [token, setToken] = useState(() => sessionStorage.getItem(tokenKey) ?? '')
   const [me, setMe] = useState<Me | null>(null)
   const [notice, setNotice] = useState('')
-  const client = useMemo(() => (token ? new ApiClient(token) : null), [token])
-
   const signOut = useCallback((reason?: string) => {
     sessionStorage.removeItem(tokenKey)
     setToken('')
     setMe(null)
     setNotice(reason ?? '')
   }, [])
+  // Any 401, to any call or stream, ends the session.
+  const client = useMemo(
+    () => (token ? new ApiClient(token, undefined, () => signOut('Your token is no longer valid. Sign in again.')) : null),
+    [token, signOut],
+  )
 
   // A token kept from earlier in this tab: check it is still valid.
   useEffect(() => {
@@ -35,11 +38,9 @@ function Shell() {
     client
       .me(ac.signal)
       .then(setMe)
-      .catch((e: unknown) => {
-        if ((e as { status?: number }).status === 401) signOut('Your token is no longer valid. Sign in again.')
-      })
+      .catch(() => {}) // a 401 has signed out already
     return () => ac.abort()
-  }, [client, me, signOut])
+  }, [client, me])
 
   if (!client) {
     return (
@@ -55,7 +56,7 @@ function Shell() {
     )
   }
   if (!me) return <p role="status">Signing in…</p>
-  const session: Session = { client, me, signOut }
+  const session: Session = { client, me }
   return (
     <SessionContext.Provider value={session}>
       <Layout me={me} onSignOut={() => signOut('You are signed out.')} />

@@ -99,6 +99,25 @@ describe('ApiClient', () => {
   })
 })
 
+describe('a 401 ends the session', () => {
+  it.each<[string, (c: ApiClient) => Promise<unknown>]>([
+    ['on a call', (c) => c.listStores().catch(() => {})],
+    ['on an event stream', (c) => c.events('shop', { signal: new AbortController().signal, onEvent: () => {} })],
+  ])('%s', async (_, use) => {
+    const fetchImpl = vi.fn(async () => json(401, { type: 'https://storeplatform.io/problems/unauthorized', title: 'Unauthorized', status: 401 }, 'application/problem+json'))
+    const onUnauthorized = vi.fn()
+    await use(new ApiClient('t', fetchImpl as unknown as typeof fetch, onUnauthorized))
+    expect(onUnauthorized).toHaveBeenCalledTimes(1)
+  })
+
+  it('not on other errors', async () => {
+    const onUnauthorized = vi.fn()
+    const c = new ApiClient('t', vi.fn(async () => json(404, { title: 'Not found', status: 404 }, 'application/problem+json')) as unknown as typeof fetch, onUnauthorized)
+    await expect(c.getStore('x')).rejects.toMatchObject({ status: 404 })
+    expect(onUnauthorized).not.toHaveBeenCalled()
+  })
+})
+
 describe('workflowLink', () => {
   it.each([
     [{ temporalWorkflowUrl: 'http://ui/namespaces/default/workflows/{workflowId}' }, 'store/shop/1/create', 'http://ui/namespaces/default/workflows/store%2Fshop%2F1%2Fcreate'],

@@ -1,6 +1,7 @@
 // The API client: typed calls to Store Platform's HTTP API, and the mapping
 // of every failure (problem+json, other error bodies, network errors) to one
 // ApiError the views can show.
+import { stream, type StreamOptions } from './sse'
 
 export type Phase = 'requested' | 'provisioning' | 'ready' | 'failed' | 'deleting' | 'deletion_stuck' | 'deleted'
 
@@ -169,14 +170,17 @@ export async function toApiError(res: Response): Promise<ApiError> {
 
 export class ApiClient {
   private readonly token: string
-  /** fetchImpl makes every request, the event streams' too. */
-  readonly fetchImpl: typeof fetch
-  private readonly base: string
+  private readonly fetchImpl: typeof fetch
+  private readonly onUnauthorized: () => void
 
-  constructor(token: string, fetchImpl: typeof fetch = (...a) => fetch(...a), base = '') {
+  /**
+   * onUnauthorized is called whenever the API answers 401, to any call or
+   * event stream: the token was revoked or is wrong. The call still fails.
+   */
+  constructor(token: string, fetchImpl: typeof fetch = (...a) => fetch(...a), onUnauthorized: () => void = () => {}) {
     this.token = token
     this.fetchImpl = fetchImpl
-    this.base = base
+    this.onUnauthorized = onUnauthorized
   }
 
   private async call<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
@@ -184,7 +188,7 @@ export class ApiClient {
     if (body !== undefined) headers['Content-Type'] = 'application/json'
     let res: Response
     try {
-      res = await this.fetchImpl(this.base + path, {
+      res = await this.fetchImpl(path, {
         method,
         headers,
         body: body === undefined ? undefined : JSON.stringify(body),
@@ -194,6 +198,7 @@ export class ApiClient {
       if (e instanceof DOMException && e.name === 'AbortError') throw e
       throw new ApiError({ status: 0, title: 'Cannot reach the API', detail: 'check your connection and that the API is running' })
     }
+    if (res.status === 401) this.onUnauthorized()
     if (!res.ok) throw await toApiError(res)
     return (await res.json()) as T
   }
@@ -232,13 +237,15 @@ export class ApiClient {
     return this.call('GET', `/api/stores/${encodeURIComponent(name)}/credentials`)
   }
 
-  /** eventsURL and authHeader are for the event stream (see sse.ts). */
-  eventsURL(name?: string): string {
-    return this.base + (name ? `/api/stores/${encodeURIComponent(name)}/events` : '/api/events')
-  }
-
-  authHeader(): string {
-    return `Bearer ${this.token}`
+  /** events follows the event stream of one store, or of all the caller's, until signal aborts. */
+  events(name: string | undefined, o: Pick<StreamOptions, 'onEvent' | 'onState' | 'signal'>): Promise<void> {
+    return stream({
+      ...o,
+      url: name ? `/api/stores/${encodeURIComponent(name)}/events` : '/api/events',
+      authorization: `Bearer ${this.token}`,
+      fetchImpl: this.fetchImpl,
+      onUnauthorized: this.onUnauthorized,
+    })
   }
 }
 

@@ -11,7 +11,7 @@ afterEach(cleanup)
 function renderForm(fetchImpl: typeof fetch) {
   const client = new ApiClient('t', fetchImpl)
   render(
-    <SessionContext.Provider value={{ client, me: { tenant: 'acme', role: 'tenant', tokenId: 'x' }, signOut: () => {} }}>
+    <SessionContext.Provider value={{ client, me: { tenant: 'acme', role: 'tenant', tokenId: 'x' } }}>
       <Router>
         <CreateStore />
       </Router>

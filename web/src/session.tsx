@@ -6,9 +6,9 @@ import type { ApiClient, Me } from './api'
 export const tokenKey = 'storeplatform.token'
 
 export interface Session {
+  /** client signs the session out when the API answers 401. */
   client: ApiClient
   me: Me
-  signOut: (reason?: string) => void
 }
 
 export const SessionContext = createContext<Session | null>(null)

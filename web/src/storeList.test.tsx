@@ -36,7 +36,7 @@ function renderList(pages: Record<string, { items: StoreRecord[]; nextCursor?: s
   })
   const client = new ApiClient('t', fetchImpl as unknown as typeof fetch)
   render(
-    <SessionContext.Provider value={{ client, me: { tenant: 'acme', role: 'tenant', tokenId: 'x' }, signOut: () => {} }}>
+    <SessionContext.Provider value={{ client, me: { tenant: 'acme', role: 'tenant', tokenId: 'x' } }}>
       <Router>
         <StoreList />
       </Router>

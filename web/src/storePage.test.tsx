@@ -43,7 +43,7 @@ function renderPage(store: StoreResponse, me: Partial<Me> = {}) {
   const client = new ApiClient('t', api.fetchImpl)
   const who: Me = { tenant: 'acme', role: 'tenant', tokenId: 'x', temporalWorkflowUrl: 'http://ui/w/{workflowId}', ...me }
   render(
-    <SessionContext.Provider value={{ client, me: who, signOut: () => {} }}>
+    <SessionContext.Provider value={{ client, me: who }}>
       <Router>
         <StorePage name="shop" />
       </Router>
@@ -103,6 +103,8 @@ describe('StorePage', () => {
     await screen.findByRole('heading', { name: 'shop', level: 1 })
     fireEvent.click(screen.getByRole('button', { name: 'Force deletion' }))
     await waitFor(() => expect(api.calls).toContain('POST /api/stores/shop/retry {"force":true}'))
+    // The buttons are disabled while the force request is under way.
+    await waitFor(() => expect((screen.getByRole('button', { name: 'Retry' }) as HTMLButtonElement).disabled).toBe(false))
     fireEvent.click(screen.getByRole('button', { name: 'Retry' }))
     await waitFor(() => expect(api.calls).toContain('POST /api/stores/shop/retry'))
   })

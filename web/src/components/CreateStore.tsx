@@ -2,7 +2,7 @@ import { useRef, useState, type FormEvent } from 'react'
 import { ApiError } from '../api'
 import { useRouter } from '../router'
 import { useSession } from '../session'
-import { toRequest, validate, validateName, type CreateForm, type FieldErrors } from '../validation'
+import { toRequest, validate, validateName, type CreateForm, type Engine, type FieldErrors } from '../validation'
 
 const fieldOrder: (keyof CreateForm)[] = ['name', 'engine', 'medusaImage', 'title', 'adminEmail']
 
@@ -22,7 +22,7 @@ export function serverErrors(e: ApiError): { fields: FieldErrors; form: string }
 }
 
 export function CreateStore() {
-  const { client, signOut } = useSession()
+  const { client } = useSession()
   const { navigate } = useRouter()
   const [form, setForm] = useState<CreateForm>({ name: '', engine: 'woocommerce', title: '', adminEmail: '', medusaImage: '' })
   const [errors, setErrors] = useState<FieldErrors>({})
@@ -54,10 +54,6 @@ export function CreateStore() {
       navigate(`/stores/${encodeURIComponent(rec.name)}`)
     } catch (err) {
       if (!(err instanceof ApiError)) throw err
-      if (err.status === 401) {
-        signOut('Your token is no longer valid. Sign in again.')
-        return
-      }
       const { fields, form: msg } = serverErrors(err)
       setErrors(fields)
       setFormError(msg)
@@ -75,6 +71,38 @@ export function CreateStore() {
         {labelOf(k)} {errors[k]}
       </p>
     ) : null
+  // One labelled text input with its help and its error.
+  const textField = (k: Exclude<keyof CreateForm, 'engine'>, o: TextFieldOptions = {}) => (
+    <div className="field">
+      <label htmlFor={k}>
+        {labelOf(k)}
+        {o.optional && <span className="muted"> (optional)</span>}
+      </label>
+      <input
+        id={k}
+        name={k}
+        type={o.type ?? 'text'}
+        ref={(el) => {
+          refs.current[k] = el
+        }}
+        value={form[k]}
+        placeholder={o.placeholder}
+        autoComplete={o.autoComplete}
+        spellCheck={o.verbatim ? false : undefined}
+        autoCapitalize={o.verbatim ? 'none' : undefined}
+        onChange={(e) => set(k, e.target.value)}
+        onBlur={o.onBlur}
+        aria-invalid={errors[k] ? true : undefined}
+        aria-describedby={describedBy(k, o.help !== undefined)}
+      />
+      {o.help !== undefined && (
+        <p id={`${k}-help`} className="help">
+          {o.help}
+        </p>
+      )}
+      {fieldError(k)}
+    </div>
+  )
 
   return (
     <>
@@ -87,28 +115,12 @@ export function CreateStore() {
             {formError}
           </p>
         )}
-        <div className="field">
-          <label htmlFor="name">Name</label>
-          <input
-            id="name"
-            name="name"
-            ref={(el) => {
-              refs.current.name = el
-            }}
-            value={form.name}
-            autoComplete="off"
-            spellCheck={false}
-            autoCapitalize="none"
-            onChange={(e) => set('name', e.target.value)}
-            onBlur={() => form.name && setErrors((er) => ({ ...er, name: validateName(form.name) || undefined }))}
-            aria-invalid={errors.name ? true : undefined}
-            aria-describedby={describedBy('name', true)}
-          />
-          <p id="name-help" className="help">
-            3 to 40 lowercase letters, digits and hyphens. It names the store's namespace and its default address.
-          </p>
-          {fieldError('name')}
-        </div>
+        {textField('name', {
+          autoComplete: 'off',
+          verbatim: true,
+          onBlur: () => form.name && setErrors((er) => ({ ...er, name: validateName(form.name) || undefined })),
+          help: "3 to 40 lowercase letters, digits and hyphens. It names the store's namespace and its default address.",
+        })}
         <fieldset
           className="field engines"
           ref={(el) => {
@@ -117,94 +129,33 @@ export function CreateStore() {
           aria-describedby={describedBy('engine')}
           tabIndex={-1}
         >
-          <legend>Engine</legend>
-          <label className="choice">
-            <input
-              type="radio"
-              name="engine"
-              value="woocommerce"
-              checked={form.engine === 'woocommerce'}
-              onChange={() => set('engine', 'woocommerce')}
-            />
-            <span>
-              <strong>WooCommerce</strong>
-              <span className="help">WordPress with WooCommerce and MariaDB.</span>
-            </span>
-          </label>
-          <label className="choice">
-            <input
-              type="radio"
-              name="engine"
-              value="medusa"
-              checked={form.engine === 'medusa'}
-              onChange={() => set('engine', 'medusa')}
-            />
-            <span>
-              <strong>Medusa</strong>
-              <span className="help">Medusa v2 with PostgreSQL and Redis, from your own image.</span>
-            </span>
-          </label>
+          <legend>{labelOf('engine')}</legend>
+          {engines.map((e) => (
+            <label className="choice" key={e.value}>
+              <input
+                type="radio"
+                name="engine"
+                value={e.value}
+                checked={form.engine === e.value}
+                onChange={() => set('engine', e.value)}
+              />
+              <span>
+                <strong>{e.label}</strong>
+                <span className="help">{e.help}</span>
+              </span>
+            </label>
+          ))}
           {fieldError('engine')}
         </fieldset>
-        {form.engine === 'medusa' && (
-          <div className="field">
-            <label htmlFor="medusaImage">Medusa image</label>
-            <input
-              id="medusaImage"
-              name="medusaImage"
-              ref={(el) => {
-                refs.current.medusaImage = el
-              }}
-              value={form.medusaImage}
-              placeholder="registry.example.com/shop/medusa:1.0.0"
-              autoComplete="off"
-              spellCheck={false}
-              onChange={(e) => set('medusaImage', e.target.value)}
-              aria-invalid={errors.medusaImage ? true : undefined}
-              aria-describedby={describedBy('medusaImage', true)}
-            />
-            <p id="medusaImage-help" className="help">
-              Medusa publishes no image: build your project's (see charts/store/README.md) and give its repository:tag.
-            </p>
-            {fieldError('medusaImage')}
-          </div>
-        )}
-        <div className="field">
-          <label htmlFor="title">
-            Title <span className="muted">(optional)</span>
-          </label>
-          <input
-            id="title"
-            name="title"
-            ref={(el) => {
-              refs.current.title = el
-            }}
-            value={form.title}
-            onChange={(e) => set('title', e.target.value)}
-            aria-invalid={errors.title ? true : undefined}
-            aria-describedby={describedBy('title')}
-          />
-          {fieldError('title')}
-        </div>
-        <div className="field">
-          <label htmlFor="adminEmail">
-            Admin email <span className="muted">(optional)</span>
-          </label>
-          <input
-            id="adminEmail"
-            name="adminEmail"
-            type="email"
-            ref={(el) => {
-              refs.current.adminEmail = el
-            }}
-            value={form.adminEmail}
-            autoComplete="email"
-            onChange={(e) => set('adminEmail', e.target.value)}
-            aria-invalid={errors.adminEmail ? true : undefined}
-            aria-describedby={describedBy('adminEmail')}
-          />
-          {fieldError('adminEmail')}
-        </div>
+        {form.engine === 'medusa' &&
+          textField('medusaImage', {
+            placeholder: 'registry.example.com/shop/medusa:1.0.0',
+            autoComplete: 'off',
+            verbatim: true,
+            help: "Medusa publishes no image: build your project's (see charts/store/README.md) and give its repository:tag.",
+          })}
+        {textField('title', { optional: true })}
+        {textField('adminEmail', { optional: true, type: 'email', autoComplete: 'email' })}
         <div className="actions">
           <button type="submit" className="primary" disabled={busy}>
             {busy ? 'Creating…' : 'Create store'}
@@ -217,6 +168,22 @@ export function CreateStore() {
     </>
   )
 }
+
+interface TextFieldOptions {
+  help?: string
+  optional?: boolean
+  type?: string
+  placeholder?: string
+  autoComplete?: string
+  /** verbatim: no spell-check or auto-capitalisation (names, image references). */
+  verbatim?: boolean
+  onBlur?: () => void
+}
+
+const engines: { value: Engine; label: string; help: string }[] = [
+  { value: 'woocommerce', label: 'WooCommerce', help: 'WordPress with WooCommerce and MariaDB.' },
+  { value: 'medusa', label: 'Medusa', help: 'Medusa v2 with PostgreSQL and Redis, from your own image.' },
+]
 
 function labelOf(k: keyof CreateForm): string {
   return { name: 'Name', engine: 'Engine', title: 'Title', adminEmail: 'Admin email', medusaImage: 'Medusa image' }[k]

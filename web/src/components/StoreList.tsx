@@ -4,13 +4,12 @@ import { age, engineLabel, phaseLabel } from '../format'
 import { applyChange, isOlder, type ListFilter } from '../liveList'
 import { Link, useRouter } from '../router'
 import { useSession } from '../session'
-import { stream } from '../sse'
 import { PhaseBadge } from './PhaseBadge'
 
 const pageSize = 20
 
 export function StoreList() {
-  const { client, signOut } = useSession()
+  const { client } = useSession()
   const { search, navigate } = useRouter()
   const status = search.get('status') ?? ''
   const engine = search.get('engine') ?? ''
@@ -34,23 +33,16 @@ export function StoreList() {
       .listStores({ status, engine, cursor, limit: pageSize }, ac.signal)
       .then((p) => setPage([...latest.current.values()].reduce((pg, r) => applyChange(pg, r, filter.current), p)))
       .catch((e: unknown) => {
-        if (e instanceof ApiError) {
-          if (e.status === 401) signOut('Your token is no longer valid. Sign in again.')
-          else setError(e)
-        }
+        if (e instanceof ApiError) setError(e)
       })
     return () => ac.abort()
-  }, [client, signOut, status, engine, cursor])
+  }, [client, status, engine, cursor])
 
   useEffect(() => {
     const ac = new AbortController()
-    void stream({
-      url: client.eventsURL(),
-      authorization: client.authHeader(),
-      fetchImpl: client.fetchImpl,
+    void client.events(undefined, {
       signal: ac.signal,
       onState: setLive,
-      onUnauthorized: () => signOut('Your token is no longer valid. Sign in again.'),
       onEvent: (ev) => {
         if (ev.type !== 'store') return
         const rec = JSON.parse(ev.data) as StoreRecord
@@ -65,7 +57,7 @@ export function StoreList() {
       },
     })
     return () => ac.abort()
-  }, [client, signOut])
+  }, [client])
 
   useEffect(() => {
     const t = setInterval(() => setNow(Date.now()), 15000)

@@ -4,12 +4,11 @@ import { engineLabel, phaseLabel } from '../format'
 import { isOlder } from '../liveList'
 import { Link, useRouter } from '../router'
 import { useSession } from '../session'
-import { stream } from '../sse'
 import { PhaseBadge } from './PhaseBadge'
 import { ProgressView } from './ProgressView'
 
 export function StorePage({ name }: { name: string }) {
-  const { client, me, signOut } = useSession()
+  const { client, me } = useSession()
   const { navigate } = useRouter()
   const [rec, setRec] = useState<StoreRecord | null>(null)
   const [progress, setProgress] = useState<Progress | undefined>()
@@ -20,7 +19,6 @@ export function StorePage({ name }: { name: string }) {
   const [confirming, setConfirming] = useState(false)
   const [typed, setTyped] = useState('')
   const confirmInput = useRef<HTMLInputElement>(null)
-  const expired = () => signOut('Your token is no longer valid. Sign in again.')
 
   useEffect(() => {
     const ac = new AbortController()
@@ -36,17 +34,10 @@ export function StorePage({ name }: { name: string }) {
         setProgress((cur) => cur ?? p)
       })
       .catch((e: unknown) => {
-        if (e instanceof ApiError) {
-          if (e.status === 401) expired()
-          else setError(e)
-        }
+        if (e instanceof ApiError) setError(e)
       })
-    void stream({
-      url: client.eventsURL(name),
-      authorization: client.authHeader(),
-      fetchImpl: client.fetchImpl,
+    void client.events(name, {
       signal: ac.signal,
-      onUnauthorized: expired,
       onEvent: (ev) => {
         if (ev.type === 'store') {
           const r = JSON.parse(ev.data) as StoreRecord
@@ -74,10 +65,8 @@ export function StorePage({ name }: { name: string }) {
     try {
       await fn()
     } catch (e) {
-      if (e instanceof ApiError) {
-        if (e.status === 401) expired()
-        else setActionError(e.message)
-      } else throw e
+      if (e instanceof ApiError) setActionError(e.message)
+      else throw e
     } finally {
       setBusy('')
     }
