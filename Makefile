@@ -62,8 +62,8 @@ web: $(WEB_DEPS) ## web: build the dashboard into web/dist (served by the API at
 	cd web && npm run build
 
 .PHONY: web-test
-web-test: $(WEB_DEPS) ## web-test: type-check the dashboard and run its Vitest tests
-	cd web && npx tsc --noEmit && npx vitest run
+web-test: web ## web-test: type-check and build the dashboard (make web), then run its Vitest tests
+	cd web && npx vitest run
 
 .PHONY: web-dev
 web-dev: $(WEB_DEPS) ## web-dev: Vite dev server on :5173 with hot reload, proxying the API of a running `make dev`
