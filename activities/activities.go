@@ -18,6 +18,7 @@ import (
 	"k8s.io/client-go/metadata"
 
 	"github.com/storeplatform/storeplatform/internal/store"
+	"github.com/storeplatform/storeplatform/internal/storechart"
 )
 
 // Error types of permanent failures, used as the type of
@@ -32,7 +33,7 @@ const (
 
 // NonRetryable lists the error types above, for RetryPolicy.NonRetryableErrorTypes.
 func NonRetryable() []string {
-	return []string{ErrInvalidSpec, ErrNamespaceConflict, ErrInvalidChart, ErrWorkloadFailed, ErrNamespaceNotOurs}
+	return []string{ErrInvalidSpec, ErrNamespaceConflict, ErrInvalidChart, ErrWorkloadFailed, ErrNamespaceNotOurs, ErrRevisionNotFound}
 }
 
 // Labels the platform puts on what it owns.
@@ -55,6 +56,7 @@ type Releases interface {
 // StatusWriter records a store's status. store.MongoRepository implements it.
 type StatusWriter interface {
 	UpdateStatus(ctx context.Context, u store.StatusUpdate) error
+	UpdateOperation(ctx context.Context, u store.OperationUpdate) error
 }
 
 // WorkflowDescriber tells whether a workflow still runs. client.Client
@@ -71,10 +73,11 @@ type Activities struct {
 	Releases  Releases
 	Stores    StatusWriter
 	Workflows WorkflowDescriber
-	// Chart is charts/store, loaded once; Values are the profile's values
-	// (values-local.yaml or values-prod.yaml) under each store's own.
-	Chart  *chart.Chart
-	Values map[string]any
+	// Chart is charts/store, loaded once; Profile holds the profile's
+	// values (values-local.yaml or values-prod.yaml) and its sizes', layered
+	// under each store's own.
+	Chart   *chart.Chart
+	Profile storechart.Profile
 	Logger *slog.Logger
 	// PollInterval is how often waits look again (default 2s).
 	PollInterval time.Duration

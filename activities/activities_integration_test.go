@@ -31,6 +31,8 @@ type discardStatus struct{}
 
 func (discardStatus) UpdateStatus(_ context.Context, _ store.StatusUpdate) error { return nil }
 
+func (discardStatus) UpdateOperation(_ context.Context, _ store.OperationUpdate) error { return nil }
+
 func newActivities(t *testing.T) (*activities.Activities, *helmclient.Runner) {
 	t.Helper()
 	env.Require(t)
@@ -39,7 +41,7 @@ func newActivities(t *testing.T) (*activities.Activities, *helmclient.Runner) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	vals, err := storechart.ValuesFile(dir, "values-local.yaml")
+	prof, err := storechart.LoadProfile(dir, "local")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +54,7 @@ func newActivities(t *testing.T) (*activities.Activities, *helmclient.Runner) {
 		t.Fatal(err)
 	}
 	return &activities.Activities{Kube: env.Kube, Metadata: md, Releases: runner, Stores: discardStatus{},
-		Workflows: env.Temporal, Chart: c, Values: vals, PollInterval: 200 * time.Millisecond}, runner
+		Workflows: env.Temporal, Chart: c, Profile: prof, PollInterval: 200 * time.Millisecond}, runner
 }
 
 func run(t *testing.T, fn any, args ...any) error {

@@ -11,7 +11,6 @@ import (
 	"helm.sh/helm/v3/pkg/release"
 
 	"github.com/storeplatform/storeplatform/internal/store"
-	"github.com/storeplatform/storeplatform/internal/storechart"
 )
 
 // InstallResult reports the release after InstallRelease.
@@ -34,7 +33,10 @@ func (a *Activities) InstallRelease(ctx context.Context, in NamespaceInput) (Ins
 	if err := spec.Validate(); err != nil {
 		return InstallResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrInvalidSpec, err)
 	}
-	vals := storechart.Merge(a.Values, storechart.ValuesFor(spec))
+	vals, err := a.valuesFor(ctx, spec)
+	if err != nil {
+		return InstallResult{}, err
+	}
 	if err := chartutil.ValidateAgainstSchema(a.Chart, vals); err != nil {
 		return InstallResult{}, temporal.NewNonRetryableApplicationError("store values rejected by the chart: "+err.Error(), ErrInvalidChart, nil)
 	}

@@ -92,12 +92,21 @@ func (a *Activities) readiness(ctx context.Context, spec store.Spec) (p WaitProg
 		return p, "", err
 	}
 	for _, d := range deps.Items {
-		p.Workloads = append(p.Workloads, workload("Deployment", d.Name, d.Spec.Replicas, d.Status.ReadyReplicas,
-			d.Status.UpdatedReplicas, d.Status.ObservedGeneration, d.Generation))
+		// Like `kubectl rollout status`: the newest ReplicaSet has every
+		// replica, they are available, and no pod of an older one is left.
+		w := workload("Deployment", d.Name, d.Spec.Replicas, d.Status.AvailableReplicas, d.Status.ObservedGeneration, d.Generation)
+		if w.Reason == "" && (d.Status.UpdatedReplicas < w.Desired || d.Status.Replicas > d.Status.UpdatedReplicas) {
+			w.Reason = "rolling out"
+		}
+		p.Workloads = append(p.Workloads, w)
 	}
 	for _, s := range sts.Items {
-		p.Workloads = append(p.Workloads, workload("StatefulSet", s.Name, s.Spec.Replicas, s.Status.ReadyReplicas,
-			s.Status.UpdatedReplicas, s.Status.ObservedGeneration, s.Generation))
+		w := workload("StatefulSet", s.Name, s.Spec.Replicas, s.Status.ReadyReplicas, s.Status.ObservedGeneration, s.Generation)
+		if w.Reason == "" && (s.Status.UpdatedReplicas < w.Desired || s.Status.Replicas > w.Desired ||
+			(s.Status.UpdateRevision != "" && s.Status.CurrentRevision != s.Status.UpdateRevision && w.Desired > 0)) {
+			w.Reason = "rolling out"
+		}
+		p.Workloads = append(p.Workloads, w)
 	}
 	sort.Slice(p.Workloads, func(i, j int) bool { return p.Workloads[i].Name < p.Workloads[j].Name })
 	failure = classifyPods(pods.Items, a.crashLoopLimit())
@@ -117,18 +126,29 @@ func (a *Activities) readiness(ctx context.Context, spec store.Spec) (p WaitProg
 	if p.Total == 0 {
 		p.Summary = "no workloads yet"
 	}
+	if spec.Suspended {
+		// Suspended: done when every workload is scaled to zero and no pod is
+		// left (not even a terminating one).
+		failure = ""
+		if n := len(pods.Items); n > 0 || p.Ready < p.Total {
+			p.Ready, p.Summary = 0, fmt.Sprintf("suspending: %d pods left", n)
+		} else {
+			p.Summary = "suspended: no pods"
+		}
+	}
 	return p, failure, nil
 }
 
 // workload is ready when its controller has seen the newest spec and every
-// desired replica is updated and ready.
-func workload(kind, name string, replicas *int32, ready, updated int32, observed, generation int64) store.Workload {
+// desired replica is ready; the callers add the checks of their kind's
+// rollout.
+func workload(kind, name string, replicas *int32, ready int32, observed, generation int64) store.Workload {
 	want := int32(1)
 	if replicas != nil {
 		want = *replicas
 	}
 	w := store.Workload{Kind: kind, Name: name, Ready: ready, Desired: want}
-	if observed < generation || updated < want || ready < want {
+	if observed < generation || ready < want {
 		w.Reason = "waiting"
 	}
 	return w

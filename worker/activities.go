@@ -34,7 +34,7 @@ func NewActivities(ctx context.Context, d ActivityDeps, chartDir, profile string
 	if err != nil {
 		return nil, fmt.Errorf("CHART_DIR: %w", err)
 	}
-	vals, err := storechart.ValuesFile(chartDir, "values-"+profile+".yaml")
+	prof, err := storechart.LoadProfile(chartDir, profile)
 	if err != nil {
 		return nil, fmt.Errorf("STORE_PROFILE: %w", err)
 	}
@@ -55,6 +55,6 @@ func NewActivities(ctx context.Context, d ActivityDeps, chartDir, profile string
 	}
 	return &activities.Activities{
 		Kube: d.Kube, Metadata: md, Releases: runner, Stores: repo, Workflows: d.Temporal,
-		Chart: c, Values: vals, Logger: d.Logger,
+		Chart: c, Profile: prof, Logger: d.Logger,
 	}, nil
 }

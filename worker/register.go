@@ -11,5 +11,6 @@ import (
 func Register(r sdkworker.Registry, acts *activities.Activities) {
 	r.RegisterWorkflow(workflows.CreateStore)
 	r.RegisterWorkflow(workflows.DeleteStore)
+	r.RegisterWorkflow(workflows.OperateStore)
 	r.RegisterActivity(acts)
 }

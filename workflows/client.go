@@ -7,6 +7,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/storeplatform/storeplatform/internal/store"
@@ -52,6 +53,58 @@ func StartDelete(ctx context.Context, c client.Client, taskQueue string, in Dele
 		TypedSearchAttributes:    startAttributes(in.Spec, store.PhaseDeleting),
 	}
 	return c.ExecuteWorkflow(ctx, opts, DeleteStore, in)
+}
+
+// OperationBusy is the error of StartOperation when an operation already
+// runs on the store: Kind and WorkflowID name it.
+type OperationBusy struct {
+	Kind       string
+	WorkflowID string
+}
+
+func (e *OperationBusy) Error() string {
+	return "operation " + e.Kind + " is running on the store (workflow " + e.WorkflowID + ")"
+}
+
+// memoOperation is the memo key naming an operation's kind, so that a
+// refused start can say what runs.
+const memoOperation = "operation"
+
+// StartOperation starts OperateStore for in. While an operation runs on the
+// store it starts nothing and returns *OperationBusy naming it: Temporal
+// keeps one running workflow per ID, and every operation of a store has
+// the same ID, so two never run at once and no lock can be left held.
+func StartOperation(ctx context.Context, c client.Client, taskQueue string, in OperateStoreInput) (client.WorkflowRun, error) {
+	id := OperationWorkflowID(in.Spec.Name, in.Spec.Generation)
+	opts := client.StartWorkflowOptions{
+		ID:                                       id,
+		TaskQueue:                                taskQueue,
+		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+		WorkflowExecutionErrorWhenAlreadyStarted: true,
+		TypedSearchAttributes:                    startAttributes(in.Spec, store.PhaseUpdating),
+		Memo:                                     map[string]any{memoOperation: in.Kind},
+	}
+	run, err := c.ExecuteWorkflow(ctx, opts, OperateStore, in)
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	if errors.As(err, &started) {
+		return nil, &OperationBusy{Kind: RunningOperation(ctx, c, id), WorkflowID: id}
+	}
+	return run, err
+}
+
+// RunningOperation names the kind of the operation workflow id runs, from
+// its memo ("operation" when it cannot be read).
+func RunningOperation(ctx context.Context, c client.Client, id string) string {
+	d, err := c.DescribeWorkflowExecution(ctx, id, "")
+	if err != nil || d.WorkflowExecutionInfo.GetMemo() == nil {
+		return "operation"
+	}
+	var kind string
+	if p, ok := d.WorkflowExecutionInfo.GetMemo().GetFields()[memoOperation]; ok && converter.GetDefaultDataConverter().FromPayload(p, &kind) == nil && kind != "" {
+		return kind
+	}
+	return "operation"
 }
 
 func startAttributes(spec store.Spec, phase store.Phase) temporal.SearchAttributes {

@@ -3,6 +3,7 @@ package workflows
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
@@ -93,15 +94,15 @@ func (r *createRun) run(ctx workflow.Context) (CreateStoreResult, error) {
 		// Undo and record on a context that survives cancellation.
 		dctx, _ := workflow.NewDisconnectedContext(ctx)
 		r.compensate(dctx)
-		r.prog.p.Phase = store.PhaseFailed
 		r.prog.p.LastError = reason
-		setPhase(dctx, store.PhaseFailed)
-		r.record(dctx, store.StatusUpdate{Phase: store.PhaseFailed, Message: reason})
+		_ = r.prog.enter(dctx, store.PhaseFailed, func() error {
+			return r.record(dctx, store.StatusUpdate{Phase: store.PhaseFailed, Message: reason})
+		})
 		res.Phase = store.PhaseFailed
 		if canceled {
 			return res, err
 		}
-		if !r.awaitRetry(ctx) {
+		if !awaitRetry(ctx, r.prog, r.retry, r.t.RetryWindow) {
 			if errors.Is(ctx.Err(), workflow.ErrCanceled) {
 				return res, temporal.NewCanceledError(reason)
 			}
@@ -127,10 +128,10 @@ func (r *createRun) provision(ctx workflow.Context) (err error) {
 	in := activities.NamespaceInput{Spec: spec}
 	short := shortOptions(ctx, r.t)
 
-	r.prog.p.Phase = store.PhaseProvisioning
-	setPhase(ctx, store.PhaseProvisioning)
 	if err := r.prog.run(ctx, StepRecord, func() error {
-		return r.record(ctx, store.StatusUpdate{Phase: store.PhaseProvisioning, Message: "creating namespace", Spec: &spec})
+		return r.prog.enter(ctx, store.PhaseProvisioning, func() error {
+			return r.record(ctx, store.StatusUpdate{Phase: store.PhaseProvisioning, Message: "creating namespace", Spec: &spec})
+		})
 	}); err != nil {
 		return err
 	}
@@ -167,14 +168,17 @@ func (r *createRun) provision(ctx workflow.Context) (err error) {
 		return err
 	}
 
-	if err := r.prog.run(ctx, StepRecord, func() error {
+	ready := func() error {
 		return r.record(ctx, store.StatusUpdate{Phase: store.PhaseReady, Message: "store is ready", URL: r.url})
-	}); err != nil {
-		return err
 	}
-	r.prog.p.Phase = store.PhaseReady
-	setPhase(ctx, store.PhaseReady)
-	return nil
+	if workflow.GetVersion(ctx, versionEnterPhase, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		// Histories from before enter: the record, then the search attribute.
+		if err := r.prog.run(ctx, StepRecord, ready); err != nil {
+			return err
+		}
+		return r.prog.enter(ctx, store.PhaseReady, nil)
+	}
+	return r.prog.run(ctx, StepRecord, func() error { return r.prog.enter(ctx, store.PhaseReady, ready) })
 }
 
 // compensate undoes the steps that succeeded, newest first. Each undo is
@@ -211,23 +215,6 @@ func (r *createRun) compensate(ctx workflow.Context) {
 	}
 }
 
-// awaitRetry waits for the retry signal for up to RetryWindow; it reports
-// whether to try again.
-func (r *createRun) awaitRetry(ctx workflow.Context) bool {
-	r.prog.p.WaitingFor = SignalRetry
-	defer func() { r.prog.p.WaitingFor = "" }()
-	retry := false
-	sel := workflow.NewSelector(ctx)
-	sel.AddReceive(r.retry, func(c workflow.ReceiveChannel, _ bool) {
-		c.Receive(ctx, nil)
-		retry = true
-	})
-	timer := workflow.NewTimer(ctx, r.t.RetryWindow)
-	sel.AddFuture(timer, func(workflow.Future) {})
-	sel.Select(ctx)
-	return retry
-}
-
 // note writes a progress message to the store's record; a failure to write
 // it does not fail the store.
 func (r *createRun) note(ctx workflow.Context, msg string) {
@@ -251,4 +238,20 @@ func errorText(err error) string {
 		return "timed out (" + te.TimeoutType().String() + ")"
 	}
 	return err.Error()
+}
+
+// awaitRetry waits for the retry signal on ch for up to window, showing in
+// the progress that it waits; it reports whether to try again.
+func awaitRetry(ctx workflow.Context, prog *tracker, ch workflow.ReceiveChannel, window time.Duration) bool {
+	prog.p.WaitingFor = SignalRetry
+	defer func() { prog.p.WaitingFor = "" }()
+	retry := false
+	sel := workflow.NewSelector(ctx)
+	sel.AddReceive(ch, func(c workflow.ReceiveChannel, _ bool) {
+		c.Receive(ctx, nil)
+		retry = true
+	})
+	sel.AddFuture(workflow.NewTimer(ctx, window), func(workflow.Future) {})
+	sel.Select(ctx)
+	return retry
 }

@@ -84,7 +84,13 @@ func (d *deleteRun) run(ctx workflow.Context) (DeleteStoreResult, error) {
 		{StepUninstall, func() error { return workflow.ExecuteActivity(short, a.UninstallRelease, in).Get(ctx, nil) }},
 		{StepDeleteNamespace, func() error { return d.deleteNamespace(ctx, in) }},
 		{StepRecord, func() error {
-			return d.record(ctx, store.StatusUpdate{Phase: store.PhaseDeleted, Message: "store deleted"})
+			deleted := func() error {
+				return d.record(ctx, store.StatusUpdate{Phase: store.PhaseDeleted, Message: "store deleted"})
+			}
+			if workflow.GetVersion(ctx, versionEnterPhase, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+				return deleted() // histories from before enter: the search attribute follows below
+			}
+			return d.prog.enter(ctx, store.PhaseDeleted, deleted)
 		}},
 	}
 	d.prog.p.Phase = store.PhaseDeleting
@@ -102,8 +108,9 @@ func (d *deleteRun) run(ctx workflow.Context) (DeleteStoreResult, error) {
 			}
 		}
 	}
-	d.prog.p.Phase = store.PhaseDeleted
-	setPhase(ctx, store.PhaseDeleted)
+	if d.prog.p.Phase != store.PhaseDeleted {
+		_ = d.prog.enter(ctx, store.PhaseDeleted, nil)
+	}
 	res.Phase, res.Forced = store.PhaseDeleted, d.forced
 	return res, nil
 }
@@ -115,7 +122,17 @@ func (d *deleteRun) stopCreate(ctx workflow.Context) error {
 	id := CreateWorkflowID(d.in.Spec.Name, d.in.Spec.Generation)
 	// Fails when the workflow is closed or unknown, which is what we want.
 	_ = workflow.RequestCancelExternalWorkflow(ctx, id, "").Get(ctx, nil)
-	return workflow.ExecuteActivity(waitOptions(ctx, d.t, d.t.Ready+d.t.StuckAfter), a.AwaitWorkflowClosed, id).Get(ctx, nil)
+	if err := workflow.ExecuteActivity(waitOptions(ctx, d.t, d.t.Ready+d.t.StuckAfter), a.AwaitWorkflowClosed, id).Get(ctx, nil); err != nil {
+		return err
+	}
+	if workflow.GetVersion(ctx, versionStopOperation, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return nil // histories from before store operations existed
+	}
+	// A running operation (change, rollback, suspend, resume) is canceled
+	// too; it sees the deletion and stops without rolling back.
+	op := OperationWorkflowID(d.in.Spec.Name, d.in.Spec.Generation)
+	_ = workflow.RequestCancelExternalWorkflow(ctx, op, "").Get(ctx, nil)
+	return workflow.ExecuteActivity(waitOptions(ctx, d.t, d.t.Ready+d.t.StuckAfter), a.AwaitWorkflowClosed, op).Get(ctx, nil)
 }
 
 // deleteNamespace deletes the namespace until it is gone; when it is stuck,
@@ -145,10 +162,11 @@ func (d *deleteRun) deleteNamespace(ctx workflow.Context, in activities.Namespac
 // retry or force. force removes the blocking finalizers before returning.
 func (d *deleteRun) stuck(ctx workflow.Context, blockers []string) error {
 	var a *activities.Activities
-	d.prog.p.Phase, d.prog.p.Blockers = store.PhaseDeletionStuck, blockers
-	setPhase(ctx, store.PhaseDeletionStuck)
-	_ = d.record(ctx, store.StatusUpdate{Phase: store.PhaseDeletionStuck, Blockers: blockers,
-		Message: "deletion is stuck: send the retry or force signal"})
+	d.prog.p.Blockers = blockers
+	_ = d.prog.enter(ctx, store.PhaseDeletionStuck, func() error {
+		return d.record(ctx, store.StatusUpdate{Phase: store.PhaseDeletionStuck, Blockers: blockers,
+			Message: "deletion is stuck: send the retry or force signal"})
+	})
 
 	d.prog.p.WaitingFor = SignalRetry + " or " + SignalForce
 	signal := ""
@@ -172,9 +190,10 @@ func (d *deleteRun) stuck(ctx workflow.Context, blockers []string) error {
 			return d.stuck(ctx, []string{errorText(err)})
 		}
 	}
-	d.prog.p.Phase, d.prog.p.Blockers = store.PhaseDeleting, nil
-	setPhase(ctx, store.PhaseDeleting)
-	return d.record(ctx, store.StatusUpdate{Phase: store.PhaseDeleting, Message: "retrying the deletion"})
+	d.prog.p.Blockers = nil
+	return d.prog.enter(ctx, store.PhaseDeleting, func() error {
+		return d.record(ctx, store.StatusUpdate{Phase: store.PhaseDeleting, Message: "retrying the deletion"})
+	})
 }
 
 func (d *deleteRun) record(ctx workflow.Context, u store.StatusUpdate) error {

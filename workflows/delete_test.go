@@ -18,6 +18,8 @@ func deleteEnv(t *testing.T) (*testsuite.TestWorkflowEnvironment, *phases) {
 	env, p := newEnv(t)
 	env.OnRequestCancelExternalWorkflow(mock.Anything, CreateWorkflowID("shop", 1), "").Return(nil).Once()
 	env.OnActivity(a.AwaitWorkflowClosed, mock.Anything, CreateWorkflowID("shop", 1)).Return(nil).Once()
+	env.OnRequestCancelExternalWorkflow(mock.Anything, OperationWorkflowID("shop", 1), "").Return(nil).Once()
+	env.OnActivity(a.AwaitWorkflowClosed, mock.Anything, OperationWorkflowID("shop", 1)).Return(nil).Once()
 	env.OnActivity(a.UninstallRelease, mock.Anything, mock.Anything).Return(nil).Once()
 	return env, p
 }
@@ -94,8 +96,8 @@ func TestDeleteStoreStuckThenSignal(t *testing.T) {
 
 func TestDeleteStoreFailedStepWaitsForOperator(t *testing.T) {
 	env, p := newEnv(t)
-	env.OnRequestCancelExternalWorkflow(mock.Anything, mock.Anything, mock.Anything).Return(errors.New("workflow not found")).Once()
-	env.OnActivity(a.AwaitWorkflowClosed, mock.Anything, mock.Anything).Return(nil).Once()
+	env.OnRequestCancelExternalWorkflow(mock.Anything, mock.Anything, mock.Anything).Return(errors.New("workflow not found")).Twice()
+	env.OnActivity(a.AwaitWorkflowClosed, mock.Anything, mock.Anything).Return(nil).Twice()
 	env.OnActivity(a.UninstallRelease, mock.Anything, mock.Anything).Return(permanent("helm storage is corrupt", "HelmBroken")).Once()
 	env.OnActivity(a.UninstallRelease, mock.Anything, mock.Anything).Return(nil).Once()
 	env.OnActivity(a.DeleteNamespace, mock.Anything, mock.Anything).Return(activities.DeleteNamespaceResult{Gone: true}, nil).Once()

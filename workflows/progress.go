@@ -29,7 +29,9 @@ type Step struct {
 
 // Progress is the answer to the progress query.
 type Progress struct {
-	Workflow   string      `json:"workflow"` // "create" or "delete"
+	// Workflow is "create", "delete", or the operation: "change",
+	// "rollback", "suspend", "resume".
+	Workflow   string      `json:"workflow"`
 	Store      string      `json:"store"`
 	Generation int         `json:"generation"`
 	Phase      store.Phase `json:"phase"`
@@ -78,6 +80,18 @@ func (t *tracker) end(ctx workflow.Context, err error) {
 		t.p.LastError = s.Error
 	}
 	t.p.CurrentStep = ""
+}
+
+// enter moves the run into phase, in this order: the progress query, the
+// StorePhase search attribute, then write (the store's record), if any.
+// Every phase change of every workflow goes through here.
+func (t *tracker) enter(ctx workflow.Context, phase store.Phase, write func() error) error {
+	t.p.Phase = phase
+	setPhase(ctx, phase)
+	if write == nil {
+		return nil
+	}
+	return write()
 }
 
 // run runs one step: start, fn, end.

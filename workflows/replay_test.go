@@ -38,6 +38,7 @@ func TestReplaySavedHistories(t *testing.T) {
 			r := worker.NewWorkflowReplayer()
 			r.RegisterWorkflow(CreateStore)
 			r.RegisterWorkflow(DeleteStore)
+			r.RegisterWorkflow(OperateStore)
 			if err := r.ReplayWorkflowHistoryFromJSONFile(log.NewStructuredLogger(slog.New(slog.DiscardHandler)), f); err != nil {
 				t.Fatalf("replay: %v", err)
 			}

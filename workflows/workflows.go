@@ -42,6 +42,24 @@ func DeleteWorkflowID(name string, generation int) string {
 	return fmt.Sprintf("store/%s/%d/delete", name, generation)
 }
 
+// OperationWorkflowID is the workflow ID of every operation on a store's
+// generation after its creation (change, rollback, suspend, resume). One ID
+// for all of them is how they never run at once: Temporal runs at most one
+// workflow per ID, and a start while one runs is refused.
+func OperationWorkflowID(name string, generation int) string {
+	return fmt.Sprintf("store/%s/%d/operation", name, generation)
+}
+
+// Change IDs of workflow.GetVersion: each marks a change that alters the
+// history of workflows that were running before it.
+const (
+	// versionEnterPhase: the StorePhase search attribute is set before the
+	// record of the ready and deleted phases, as for every other phase.
+	versionEnterPhase = "enter-phase"
+	// versionStopOperation: DeleteStore cancels a running operation.
+	versionStopOperation = "stop-operation"
+)
+
 // Timeouts bound the activities. Zero fields take the defaults.
 type Timeouts struct {
 	// Short is the StartToCloseTimeout of quick activities (default 1m);

@@ -203,6 +203,7 @@ func (c *cluster) seed(ctx context.Context) error {
 	}
 	bindImmediate := storagev1.VolumeBindingImmediate
 	reclaimDelete := corev1.PersistentVolumeReclaimDelete
+	expand := true
 	sc := &storagev1.StorageClass{
 		ObjectMeta: metav1.ObjectMeta{
 			Name:        StorageClassName,
@@ -211,6 +212,8 @@ func (c *cluster) seed(ctx context.Context) error {
 		Provisioner:       "kwok.x-k8s.io/volume",
 		ReclaimPolicy:     &reclaimDelete,
 		VolumeBindingMode: &bindImmediate,
+		// Resizing a store to a larger size grows its content volume.
+		AllowVolumeExpansion: &expand,
 	}
 	if err := ignoreExists(c.client.StorageV1().StorageClasses().Create(ctx, sc, metav1.CreateOptions{})); err != nil {
 		return fmt.Errorf("create storage class: %w", err)

@@ -80,6 +80,9 @@ func (r *MongoRepository) UpdateStatus(ctx context.Context, u StatusUpdate) erro
 		if u.Spec.MedusaImage != "" {
 			onInsert["medusa_image"] = u.Spec.MedusaImage
 		}
+		if u.Spec.Size != "" {
+			onInsert["size"] = u.Spec.Size
+		}
 	}
 	filter := bson.M{"name": u.Name, "generation": u.Generation}
 	update := bson.M{"$set": set, "$setOnInsert": onInsert}
@@ -112,6 +115,62 @@ func (r *MongoRepository) UpdateStatus(ctx context.Context, u StatusUpdate) erro
 	default:
 		return fmt.Errorf("update store %s generation %d: generation %d (%s) holds the name", u.Name, u.Generation, cur.Generation, cur.Phase)
 	}
+}
+
+// UpdateOperation applies an operation's write to the record of u.Name at
+// u.Generation, but only while the store is Operable; otherwise it returns
+// ErrNotOperable and changes nothing. Applying it twice gives the same
+// record.
+func (r *MongoRepository) UpdateOperation(ctx context.Context, u OperationUpdate) error {
+	set := bson.M{"phase": u.Phase, "message": u.Message, "updated_at": u.At, "blockers": []string(nil)}
+	unset := bson.M{}
+	if u.Operation != nil {
+		set["operation"] = u.Operation
+	}
+	if u.Result != nil {
+		set["last_operation"] = u.Result
+		unset["operation"] = ""
+	}
+	if u.Spec != nil {
+		set["title"] = u.Spec.Title
+		set["admin_email"] = u.Spec.AdminEmail
+		set["host"] = u.Spec.Host
+		set["medusa_image"] = u.Spec.MedusaImage
+		set["size"] = u.Spec.SizeOrDefault()
+		set["suspended"] = u.Spec.Suspended
+	}
+	if u.Revision > 0 {
+		set["revision"] = u.Revision
+	}
+	if u.URL != "" {
+		set["url"] = u.URL
+	}
+	switch u.Phase {
+	case PhaseSuspended:
+		set["url_available"] = false
+	case PhaseReady:
+		set["url_available"] = true
+		set["ready_at"] = u.At
+	}
+	var operable []Phase
+	for _, p := range Phases() {
+		if p.Operable() {
+			operable = append(operable, p)
+		}
+	}
+	update := bson.M{"$set": set}
+	if len(unset) > 0 {
+		update["$unset"] = unset
+	}
+	filter := bson.M{"name": u.Name, "generation": u.Generation, "phase": bson.M{"$in": operable}}
+	res, err := r.coll.UpdateOne(ctx, filter, update)
+	if err != nil {
+		return fmt.Errorf("update store %s: %w", u.Name, err)
+	}
+	if res.MatchedCount == 0 {
+		return ErrNotOperable
+	}
+	return nil
 }
 
 // Get returns the record of the store called name.

@@ -5,10 +5,10 @@ package store
 
 import (
 	"errors"
-
 	"fmt"
-	"go.mongodb.org/mongo-driver/v2/bson"
 	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
 // Phase is where a store is in its life.
@@ -23,12 +23,44 @@ const (
 	PhaseDeleting      Phase = "deleting"
 	PhaseDeletionStuck Phase = "deletion_stuck"
 	PhaseDeleted       Phase = "deleted"
+	// PhaseUpdating: an operation (change, rollback, suspend, resume) runs;
+	// Record.Operation says which.
+	PhaseUpdating Phase = "updating"
+	// PhaseSuspended: every workload is scaled to zero; volumes, Secret and
+	// release are kept.
+	PhaseSuspended Phase = "suspended"
+	// PhaseDegraded: an operation failed and so did the rollback that was
+	// to undo it; the operation's workflow waits for a retry signal.
+	PhaseDegraded Phase = "degraded"
 )
 
 // Phases lists every phase, in lifecycle order.
 func Phases() []Phase {
-	return []Phase{PhaseRequested, PhaseProvisioning, PhaseReady, PhaseFailed, PhaseDeleting, PhaseDeletionStuck, PhaseDeleted}
+	return []Phase{PhaseRequested, PhaseProvisioning, PhaseReady, PhaseUpdating, PhaseSuspended, PhaseDegraded,
+		PhaseFailed, PhaseDeleting, PhaseDeletionStuck, PhaseDeleted}
 }
+
+// Operable reports whether an operation (change, rollback, suspend,
+// resume) may start on a store in phase p: the store exists, is not being
+// created or deleted. An operation already running is refused by Temporal
+// (one workflow ID per store), not by the phase.
+func (p Phase) Operable() bool {
+	switch p {
+	case PhaseReady, PhaseSuspended, PhaseDegraded, PhaseUpdating:
+		return true
+	}
+	return false
+}
+
+// Sizes a store can have; SizeSmall is the default.
+const (
+	SizeSmall  = "small"
+	SizeMedium = "medium"
+	SizeLarge  = "large"
+)
+
+// Sizes lists the sizes, smallest first.
+func Sizes() []string { return []string{SizeSmall, SizeMedium, SizeLarge} }
 
 // Engines.
 const (
@@ -51,6 +83,19 @@ type Spec struct {
 	Host       string `json:"host" bson:"host"`
 	// MedusaImage is "repository:tag" of the store owner's Medusa image.
 	MedusaImage string `json:"medusaImage,omitempty" bson:"medusa_image,omitempty"`
+	// Size names a set of resources, replicas, quota and volume sizes in
+	// the chart (charts/store/sizes); "" is small.
+	Size string `json:"size,omitempty" bson:"size,omitempty"`
+	// Suspended stores have every workload scaled to zero.
+	Suspended bool `json:"suspended,omitempty" bson:"suspended,omitempty"`
+}
+
+// SizeOrDefault is the store's size, small when none was given.
+func (s Spec) SizeOrDefault() string {
+	if s.Size == "" {
+		return SizeSmall
+	}
+	return s.Size
 }
 
 // Namespace is the Kubernetes namespace of the store.
@@ -76,6 +121,8 @@ func (s Spec) Validate() error {
 		return fmt.Errorf("store %s: host is empty", s.Name)
 	case s.Engine == EngineMedusa && s.MedusaImage == "":
 		return fmt.Errorf("store %s: a Medusa store needs an image", s.Name)
+	case s.Size != "" && s.Size != SizeSmall && s.Size != SizeMedium && s.Size != SizeLarge:
+		return fmt.Errorf("store %s: unknown size %q", s.Name, s.Size)
 	}
 	return nil
 }
@@ -128,6 +175,65 @@ type Record struct {
 	DeletedAt        *time.Time `json:"deletedAt,omitempty" bson:"deleted_at,omitempty"`
 	CreateWorkflowID string     `json:"createWorkflowId,omitempty" bson:"create_workflow_id,omitempty"`
 	DeleteWorkflowID string     `json:"deleteWorkflowId,omitempty" bson:"delete_workflow_id,omitempty"`
+	// Revision is the Helm release revision the store runs.
+	Revision int `json:"revision,omitempty" bson:"revision,omitempty"`
+	// Operation is the operation running now, if any.
+	Operation *Operation `json:"operation,omitempty" bson:"operation,omitempty"`
+	// LastOperation is how the last finished operation ended.
+	LastOperation *OperationResult `json:"lastOperation,omitempty" bson:"last_operation,omitempty"`
+	// URLAvailable is false while the store is suspended: its URL serves
+	// nothing.
+	URLAvailable *bool `json:"urlAvailable,omitempty" bson:"url_available,omitempty"`
+}
+
+// Operation kinds: what can happen to a store after its creation.
+const (
+	OpChange   = "change"
+	OpRollback = "rollback"
+	OpSuspend  = "suspend"
+	OpResume   = "resume"
+)
+
+// Operation is an operation running on a store.
+type Operation struct {
+	Kind       string    `json:"kind" bson:"kind"`
+	WorkflowID string    `json:"workflowId" bson:"workflow_id"`
+	StartedAt  time.Time `json:"startedAt" bson:"started_at"`
+}
+
+// OperationResult is how an operation ended.
+type OperationResult struct {
+	Kind string `json:"kind" bson:"kind"`
+	// Failed is true when the operation did not reach its goal; Reason
+	// then says why, and RolledBackTo the revision the release was
+	// returned to (0 when none was needed).
+	Failed       bool      `json:"failed" bson:"failed"`
+	Reason       string    `json:"reason,omitempty" bson:"reason,omitempty"`
+	Revision     int       `json:"revision,omitempty" bson:"revision,omitempty"`
+	RolledBackTo int       `json:"rolledBackTo,omitempty" bson:"rolled_back_to,omitempty"`
+	WorkflowID   string    `json:"workflowId" bson:"workflow_id"`
+	FinishedAt   time.Time `json:"finishedAt" bson:"finished_at"`
+}
+
+// OperationUpdate is one write of an operation's workflow to a store's
+// record. It applies only while the store is Operable: a store being
+// deleted is never written back to life by a late operation.
+type OperationUpdate struct {
+	Name       string `json:"name"`
+	Generation int    `json:"generation"`
+	Phase      Phase  `json:"phase"`
+	Message    string `json:"message,omitempty"`
+	// Operation, when set, marks the operation as running; Result, when
+	// set, ends it (Operation is cleared).
+	Operation *Operation       `json:"operation,omitempty"`
+	Result    *OperationResult `json:"result,omitempty"`
+	// Spec, when set, is the store's spec from now on (the operation
+	// reached it, or the rollback returned to it).
+	Spec     *Spec  `json:"spec,omitempty"`
+	Revision int    `json:"revision,omitempty"`
+	URL      string `json:"url,omitempty"`
+	// At is workflow time.
+	At time.Time `json:"at"`
 }
 
 // Errors of the repository.
@@ -135,6 +241,9 @@ var (
 	ErrNotFound = errors.New("store not found")
 	// ErrConflict means a record of that name exists.
 	ErrConflict = errors.New("a store of that name exists")
+	// ErrNotOperable means the store is being created or deleted: an
+	// operation may not touch it.
+	ErrNotOperable = errors.New("the store is being created or deleted")
 )
 
 // ListQuery selects records for a listing, newest first.

@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 
+	"github.com/storeplatform/storeplatform/internal/store"
 	"github.com/storeplatform/storeplatform/internal/storechart"
 	"github.com/storeplatform/storeplatform/internal/testenv"
 )
@@ -54,14 +55,15 @@ func storeValues(name, engine string) map[string]any {
 	return v
 }
 
-// values layers values.yaml (implicit), the profile's file and the store's values.
+// values layers values.yaml (implicit), the profile's file, the small
+// size's and the store's values.
 func values(t testing.TB, profile string, layers ...map[string]any) map[string]any {
 	t.Helper()
-	prof, err := storechart.ValuesFile(chartDir(t), "values-"+profile+".yaml")
+	prof, err := storechart.LoadProfile(chartDir(t), profile)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return storechart.Merge(append([]map[string]any{prof}, layers...)...)
+	return storechart.Merge(append([]map[string]any{prof.Base, prof.Sizes[store.SizeSmall]}, layers...)...)
 }
 
 // rendered is a rendered chart indexed by "Kind/name".
@@ -348,29 +350,32 @@ func envOf(c corev1.Container) map[string]*corev1.EnvVar {
 	return m
 }
 
-func TestQuotaAndLimitsFollowTheProfile(t *testing.T) {
+func TestQuotaAndLimitsFollowTheSize(t *testing.T) {
 	for _, profile := range []string{"local", "prod"} {
-		t.Run(profile, func(t *testing.T) {
-			prof, err := storechart.ValuesFile(chartDir(t), "values-"+profile+".yaml")
-			if err != nil {
-				t.Fatal(err)
-			}
-			r := render(t, values(t, profile, storeValues("shop", storechart.EngineWooCommerce)))
-			var q corev1.ResourceQuota
-			r.get(t, "ResourceQuota/shop", &q)
-			hard := prof["resourceQuota"].(map[string]any)["hard"].(map[string]any)
-			for k, v := range hard {
-				got := q.Spec.Hard[corev1.ResourceName(k)]
-				if got.String() != fmt.Sprint(v) {
-					t.Errorf("quota %s = %s, want %v", k, got.String(), v)
+		prof, err := storechart.LoadProfile(chartDir(t), profile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, size := range store.Sizes() {
+			t.Run(profile+"/"+size, func(t *testing.T) {
+				spec := store.Spec{Name: "shop", Generation: 1, Engine: store.EngineWooCommerce, Host: "shop.example.com", Size: size}
+				r := render(t, prof.For(spec))
+				var q corev1.ResourceQuota
+				r.get(t, "ResourceQuota/shop", &q)
+				hard := prof.Sizes[size]["resourceQuota"].(map[string]any)["hard"].(map[string]any)
+				for k, v := range hard {
+					got := q.Spec.Hard[corev1.ResourceName(k)]
+					if got.String() != fmt.Sprint(v) {
+						t.Errorf("quota %s = %s, want %v", k, got.String(), v)
+					}
 				}
-			}
-			var lr corev1.LimitRange
-			r.get(t, "LimitRange/shop", &lr)
-			if len(lr.Spec.Limits) != 1 || lr.Spec.Limits[0].Default.Memory().IsZero() {
-				t.Errorf("limit range %+v", lr.Spec)
-			}
-		})
+				var lr corev1.LimitRange
+				r.get(t, "LimitRange/shop", &lr)
+				if len(lr.Spec.Limits) != 1 || lr.Spec.Limits[0].Default.Memory().IsZero() {
+					t.Errorf("limit range %+v", lr.Spec)
+				}
+			})
+		}
 	}
 }
 

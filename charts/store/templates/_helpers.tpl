@@ -130,3 +130,9 @@ Kubernetes' $(VAR) expansion of the variables defined before them.
 - {name: DISABLE_MEDUSA_ADMIN, value: "true"}
 {{- end }}
 {{- end -}}
+
+{{/* Replicas of a workload: none while the store is suspended (volumes,
+Secret and release stay). Usage: include "store.replicas" (dict "ctx" . "n" 1) */}}
+{{- define "store.replicas" -}}
+{{- if .ctx.Values.store.suspended -}}0{{- else -}}{{ .n }}{{- end -}}
+{{- end -}}

@@ -1,0 +1,111 @@
+package activities
+
+import (
+	"context"
+	"fmt"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/storeplatform/storeplatform/internal/store"
+	"github.com/storeplatform/storeplatform/internal/storechart"
+)
+
+// valuesFor returns the chart values of spec's store as they can be
+// applied to what runs now: the profile's, the size's and the store's
+// values, with volume sizes that only grow. A PVC the chart owns keeps its
+// live size when the size asks for less (Kubernetes cannot shrink it) or
+// when its StorageClass cannot expand volumes; a StatefulSet's volume
+// claim template keeps its live size (it cannot change).
+func (a *Activities) valuesFor(ctx context.Context, spec store.Spec) (map[string]any, error) {
+	vals := a.Profile.For(spec)
+	ns := spec.Namespace()
+	override := map[string]any{}
+	set := func(path []string, size string) {
+		m := override
+		for _, k := range path[:len(path)-1] {
+			next, ok := m[k].(map[string]any)
+			if !ok {
+				next = map[string]any{}
+				m[k] = next
+			}
+			m = next
+		}
+		m[path[len(path)-1]] = size
+	}
+	switch spec.Engine {
+	case store.EngineWooCommerce:
+		want, err := quantityAt(vals, "woocommerce", "persistence", "size")
+		if err != nil {
+			return nil, err
+		}
+		pvc, err := a.Kube.CoreV1().PersistentVolumeClaims(ns).Get(ctx, spec.Name+"-wp-content", metav1.GetOptions{})
+		switch {
+		case apierrors.IsNotFound(err):
+		case err != nil:
+			return nil, fmt.Errorf("read volume claim: %w", err)
+		default:
+			live := pvc.Spec.Resources.Requests.Storage()
+			if live.Cmp(want) > 0 || (live.Cmp(want) < 0 && !a.canExpand(ctx, pvc.Spec.StorageClassName)) {
+				set([]string{"woocommerce", "persistence", "size"}, live.String())
+			}
+		}
+		if err := a.keepTemplateSize(ctx, ns, spec.Name+"-mariadb", []string{"mariadb", "persistence", "size"}, set); err != nil {
+			return nil, err
+		}
+	case store.EngineMedusa:
+		if err := a.keepTemplateSize(ctx, ns, spec.Name+"-postgresql", []string{"postgresql", "persistence", "size"}, set); err != nil {
+			return nil, err
+		}
+	}
+	if len(override) == 0 {
+		return vals, nil
+	}
+	return storechart.Merge(vals, override), nil
+}
+
+// keepTemplateSize pins the volume size of StatefulSet name to its live
+// volume claim template, if the StatefulSet exists.
+func (a *Activities) keepTemplateSize(ctx context.Context, ns, name string, path []string, set func([]string, string)) error {
+	sts, err := a.Kube.AppsV1().StatefulSets(ns).Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read statefulset %s: %w", name, err)
+	}
+	if len(sts.Spec.VolumeClaimTemplates) > 0 {
+		set(path, sts.Spec.VolumeClaimTemplates[0].Spec.Resources.Requests.Storage().String())
+	}
+	return nil
+}
+
+// canExpand reports whether volumes of the StorageClass (the default one
+// when name is nil or empty) can grow.
+func (a *Activities) canExpand(ctx context.Context, name *string) bool {
+	scs, err := a.Kube.StorageV1().StorageClasses().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return false
+	}
+	for _, sc := range scs.Items {
+		isDefault := sc.Annotations["storageclass.kubernetes.io/is-default-class"] == "true"
+		if (name != nil && *name == sc.Name) || ((name == nil || *name == "") && isDefault) {
+			return sc.AllowVolumeExpansion != nil && *sc.AllowVolumeExpansion
+		}
+	}
+	return false
+}
+
+func quantityAt(vals map[string]any, path ...string) (resource.Quantity, error) {
+	var cur any = vals
+	for _, k := range path {
+		m, _ := cur.(map[string]any)
+		cur = m[k]
+	}
+	q, err := resource.ParseQuantity(fmt.Sprint(cur))
+	if err != nil {
+		return q, fmt.Errorf("values %v: %w", path, err)
+	}
+	return q, nil
+}
