@@ -78,7 +78,7 @@ type Activities struct {
 	// under each store's own.
 	Chart   *chart.Chart
 	Profile storechart.Profile
-	Logger *slog.Logger
+	Logger  *slog.Logger
 	// PollInterval is how often waits look again (default 2s).
 	PollInterval time.Duration
 	// CrashLoopLimit is how many restarts in CrashLoopBackOff make a

@@ -18,6 +18,8 @@ import (
 
 	"github.com/storeplatform/storeplatform/internal/auth"
 	"github.com/storeplatform/storeplatform/internal/store"
+	"github.com/storeplatform/storeplatform/internal/storechart"
+	"github.com/storeplatform/storeplatform/workflows"
 )
 
 // StoreRepository is what the API needs of the store records.
@@ -79,6 +81,15 @@ type Options struct {
 	// links to workflows ("" for no links); TemporalNamespace its namespace.
 	TemporalUIURL     string
 	TemporalNamespace string
+	// Releases reads the stores' Helm release history; Profile is the
+	// chart profile whose sizes GET /api/sizes lists. Without Releases the
+	// history and rollback routes are not served.
+	Releases ReleaseHistory
+	Profile  storechart.Profile
+	// Timeouts are given to the operations' workflows (zero: their
+	// defaults), e.g. how long a change may take to become ready before it
+	// is rolled back.
+	Timeouts workflows.Timeouts
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
 }
@@ -117,10 +128,18 @@ func Router(o Options) *mux.Router {
 		r.Handle("/api/stores", authed(s.listStores)).Methods(http.MethodGet)
 		r.Handle("/api/stores/{name}", authed(s.getStore)).Methods(http.MethodGet)
 		r.Handle("/api/stores/{name}", authed(s.deleteStore)).Methods(http.MethodDelete)
+		r.Handle("/api/stores/{name}", authed(s.changeStore)).Methods(http.MethodPatch)
 		r.Handle("/api/stores/{name}/retry", authed(s.retryStore)).Methods(http.MethodPost)
+		r.Handle("/api/stores/{name}/suspend", authed(s.suspendStore)).Methods(http.MethodPost)
+		r.Handle("/api/stores/{name}/resume", authed(s.resumeStore)).Methods(http.MethodPost)
+		r.Handle("/api/sizes", authed(s.listSizes)).Methods(http.MethodGet)
 		r.Handle("/api/stores/{name}/credentials", authed(s.getCredentials)).Methods(http.MethodGet)
 		r.Handle("/api/stores/{name}/events", authed(s.storeEvents)).Methods(http.MethodGet)
 		r.Handle("/api/events", authed(s.allEvents)).Methods(http.MethodGet)
+		if o.Releases != nil {
+			r.Handle("/api/stores/{name}/history", authed(s.storeHistory)).Methods(http.MethodGet)
+			r.Handle("/api/stores/{name}/rollback", authed(s.rollbackStore)).Methods(http.MethodPost)
+		}
 	}
 	return r
 }
@@ -136,7 +155,7 @@ func (s *server) routeProblems(r *mux.Router) {
 		notFound(w, r, "no such route")
 	}))
 	r.MethodNotAllowedHandler = s.logRequests(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		writeProblem(w, &Problem{Type: problemBase + "method-not-allowed", Title: "Method not allowed", Status: http.StatusMethodNotAllowed, RequestID: requestID(r)})
+		s.fail(w, r, newProblem(ProblemMethodNotAllowed, r.Method+" is not allowed on "+r.URL.Path))
 	}))
 }
 

@@ -50,8 +50,9 @@ func Dashboard(files fs.FS) http.Handler {
 			_, _ = w.Write([]byte(dashboardMissing))
 			return
 		} else if err != nil {
-			writeProblem(w, &Problem{Type: ProblemInternal, Title: "Internal error", Status: http.StatusInternalServerError,
-				Detail: "the dashboard could not be read", RequestID: requestID(r)})
+			p := newProblem(ProblemInternal, "the dashboard could not be read")
+			p.RequestID = requestID(r)
+			writeProblem(w, p)
 			return
 		}
 		h.Set("Cache-Control", "no-cache")

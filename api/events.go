@@ -46,7 +46,7 @@ func (s *server) allEvents(w http.ResponseWriter, r *http.Request) {
 func (s *server) stream(w http.ResponseWriter, r *http.Request, q store.ChangeQuery, progress bool) {
 	flusher, ok := w.(http.Flusher)
 	if !ok {
-		s.internal(w, r, fmt.Errorf("response writer cannot stream"))
+		s.fail(w, r, fmt.Errorf("response writer cannot stream"))
 		return
 	}
 	last := r.Header.Get("Last-Event-ID")
@@ -56,8 +56,7 @@ func (s *server) stream(w http.ResponseWriter, r *http.Request, q store.ChangeQu
 	if last != "" {
 		ms, err := strconv.ParseInt(last, 10, 64)
 		if err != nil || ms < 0 {
-			writeProblem(w, &Problem{Type: ProblemValidation, Title: "Invalid request", Status: http.StatusBadRequest,
-				Errors: []FieldError{{Field: "Last-Event-ID", Message: "is not an event ID this API sent"}}, RequestID: requestID(r)})
+			s.fail(w, r, invalid("the Last-Event-ID is not valid", FieldError{Field: "Last-Event-ID", Message: "is not an event ID this API sent"}))
 			return
 		}
 		q.Since = time.UnixMilli(ms)

@@ -110,7 +110,7 @@ func (s *server) authenticate(next http.Handler) http.Handler {
 			return
 		}
 		if err != nil {
-			s.internal(w, r, err)
+			s.fail(w, r, err)
 			return
 		}
 		if ls, ok := r.Context().Value(logStateKey).(*logState); ok {
@@ -118,8 +118,7 @@ func (s *server) authenticate(next http.Handler) http.Handler {
 		}
 		if wait, ok := s.limits.allow(p.ID); !ok {
 			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
-			writeProblem(w, &Problem{Type: ProblemRateLimited, Title: "Too many requests", Status: http.StatusTooManyRequests,
-				Detail: "this token sent too many requests; retry after the time in Retry-After", RequestID: requestID(r)})
+			s.fail(w, r, newProblem(ProblemRateLimited, "this token sent too many requests; retry after the time in Retry-After"))
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey, p)))
@@ -138,17 +137,12 @@ func requestID(r *http.Request) string {
 
 func (s *server) unauthorized(w http.ResponseWriter, r *http.Request, detail string) {
 	w.Header().Set("WWW-Authenticate", `Bearer realm="storeplatform"`)
-	writeProblem(w, &Problem{Type: ProblemUnauthorized, Title: "Unauthorized", Status: http.StatusUnauthorized, Detail: detail, RequestID: requestID(r)})
+	s.fail(w, r, newProblem(ProblemUnauthorized, detail))
 }
 
 // internal answers 500 without the error's text, and logs the text with
 // the request ID the response carries.
-func (s *server) internal(w http.ResponseWriter, r *http.Request, err error) {
-	id := requestID(r)
-	s.o.Logger.ErrorContext(r.Context(), "internal error", "request_id", id, "error", err.Error())
-	writeProblem(w, &Problem{Type: ProblemInternal, Title: "Internal error", Status: http.StatusInternalServerError,
-		Detail: "the request failed; quote the request ID when you report it", RequestID: id})
-}
+func (s *server) internal(w http.ResponseWriter, r *http.Request, err error) { s.fail(w, r, err) }
 
 // limits holds one token bucket per token.
 type limits struct {

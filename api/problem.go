@@ -2,7 +2,13 @@ package api
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
+
+	"github.com/gorilla/mux"
+
+	"github.com/storeplatform/storeplatform/internal/store"
+	"github.com/storeplatform/storeplatform/workflows"
 )
 
 // Problem is an error body in the form of RFC 9457 (application/problem+json).
@@ -16,6 +22,10 @@ type Problem struct {
 	RequestID string `json:"requestId,omitempty"`
 	// Errors lists the bad fields of a validation problem.
 	Errors []FieldError `json:"errors,omitempty"`
+	// Operation and WorkflowID name the operation that runs on the store,
+	// in an operation-running problem.
+	Operation  string `json:"operation,omitempty"`
+	WorkflowID string `json:"workflowId,omitempty"`
 }
 
 // FieldError is one bad field of a request body.
@@ -37,12 +47,57 @@ const (
 	ProblemStoreLimitReached       = problemBase + "store-limit-reached"
 	ProblemUnauthorized            = problemBase + "unauthorized"
 	ProblemRateLimited             = problemBase + "rate-limited"
+	ProblemForbidden               = problemBase + "forbidden"
+	ProblemMethodNotAllowed        = problemBase + "method-not-allowed"
+	ProblemOperationRunning        = problemBase + "operation-running"
 	ProblemInternal                = problemBase + "internal"
 	problemContentType             = "application/problem+json"
 	maxBodyBytes             int64 = 64 << 10
 )
 
 func (p *Problem) Error() string { return p.Title + ": " + p.Detail }
+
+// newProblem returns a problem of type typ with its title and status: the
+// one table of every problem type the API answers with.
+func newProblem(typ, detail string) *Problem {
+	p := &Problem{Type: typ, Detail: detail}
+	switch typ {
+	case ProblemValidation:
+		p.Title, p.Status = "Invalid request", http.StatusBadRequest
+	case ProblemMalformed:
+		p.Title, p.Status = "Malformed request body", http.StatusBadRequest
+	case ProblemTooLarge:
+		p.Title, p.Status = "Request body too large", http.StatusRequestEntityTooLarge
+	case ProblemUnsupportedMedia:
+		p.Title, p.Status = "Unsupported media type", http.StatusUnsupportedMediaType
+	case ProblemUnauthorized:
+		p.Title, p.Status = "Unauthorized", http.StatusUnauthorized
+	case ProblemForbidden:
+		p.Title, p.Status = "Forbidden", http.StatusForbidden
+	case ProblemNotFound:
+		p.Title, p.Status = "Not found", http.StatusNotFound
+	case ProblemMethodNotAllowed:
+		p.Title, p.Status = "Method not allowed", http.StatusMethodNotAllowed
+	case ProblemConflict:
+		p.Title, p.Status = "Conflict", http.StatusConflict
+	case ProblemStoreLimitReached:
+		p.Title, p.Status = "Store limit reached", http.StatusConflict
+	case ProblemOperationRunning:
+		p.Title, p.Status = "Another operation is running", http.StatusConflict
+	case ProblemRateLimited:
+		p.Title, p.Status = "Too many requests", http.StatusTooManyRequests
+	default:
+		p.Type, p.Title, p.Status = ProblemInternal, "Internal error", http.StatusInternalServerError
+	}
+	return p
+}
+
+// invalid is a validation problem listing the bad fields.
+func invalid(detail string, fields ...FieldError) *Problem {
+	p := newProblem(ProblemValidation, detail)
+	p.Errors = fields
+	return p
+}
 
 // writeProblem writes p as application/problem+json.
 func writeProblem(w http.ResponseWriter, p *Problem) {
@@ -52,12 +107,37 @@ func writeProblem(w http.ResponseWriter, p *Problem) {
 	_ = json.NewEncoder(w).Encode(p)
 }
 
-// notFound answers 404 with detail.
-func notFound(w http.ResponseWriter, r *http.Request, detail string) {
-	writeProblem(w, &Problem{Type: ProblemNotFound, Title: "Not found", Status: http.StatusNotFound, Detail: detail, RequestID: requestID(r)})
+// fail answers a handler's error: the one mapping of errors to problems.
+// A *Problem is sent as it is; the store and workflow errors the handlers
+// meet become their 4xx problems; anything else is a 500 whose cause is
+// only logged, with the request ID the response carries.
+func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	var (
+		p    *Problem
+		busy *workflows.OperationBusy
+		sc   errStoreConflict
+	)
+	switch {
+	case errors.As(err, &p):
+	case errors.Is(err, store.ErrNotFound):
+		p = newProblem(ProblemNotFound, "no store named "+mux.Vars(r)["name"])
+	case errors.As(err, &busy):
+		p = newProblem(ProblemOperationRunning, busy.Error()+": wait for it to end, or see its progress")
+		p.Operation, p.WorkflowID = busy.Kind, busy.WorkflowID
+	case errors.As(err, &sc):
+		p = newProblem(ProblemConflict, sc.detail)
+	default:
+		id := requestID(r)
+		s.o.Logger.ErrorContext(r.Context(), "internal error", "request_id", id, "error", err.Error())
+		p = newProblem(ProblemInternal, "the request failed; quote the request ID when you report it")
+	}
+	p.RequestID = requestID(r)
+	writeProblem(w, p)
 }
 
-// conflict answers 409 with detail.
-func conflict(w http.ResponseWriter, r *http.Request, detail string) {
-	writeProblem(w, &Problem{Type: ProblemConflict, Title: "Conflict", Status: http.StatusConflict, Detail: detail, RequestID: requestID(r)})
+// notFound answers 404 with detail.
+func notFound(w http.ResponseWriter, r *http.Request, detail string) {
+	p := newProblem(ProblemNotFound, detail)
+	p.RequestID = requestID(r)
+	writeProblem(w, p)
 }

@@ -110,8 +110,7 @@ func (r CreateStoreRequest) Validate() []FieldError {
 func decodeJSON(w http.ResponseWriter, r *http.Request, v any) *Problem {
 	ct := r.Header.Get("Content-Type")
 	if mt, _, err := mime.ParseMediaType(ct); err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
-		return &Problem{Type: ProblemUnsupportedMedia, Title: "Unsupported media type", Status: http.StatusUnsupportedMediaType,
-			Detail: "the request body must be application/json"}
+		return newProblem(ProblemUnsupportedMedia, "the request body must be application/json")
 	}
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBodyBytes))
 	dec.DisallowUnknownFields()
@@ -127,11 +126,10 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) *Problem {
 	var tooLarge *http.MaxBytesError
 	var syntax *json.SyntaxError
 	var typeErr *json.UnmarshalTypeError
-	p := &Problem{Type: ProblemMalformed, Title: "Malformed request body", Status: http.StatusBadRequest}
+	p := newProblem(ProblemMalformed, "")
 	switch {
 	case errors.As(err, &tooLarge):
-		return &Problem{Type: ProblemTooLarge, Title: "Request body too large", Status: http.StatusRequestEntityTooLarge,
-			Detail: fmt.Sprintf("the request body must be at most %d bytes", maxBodyBytes)}
+		return newProblem(ProblemTooLarge, fmt.Sprintf("the request body must be at most %d bytes", maxBodyBytes))
 	case errors.Is(err, io.EOF):
 		p.Detail = "the request body is empty"
 	case errors.As(err, &syntax), errors.Is(err, io.ErrUnexpectedEOF):
@@ -141,12 +139,10 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) *Problem {
 		if field == "" {
 			field = "(body)"
 		}
-		p.Type, p.Title, p.Detail = ProblemValidation, "Invalid request", "a field has the wrong type"
-		p.Errors = []FieldError{{Field: field, Message: "must be a " + jsonType(typeErr.Type.Kind().String())}}
+		return invalid("a field has the wrong type", FieldError{Field: field, Message: "must be a " + jsonType(typeErr.Type.Kind().String())})
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		p.Type, p.Title, p.Detail = ProblemValidation, "Invalid request", "the request has a field this API does not know"
-		p.Errors = []FieldError{{Field: field, Message: "is not a known field"}}
+		return invalid("the request has a field this API does not know", FieldError{Field: field, Message: "is not a known field"})
 	default:
 		p.Detail = "the request body could not be read as one JSON object"
 	}
@@ -175,8 +171,7 @@ func decodeCreateStore(w http.ResponseWriter, r *http.Request) (CreateStoreReque
 		return req, p
 	}
 	if errs := req.Validate(); len(errs) > 0 {
-		return req, &Problem{Type: ProblemValidation, Title: "Invalid request", Status: http.StatusBadRequest,
-			Detail: "some fields are not valid", Errors: errs}
+		return req, invalid("some fields are not valid", errs...)
 	}
 	return req, nil
 }

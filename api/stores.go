@@ -43,31 +43,18 @@ func (e errStoreConflict) Error() string { return e.detail }
 func (s *server) createStore(w http.ResponseWriter, r *http.Request) {
 	req, p := decodeCreateStore(w, r)
 	if p != nil {
-		p.RequestID = requestID(r)
-		writeProblem(w, p)
+		s.fail(w, r, p)
 		return
 	}
 	who := principal(r)
-	spec := store.Spec{Name: req.Name, Engine: req.Engine, Title: req.Title, AdminEmail: req.AdminEmail,
-		Host: req.Host, MedusaImage: req.MedusaImage}
-	if spec.Host == "" {
-		spec.Host = spec.Name + "." + s.o.StoreDomain
-	}
-	if spec.Title == "" {
-		spec.Title = spec.Name
-	}
+	spec := s.withDefaults(store.Spec{Name: req.Name, Engine: req.Engine, Title: req.Title, AdminEmail: req.AdminEmail,
+		Host: req.Host, MedusaImage: req.MedusaImage, Size: req.Size})
 	rec, err := s.ensureRecord(r.Context(), who, spec)
-	var sc errStoreConflict
-	switch {
-	case errors.As(err, &sc):
-		conflict(w, r, sc.detail)
-		return
-	case errors.Is(err, errLimit):
-		writeProblem(w, &Problem{Type: ProblemStoreLimitReached, Title: "Store limit reached", Status: http.StatusConflict,
-			Detail: fmt.Sprintf("tenant %s already has %d stores, the most allowed; delete one first", who.Tenant, s.o.StoreLimit), RequestID: requestID(r)})
-		return
-	case err != nil:
-		s.internal(w, r, err)
+	if errors.Is(err, errLimit) {
+		err = newProblem(ProblemStoreLimitReached, fmt.Sprintf("tenant %s already has %d stores, the most allowed; delete one first", who.Tenant, s.o.StoreLimit))
+	}
+	if err != nil {
+		s.fail(w, r, err)
 		return
 	}
 	if err := s.startCreate(r.Context(), rec); err != nil {
@@ -81,6 +68,19 @@ func (s *server) createStore(w http.ResponseWriter, r *http.Request) {
 }
 
 var errLimit = errors.New("store limit reached")
+
+// withDefaults fills what a client may leave out: the host
+// (<name>.<StoreDomain>), the title (the name) and the size (small).
+func (s *server) withDefaults(spec store.Spec) store.Spec {
+	if spec.Host == "" {
+		spec.Host = spec.Name + "." + s.o.StoreDomain
+	}
+	if spec.Title == "" {
+		spec.Title = spec.Name
+	}
+	spec.Size = spec.SizeOrDefault()
+	return spec
+}
 
 // ensureRecord returns the record of spec's store, creating it (or taking
 // the place of a deleted store of that name) when there is none. The same
@@ -175,12 +175,11 @@ func (s *server) visibleStore(w http.ResponseWriter, r *http.Request) (store.Rec
 	name := mux.Vars(r)["name"]
 	rec, err := s.o.Stores.Get(r.Context(), name)
 	who := principal(r)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && who.Role != auth.RoleAdmin && rec.Owner != who.Tenant) {
-		notFound(w, r, "no store named "+name)
-		return rec, false
+	if err == nil && who.Role != auth.RoleAdmin && rec.Owner != who.Tenant {
+		err = store.ErrNotFound
 	}
 	if err != nil {
-		s.internal(w, r, err)
+		s.fail(w, r, err)
 		return rec, false
 	}
 	return rec, true
@@ -219,6 +218,8 @@ func activeWorkflow(rec store.Record) string {
 		return workflows.CreateWorkflowID(rec.Name, rec.Generation)
 	case store.PhaseDeleting, store.PhaseDeletionStuck:
 		return workflows.DeleteWorkflowID(rec.Name, rec.Generation)
+	case store.PhaseUpdating, store.PhaseDegraded:
+		return workflows.OperationWorkflowID(rec.Name, rec.Generation)
 	}
 	return ""
 }
@@ -241,8 +242,7 @@ func (s *server) listStores(w http.ResponseWriter, r *http.Request) {
 		bad = append(bad, FieldError{Field: "engine", Message: MsgEngine})
 	}
 	if len(bad) > 0 {
-		writeProblem(w, &Problem{Type: ProblemValidation, Title: "Invalid request", Status: http.StatusBadRequest,
-			Detail: "some query parameters are not valid", Errors: bad, RequestID: requestID(r)})
+		s.fail(w, r, invalid("some query parameters are not valid", bad...))
 		return
 	}
 	if who := principal(r); who.Role != auth.RoleAdmin {
@@ -250,12 +250,10 @@ func (s *server) listStores(w http.ResponseWriter, r *http.Request) {
 	}
 	recs, next, err := s.o.Stores.List(r.Context(), lq)
 	if errors.Is(err, store.ErrBadCursor) {
-		writeProblem(w, &Problem{Type: ProblemValidation, Title: "Invalid request", Status: http.StatusBadRequest,
-			Errors: []FieldError{{Field: "cursor", Message: "is not a cursor this API gave"}}, RequestID: requestID(r)})
-		return
+		err = invalid("the cursor is not valid", FieldError{Field: "cursor", Message: "is not a cursor this API gave"})
 	}
 	if err != nil {
-		s.internal(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	if recs == nil {
@@ -273,13 +271,13 @@ func (s *server) deleteStore(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if rec.Phase == store.PhaseDeleted {
-		notFound(w, r, "store "+rec.Name+" is already deleted")
+		s.fail(w, r, newProblem(ProblemNotFound, "store "+rec.Name+" is already deleted"))
 		return
 	}
 	_, err := workflows.StartDelete(r.Context(), s.o.Temporal, s.o.TaskQueue, workflows.DeleteStoreInput{Spec: rec.Spec})
 	s.metrics.started("DeleteStore", err)
 	if err != nil {
-		s.internal(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	if rec.Phase != store.PhaseDeleting && rec.Phase != store.PhaseDeletionStuck {
@@ -306,8 +304,7 @@ func (s *server) retryStore(w http.ResponseWriter, r *http.Request) {
 	var req RetryRequest
 	if r.ContentLength != 0 {
 		if p := decodeJSON(w, r, &req); p != nil {
-			p.RequestID = requestID(r)
-			writeProblem(w, p)
+			s.fail(w, r, p)
 			return
 		}
 	}
@@ -318,27 +315,27 @@ func (s *server) retryStore(w http.ResponseWriter, r *http.Request) {
 	var id, signal string
 	switch {
 	case req.Force && principal(r).Role != auth.RoleAdmin:
-		writeProblem(w, &Problem{Type: problemBase + "forbidden", Title: "Forbidden", Status: http.StatusForbidden,
-			Detail: "only an admin may force a deletion", RequestID: requestID(r)})
+		s.fail(w, r, newProblem(ProblemForbidden, "only an admin may force a deletion"))
 		return
 	case rec.Phase == store.PhaseFailed && !req.Force:
 		id, signal = workflows.CreateWorkflowID(rec.Name, rec.Generation), workflows.SignalRetry
+	case rec.Phase == store.PhaseDegraded && !req.Force:
+		id, signal = workflows.OperationWorkflowID(rec.Name, rec.Generation), workflows.SignalRetry
 	case rec.Phase == store.PhaseDeletionStuck:
 		id, signal = workflows.DeleteWorkflowID(rec.Name, rec.Generation), workflows.SignalRetry
 		if req.Force {
 			signal = workflows.SignalForce
 		}
 	default:
-		conflict(w, r, fmt.Sprintf("store %s is %s: only a failed creation or a stuck deletion can be retried", rec.Name, rec.Phase))
+		s.fail(w, r, newProblem(ProblemConflict, fmt.Sprintf("store %s is %s: only a failed creation, a degraded store or a stuck deletion can be retried", rec.Name, rec.Phase)))
 		return
 	}
 	if err := s.o.Temporal.SignalWorkflow(r.Context(), id, "", signal, nil); err != nil {
 		var nf *serviceerror.NotFound
 		if errors.As(err, &nf) {
-			conflict(w, r, "the store's workflow is no longer waiting for a signal: "+err.Error())
-			return
+			err = newProblem(ProblemConflict, "the store's workflow is no longer waiting for a signal: "+err.Error())
 		}
-		s.internal(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	_ = s.audit(r, signal, rec.Name)

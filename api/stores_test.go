@@ -16,8 +16,10 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/mocks"
+	"k8s.io/client-go/rest"
 
 	"github.com/storeplatform/storeplatform/internal/auth"
+	"github.com/storeplatform/storeplatform/internal/helmclient"
 	"github.com/storeplatform/storeplatform/internal/store"
 	"github.com/storeplatform/storeplatform/workflows"
 )
@@ -46,7 +48,8 @@ func newFixture(t *testing.T) *fixture {
 			otherToken: {Tenant: "other", Role: auth.RoleTenant},
 			adminToken: {Tenant: "ops", Role: auth.RoleAdmin},
 		},
-		Now: func() time.Time { return time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC) },
+		Now:      func() time.Time { return time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC) },
+		Releases: unreachableReleases(t),
 	})
 	return f
 }
@@ -389,4 +392,15 @@ func TestCreateStoreBodyErrorsThroughTheRouter(t *testing.T) {
 			}
 		})
 	}
+}
+
+// unreachableReleases is a real Helm runner for a cluster that is not
+// there: the routes it enables are served, and any use of it fails.
+func unreachableReleases(t *testing.T) *helmclient.Runner {
+	t.Helper()
+	r, err := helmclient.NewRunner(&rest.Config{Host: "http://127.0.0.1:1"}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }

@@ -20,7 +20,9 @@ import (
 	"github.com/storeplatform/storeplatform/internal/auth"
 	"github.com/storeplatform/storeplatform/internal/config"
 	"github.com/storeplatform/storeplatform/internal/deps"
+	"github.com/storeplatform/storeplatform/internal/helmclient"
 	"github.com/storeplatform/storeplatform/internal/store"
+	"github.com/storeplatform/storeplatform/internal/storechart"
 	"github.com/storeplatform/storeplatform/worker"
 )
 
@@ -73,12 +75,21 @@ func serveAPI(ctx context.Context, cfg config.Config, d *deps.Deps, logger *slog
 			logger.Info("serving the dashboard", "web_dir", cfg.WebDir)
 		}
 	}
+	profile, err := storechart.LoadProfile(cfg.ChartDir, cfg.StoreProfile)
+	if err != nil {
+		return fmt.Errorf("CHART_DIR/STORE_PROFILE: %w", err)
+	}
+	releases, err := helmclient.NewRunner(d.KubeConfig, logger)
+	if err != nil {
+		return err
+	}
 	go reconcileLoop(ctx, stores, d.Temporal, cfg.TaskQueue, logger)
 	stop := make(chan struct{})
 	router := api.Router(api.Options{
 		Stop:   stop,
 		Logger: logger, Stores: stores, Tokens: tokens, Temporal: d.Temporal, TaskQueue: cfg.TaskQueue,
 		StoreDomain: cfg.StoreDomain, StoreLimit: cfg.StoreLimit, Kube: d.Kube, Audit: api.NewMongoAudit(d.DB),
+		Releases: releases, Profile: profile,
 		Dashboard: api.DashboardDir(cfg.WebDir), TemporalUIURL: cfg.TemporalUIURL, TemporalNamespace: cfg.TemporalNamespace,
 		Checks: []api.Check{
 			{Name: "mongodb", Probe: func(ctx context.Context) error { return d.Mongo.Ping(ctx, readpref.Primary()) }},

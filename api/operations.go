@@ -1,0 +1,287 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"sort"
+	"time"
+
+	"helm.sh/helm/v3/pkg/release"
+
+	"github.com/storeplatform/storeplatform/internal/store"
+	"github.com/storeplatform/storeplatform/internal/storechart"
+	"github.com/storeplatform/storeplatform/workflows"
+)
+
+// ReleaseHistory reads a store's Helm release history.
+// helmclient.Runner implements it.
+type ReleaseHistory interface {
+	History(ctx context.Context, namespace, name string) ([]*release.Release, error)
+}
+
+// ChangeStoreRequest is the body of PATCH /api/stores/{name}: the fields
+// to change; absent fields stay as they are. Name and Engine are here only
+// to be refused with a clear message.
+type ChangeStoreRequest struct {
+	Title       *string `json:"title,omitempty"`
+	AdminEmail  *string `json:"adminEmail,omitempty"`
+	Size        *string `json:"size,omitempty"`
+	MedusaImage *string `json:"medusaImage,omitempty"`
+	Host        *string `json:"host,omitempty"`
+	Name        *string `json:"name,omitempty"`
+	Engine      *string `json:"engine,omitempty"`
+}
+
+// MsgImmutable is the message of a field a change cannot touch.
+const MsgImmutable = "cannot be changed: create a new store instead"
+
+// RollbackRequest is the body of POST /api/stores/{name}/rollback.
+type RollbackRequest struct {
+	Revision int `json:"revision"`
+}
+
+// OperationResponse answers a request that started an operation.
+type OperationResponse struct {
+	Store     store.Record    `json:"store"`
+	Operation store.Operation `json:"operation"`
+}
+
+// changeStore handles PATCH /api/stores/{name}: a Helm upgrade with the
+// changed spec, run by OperateStore. Nothing to change is 200 with the
+// store as it is.
+func (s *server) changeStore(w http.ResponseWriter, r *http.Request) {
+	var req ChangeStoreRequest
+	if p := decodeJSON(w, r, &req); p != nil {
+		s.fail(w, r, p)
+		return
+	}
+	rec, ok := s.operableStore(w, r, store.OpChange)
+	if !ok {
+		return
+	}
+	var bad []FieldError
+	if req.Name != nil && *req.Name != rec.Name {
+		bad = append(bad, FieldError{Field: "name", Message: MsgImmutable})
+	}
+	if req.Engine != nil && *req.Engine != rec.Engine {
+		bad = append(bad, FieldError{Field: "engine", Message: MsgImmutable})
+	}
+	target := rec.Spec
+	set := func(dst *string, v *string) {
+		if v != nil {
+			*dst = *v
+		}
+	}
+	set(&target.Title, req.Title)
+	set(&target.AdminEmail, req.AdminEmail)
+	set(&target.Size, req.Size)
+	set(&target.MedusaImage, req.MedusaImage)
+	set(&target.Host, req.Host)
+	check := CreateStoreRequest{Name: rec.Name, Engine: rec.Engine, Title: target.Title, AdminEmail: target.AdminEmail,
+		Host: target.Host, Size: target.Size, MedusaImage: target.MedusaImage}
+	bad = append(bad, check.Validate()...)
+	if len(bad) > 0 {
+		s.fail(w, r, invalid("some fields are not valid", bad...))
+		return
+	}
+	target = s.withDefaults(target)
+	current := s.withDefaults(rec.Spec)
+	if target == current {
+		writeJSON(w, http.StatusOK, StoreResponse{Record: rec})
+		return
+	}
+	s.startOperation(w, r, rec, workflows.OperateStoreInput{Kind: store.OpChange, Spec: current, Target: &target})
+}
+
+// suspendStore handles POST /api/stores/{name}/suspend: every workload
+// scaled to zero; volumes, Secret and release stay.
+func (s *server) suspendStore(w http.ResponseWriter, r *http.Request) {
+	s.toggleSuspended(w, r, store.OpSuspend, store.PhaseReady, true)
+}
+
+// resumeStore handles POST /api/stores/{name}/resume.
+func (s *server) resumeStore(w http.ResponseWriter, r *http.Request) {
+	s.toggleSuspended(w, r, store.OpResume, store.PhaseSuspended, false)
+}
+
+func (s *server) toggleSuspended(w http.ResponseWriter, r *http.Request, kind string, from store.Phase, suspended bool) {
+	rec, ok := s.operableStore(w, r, kind)
+	if !ok {
+		return
+	}
+	if rec.Phase != from {
+		s.fail(w, r, newProblem(ProblemConflict, fmt.Sprintf("store %s is %s: only a %s store can be %sd", rec.Name, rec.Phase, from, kind)))
+		return
+	}
+	current := s.withDefaults(rec.Spec)
+	target := current
+	target.Suspended = suspended
+	s.startOperation(w, r, rec, workflows.OperateStoreInput{Kind: kind, Spec: current, Target: &target})
+}
+
+// rollbackStore handles POST /api/stores/{name}/rollback: the release goes
+// back to an earlier revision's chart and values (a new revision).
+func (s *server) rollbackStore(w http.ResponseWriter, r *http.Request) {
+	var req RollbackRequest
+	if p := decodeJSON(w, r, &req); p != nil {
+		s.fail(w, r, p)
+		return
+	}
+	if req.Revision < 1 {
+		s.fail(w, r, invalid("the revision is not valid", FieldError{Field: "revision", Message: "must be a revision number from the store's history (1 or more)"}))
+		return
+	}
+	rec, ok := s.operableStore(w, r, store.OpRollback)
+	if !ok {
+		return
+	}
+	hist, err := s.o.Releases.History(r.Context(), rec.Namespace, rec.Name)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	var target, deployed *release.Release
+	for _, rel := range hist {
+		if rel.Version == req.Revision {
+			target = rel
+		}
+		if rel.Info != nil && rel.Info.Status == release.StatusDeployed {
+			deployed = rel
+		}
+	}
+	switch {
+	case target == nil:
+		s.fail(w, r, invalid("the release has no such revision", FieldError{Field: "revision",
+			Message: fmt.Sprintf("store %s has no revision %d: see GET /api/stores/%s/history", rec.Name, req.Revision, rec.Name)}))
+		return
+	case deployed != nil && deployed.Version == req.Revision:
+		s.fail(w, r, invalid("the store runs that revision", FieldError{Field: "revision", Message: fmt.Sprintf("revision %d is the one deployed now", req.Revision)}))
+		return
+	}
+	s.startOperation(w, r, rec, workflows.OperateStoreInput{Kind: store.OpRollback, Spec: s.withDefaults(rec.Spec), Revision: req.Revision})
+}
+
+// operableStore returns the store of {name} when an operation may be asked
+// of it: it exists, is visible to the caller, and is not being created or
+// deleted. Otherwise it answers the problem and returns false.
+func (s *server) operableStore(w http.ResponseWriter, r *http.Request, kind string) (store.Record, bool) {
+	rec, ok := s.visibleStore(w, r)
+	if !ok {
+		return rec, false
+	}
+	if rec.Phase == store.PhaseDeleted {
+		s.fail(w, r, newProblem(ProblemNotFound, "store "+rec.Name+" is deleted"))
+		return rec, false
+	}
+	if !rec.Phase.Operable() {
+		p := newProblem(ProblemOperationRunning, fmt.Sprintf("store %s is %s: a %s must wait until that ends", rec.Name, rec.Phase, kind))
+		p.WorkflowID = activeWorkflow(rec)
+		p.Operation = "create"
+		if rec.Phase == store.PhaseDeleting || rec.Phase == store.PhaseDeletionStuck {
+			p.Operation = "delete"
+		}
+		if rec.Phase == store.PhaseFailed {
+			p.Type, p.Title = ProblemConflict, "Conflict"
+			p.Detail = fmt.Sprintf("store %s failed to be created: retry its creation or delete it", rec.Name)
+		}
+		s.fail(w, r, p)
+		return rec, false
+	}
+	return rec, true
+}
+
+// startOperation starts OperateStore; an operation already running on the
+// store is 409 naming it.
+func (s *server) startOperation(w http.ResponseWriter, r *http.Request, rec store.Record, in workflows.OperateStoreInput) {
+	in.Timeouts = s.o.Timeouts
+	_, err := workflows.StartOperation(r.Context(), s.o.Temporal, s.o.TaskQueue, in)
+	var busy *workflows.OperationBusy
+	if !errors.As(err, &busy) {
+		s.metrics.started("OperateStore", err)
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	_ = s.audit(r, in.Kind, rec.Name)
+	op := store.Operation{Kind: in.Kind, WorkflowID: workflows.OperationWorkflowID(rec.Name, rec.Generation), StartedAt: s.o.Now().UTC()}
+	w.Header().Set("Location", "/api/stores/"+url.PathEscape(rec.Name))
+	writeJSON(w, http.StatusAccepted, OperationResponse{Store: rec, Operation: op})
+}
+
+// Revision is one revision of a store's release as GET .../history shows
+// it. It carries no values: only the spec fields that changed.
+type Revision struct {
+	Revision     int       `json:"revision"`
+	ChartVersion string    `json:"chartVersion"`
+	AppVersion   string    `json:"appVersion,omitempty"`
+	Status       string    `json:"status"`
+	UpdatedAt    time.Time `json:"updatedAt"`
+	Description  string    `json:"description,omitempty"`
+	// Size is the size this revision ran with.
+	Size string `json:"size"`
+	// Suspended is true for a revision that suspended the store.
+	Suspended bool `json:"suspended,omitempty"`
+	// Changes lists what changed in the spec since the revision before,
+	// as "field: old -> new".
+	Changes []string `json:"changes"`
+}
+
+// History is the answer of GET /api/stores/{name}/history, newest first.
+type History struct {
+	Store string     `json:"store"`
+	Items []Revision `json:"items"`
+}
+
+// storeHistory handles GET /api/stores/{name}/history.
+func (s *server) storeHistory(w http.ResponseWriter, r *http.Request) {
+	rec, ok := s.visibleStore(w, r)
+	if !ok {
+		return
+	}
+	out := History{Store: rec.Name, Items: []Revision{}}
+	if rec.Phase == store.PhaseDeleted {
+		writeJSON(w, http.StatusOK, out)
+		return
+	}
+	hist, err := s.o.Releases.History(r.Context(), rec.Namespace, rec.Name)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	sort.Slice(hist, func(i, j int) bool { return hist[i].Version < hist[j].Version })
+	var prev *store.Spec
+	for _, rel := range hist {
+		spec := storechart.SpecFromValues(rel.Config)
+		rv := Revision{Revision: rel.Version, Size: spec.SizeOrDefault(), Suspended: spec.Suspended, Changes: []string{}}
+		if rel.Chart != nil && rel.Chart.Metadata != nil {
+			rv.ChartVersion, rv.AppVersion = rel.Chart.Metadata.Version, rel.Chart.Metadata.AppVersion
+		}
+		if rel.Info != nil {
+			rv.Status, rv.Description, rv.UpdatedAt = rel.Info.Status.String(), rel.Info.Description, rel.Info.LastDeployed.Time
+		}
+		if prev != nil {
+			rv.Changes = append(rv.Changes, storechart.SpecChanges(*prev, spec)...)
+		}
+		prev = &spec
+		out.Items = append(out.Items, rv)
+	}
+	for i, j := 0, len(out.Items)-1; i < j; i, j = i+1, j-1 {
+		out.Items[i], out.Items[j] = out.Items[j], out.Items[i]
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// Sizes is the answer of GET /api/sizes.
+type Sizes struct {
+	Profile string            `json:"profile"`
+	Default string            `json:"default"`
+	Items   []storechart.Size `json:"items"`
+}
+
+func (s *server) listSizes(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, Sizes{Profile: s.o.Profile.Name, Default: store.SizeSmall, Items: s.o.Profile.Describe()})
+}
