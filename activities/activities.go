@@ -48,7 +48,7 @@ const (
 type Releases interface {
 	History(ctx context.Context, namespace, name string) ([]*release.Release, error)
 	Install(ctx context.Context, namespace, name string, c *chart.Chart, vals map[string]any) (*release.Release, error)
-	Upgrade(ctx context.Context, namespace, name string, c *chart.Chart, vals map[string]any) (*release.Release, error)
+	Upgrade(ctx context.Context, namespace, name string, c *chart.Chart, vals map[string]any, description string) (*release.Release, error)
 	Rollback(ctx context.Context, namespace, name string, revision int) error
 	Uninstall(ctx context.Context, namespace, name string) error
 }

@@ -63,10 +63,15 @@ type RollbackResult struct {
 }
 
 // RollbackRelease rolls the store's release back to in.Revision, making a
-// new revision with that revision's chart and values. It does not wait for
-// the workloads. A retry after a rollback that succeeded finds it and does
-// nothing; a revision that does not exist is a permanent
-// RevisionNotFound error.
+// new revision with that revision's chart and values, described as Helm
+// describes a rollback ("Rollback to N"). Unlike `helm rollback`, which
+// applies the old manifest as it was, it renders the old chart and values
+// again with the volume sizes that what runs now allows: volumes only grow
+// (a PVC cannot shrink, a StatefulSet's claim template cannot change), so a
+// rollback past a resize still applies. It does not wait for the
+// workloads. A retry after a rollback that succeeded finds it and does
+// nothing; a revision that does not exist is a permanent RevisionNotFound
+// error.
 func (a *Activities) RollbackRelease(ctx context.Context, in RollbackInput) (RollbackResult, error) {
 	ns, name := in.Spec.Namespace(), in.Spec.Name
 	hist, err := a.Releases.History(ctx, ns, name)
@@ -88,14 +93,19 @@ func (a *Activities) RollbackRelease(ctx context.Context, in RollbackInput) (Rol
 		res.Revision, res.Action = last.Version, "none"
 		return res, nil
 	}
-	if err := a.Releases.Rollback(ctx, ns, name, in.Revision); err != nil {
-		return RollbackResult{}, fmt.Errorf("helm rollback %s to %d: %w", name, in.Revision, err)
+	if target.Chart == nil {
+		msg := fmt.Sprintf("revision %d of release %s has no chart", in.Revision, name)
+		return RollbackResult{}, temporal.NewNonRetryableApplicationError(msg, ErrRevisionNotFound, nil)
 	}
-	hist, err = a.Releases.History(ctx, ns, name)
+	vals, err := a.withVolumeFloors(ctx, in.Spec, target.Config)
 	if err != nil {
-		return RollbackResult{}, fmt.Errorf("release history: %w", err)
+		return RollbackResult{}, err
 	}
-	res.Revision = newest(hist).Version
+	rel, err := a.Releases.Upgrade(ctx, ns, name, target.Chart, vals, rollbackDescription(in.Revision))
+	if err != nil {
+		return RollbackResult{}, fmt.Errorf("roll %s back to %d: %w", name, in.Revision, err)
+	}
+	res.Revision = rel.Version
 	return res, nil
 }
 

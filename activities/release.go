@@ -82,7 +82,7 @@ func (a *Activities) InstallRelease(ctx context.Context, in NamespaceInput) (Ins
 }
 
 func (a *Activities) upgrade(ctx context.Context, spec store.Spec, vals map[string]any, prefix string) (InstallResult, error) {
-	rel, err := a.Releases.Upgrade(ctx, spec.Namespace(), spec.Name, a.Chart, vals)
+	rel, err := a.Releases.Upgrade(ctx, spec.Namespace(), spec.Name, a.Chart, vals, "")
 	if err != nil {
 		return InstallResult{}, fmt.Errorf("helm upgrade %s: %w", spec.Name, err)
 	}

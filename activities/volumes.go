@@ -19,7 +19,12 @@ import (
 // when its StorageClass cannot expand volumes; a StatefulSet's volume
 // claim template keeps its live size (it cannot change).
 func (a *Activities) valuesFor(ctx context.Context, spec store.Spec) (map[string]any, error) {
-	vals := a.Profile.For(spec)
+	return a.withVolumeFloors(ctx, spec, a.Profile.For(spec))
+}
+
+// withVolumeFloors returns vals with the volume sizes that what runs now
+// allows (see valuesFor); vals itself is not changed.
+func (a *Activities) withVolumeFloors(ctx context.Context, spec store.Spec, vals map[string]any) (map[string]any, error) {
 	ns := spec.Namespace()
 	override := map[string]any{}
 	set := func(path []string, size string) {

@@ -128,6 +128,7 @@ func TestDashboardUsesTheAPIMessages(t *testing.T) {
 		"MsgNameRequired": MsgNameRequired, "MsgNameFormat": MsgNameFormat, "MsgNameReserved": MsgNameReserved,
 		"MsgEngine": MsgEngine, "MsgTitle": MsgTitle, "MsgEmail": MsgEmail,
 		"MsgMedusaImage": MsgMedusaImage, "MsgMedusaImageForm": MsgMedusaImageForm,
+		"MsgHost": MsgHost, "MsgSize": MsgSize,
 	} {
 		if got, ok := ts[name]; !ok {
 			t.Errorf("web/src/validation.ts has no %s", name)
@@ -135,7 +136,7 @@ func TestDashboardUsesTheAPIMessages(t *testing.T) {
 			t.Errorf("%s: dashboard says %q, API says %q", name, got, want)
 		}
 	}
-	for what, re := range map[string]*regexp.Regexp{"name": nameRE, "email": emailRE, "image": imageRE} {
+	for what, re := range map[string]*regexp.Regexp{"name": nameRE, "email": emailRE, "image": imageRE, "host": hostRE} {
 		if !strings.Contains(string(src), "/"+re.String()+"/") {
 			t.Errorf("web/src/validation.ts does not use the API's %s pattern /%s/", what, re)
 		}

@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -19,7 +21,9 @@ import (
 
 	"github.com/storeplatform/storeplatform/api"
 	"github.com/storeplatform/storeplatform/internal/auth"
+	"github.com/storeplatform/storeplatform/internal/helmclient"
 	"github.com/storeplatform/storeplatform/internal/store"
+	"github.com/storeplatform/storeplatform/internal/storechart"
 	"github.com/storeplatform/storeplatform/internal/testenv"
 	"github.com/storeplatform/storeplatform/workflows"
 )
@@ -58,8 +62,16 @@ func newPlatform(t *testing.T, opts ...func(*api.Options)) *platform {
 	}
 	env.StartWorker(t, p.db, p.queue)
 	stop := make(chan struct{})
+	releases, err := helmclient.NewRunner(env.RESTConfig, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	profile, err := storechart.LoadProfile(filepath.Join(env.RepoRoot, "charts", "store"), "local")
+	if err != nil {
+		t.Fatal(err)
+	}
 	o := api.Options{Stores: p.stores, Tokens: tokens, Temporal: env.Temporal, TaskQueue: p.queue,
-		Kube: env.Kube, Audit: api.NewMongoAudit(p.db), Stop: stop}
+		Kube: env.Kube, Audit: api.NewMongoAudit(p.db), Stop: stop, Releases: releases, Profile: profile}
 	for _, f := range opts {
 		f(&o)
 	}

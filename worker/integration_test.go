@@ -223,15 +223,20 @@ func TestCreateAndDeleteStores(t *testing.T) {
 // running workflows still have the old histories.
 func exportHistory(t *testing.T, workflowID, file string) {
 	t.Helper()
+	exportHistoryArgs(t, file, "--workflow-id", workflowID)
+}
+
+func exportHistoryArgs(t *testing.T, file string, args ...string) {
+	t.Helper()
 	if os.Getenv("STOREPLATFORM_UPDATE_HISTORIES") == "" {
 		return
 	}
-	out := temporalCLI(t, "workflow", "show", "--workflow-id", workflowID, "--output", "json")
+	out := temporalCLI(t, append([]string{"workflow", "show", "--output", "json"}, args...)...)
 	path := filepath.Join(env.RepoRoot, "workflows", "testdata", file)
 	if err := os.WriteFile(path, []byte(out), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("saved the history of %s to %s", workflowID, path)
+	t.Logf("saved the history of %v to %s", args, path)
 }
 
 func TestNameReusedAfterDeletion(t *testing.T) {

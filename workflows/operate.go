@@ -160,8 +160,11 @@ func (o *opRun) run(ctx workflow.Context) (OperateStoreResult, error) {
 }
 
 // apply makes the operation's new revision and returns the spec it holds.
+// A cancellation waits for the Helm action to end, so that a deletion never
+// races a Helm upgrade in flight.
 func (o *opRun) apply(ctx workflow.Context) (store.Spec, int, error) {
 	var a *activities.Activities
+	ctx = workflow.WithWaitForCancellation(ctx, true)
 	if o.in.Kind == store.OpRollback {
 		var rr activities.RollbackResult
 		err := o.prog.run(ctx, StepRollback, func() error {

@@ -104,13 +104,17 @@ func (r *Runner) Install(ctx context.Context, namespace, name string, c *chart.C
 	return NewInstall(ac, namespace, name, r.Timeout).RunWithContext(ctx, c, vals)
 }
 
-// Upgrade upgrades release name to the chart and values.
-func (r *Runner) Upgrade(ctx context.Context, namespace, name string, c *chart.Chart, vals map[string]any) (*release.Release, error) {
+// Upgrade upgrades release name to the chart and values. description, when
+// not empty, is the new revision's description (e.g. "Rollback to 3");
+// Helm's own is "Upgrade complete".
+func (r *Runner) Upgrade(ctx context.Context, namespace, name string, c *chart.Chart, vals map[string]any, description string) (*release.Release, error) {
 	ac, err := r.action(namespace)
 	if err != nil {
 		return nil, err
 	}
-	return NewUpgrade(ac, namespace, r.Timeout).RunWithContext(ctx, name, c, vals)
+	up := NewUpgrade(ac, namespace, r.Timeout)
+	up.Description = description
+	return up.RunWithContext(ctx, name, c, vals)
 }
 
 // Rollback rolls release name back to revision.

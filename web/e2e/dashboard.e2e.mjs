@@ -169,6 +169,46 @@ try {
   check((await page.getByTestId('password').count()) === 0, 'credentials still shown after hiding')
   step(`the admin credentials are revealed on demand (user ${username})`)
 
+  // Change the title in Settings; the change runs and the page follows it
+  // to Ready without a reload.
+  const lastOp = page.getByTestId('last-operation')
+  const waitFor = async (what, ok) => {
+    const until = Date.now() + slow
+    const phases = new Set()
+    for (;;) {
+      phases.add(await page.locator('.page-head [data-phase]').getAttribute('data-phase'))
+      if (await ok()) return [...phases]
+      check(Date.now() < until, `${what} not seen after ${slow} ms; phases seen: ${[...phases]}; ${await page.locator('main').textContent()}`)
+      await page.waitForTimeout(200)
+    }
+  }
+  await page.getByLabel('Title', { exact: true }).fill('E2E Shop, changed')
+  await page.getByRole('button', { name: 'Save changes' }).click()
+  let phases = await waitFor('the change', async () =>
+    (await lastOp.count()) > 0 && (await lastOp.textContent()) === 'change done (revision 2)' &&
+    (await page.locator('.page-head [data-phase]').getAttribute('data-phase')) === 'ready')
+  check((await page.locator('.summary dd').allTextContents()).includes('E2E Shop, changed'), 'the new title is not shown')
+  check(await page.evaluate(() => window.__sameDocument === true), 'the page was reloaded')
+  const changed = await api('GET', `/api/stores/${store}`)
+  check(changed.body.title === 'E2E Shop, changed' && changed.body.revision === 2, `record after the change: ${JSON.stringify(changed.body)}`)
+  step(`the title change reached Ready without a reload (phases seen: ${phases.join(' -> ')})`)
+
+  // Roll back to revision 1 from the history table, after typing the name.
+  await page.getByRole('button', { name: 'Roll back to revision 1' }).click()
+  const confirmRollback = page.getByRole('button', { name: 'Confirm rollback to revision 1' })
+  check(await confirmRollback.isDisabled(), 'the rollback is possible before the name is typed')
+  await page.getByLabel("Type the store's name to confirm").fill(store)
+  await confirmRollback.click()
+  phases = await waitFor('the rollback', async () =>
+    (await lastOp.textContent()) === 'rollback done (revision 3)' &&
+    (await page.locator('.page-head [data-phase]').getAttribute('data-phase')) === 'ready')
+  await page.locator('tr[data-revision="3"]').waitFor()
+  const top = (await page.locator('tr[data-revision="3"]').textContent()) ?? ''
+  check(top.includes('title: "E2E Shop, changed" -> "E2E Shop"') && top.includes('deployed'), `history row 3: ${top}`)
+  const rolled = await api('GET', `/api/stores/${store}`)
+  check(rolled.body.title === 'E2E Shop' && rolled.body.revision === 3, `record after the rollback: ${JSON.stringify(rolled.body)}`)
+  step(`rolled back to revision 1 from the history table (phases seen: ${phases.join(' -> ')})`)
+
   // A name in use: the server's conflict lands on the name field.
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'New store' }).click()
   await page.getByLabel('Name', { exact: true }).fill(store)

@@ -3,9 +3,49 @@
 // ApiError the views can show.
 import { stream, type StreamOptions } from './sse'
 
-export type Phase = 'requested' | 'provisioning' | 'ready' | 'failed' | 'deleting' | 'deletion_stuck' | 'deleted'
+export type Phase =
+  | 'requested'
+  | 'provisioning'
+  | 'ready'
+  | 'updating'
+  | 'suspended'
+  | 'degraded'
+  | 'failed'
+  | 'deleting'
+  | 'deletion_stuck'
+  | 'deleted'
 
-export const phases: Phase[] = ['requested', 'provisioning', 'ready', 'failed', 'deleting', 'deletion_stuck', 'deleted']
+export const phases: Phase[] = [
+  'requested',
+  'provisioning',
+  'ready',
+  'updating',
+  'suspended',
+  'degraded',
+  'failed',
+  'deleting',
+  'deletion_stuck',
+  'deleted',
+]
+
+/** OperationKind is what can happen to a store after its creation. */
+export type OperationKind = 'change' | 'rollback' | 'suspend' | 'resume'
+
+export interface Operation {
+  kind: OperationKind
+  workflowId: string
+  startedAt?: string
+}
+
+export interface OperationResult {
+  kind: OperationKind
+  failed: boolean
+  reason?: string
+  revision?: number
+  rolledBackTo?: number
+  workflowId: string
+  finishedAt: string
+}
 
 export interface Workload {
   kind: string
@@ -36,6 +76,50 @@ export interface StoreRecord {
   deletedAt?: string
   createWorkflowId?: string
   deleteWorkflowId?: string
+  size?: string
+  suspended?: boolean
+  revision?: number
+  operation?: Operation
+  lastOperation?: OperationResult
+  urlAvailable?: boolean
+}
+
+/** Revision is one revision of a store's Helm release. */
+export interface Revision {
+  revision: number
+  chartVersion: string
+  appVersion?: string
+  status: string
+  updatedAt: string
+  description?: string
+  size: string
+  suspended?: boolean
+  changes: string[]
+}
+
+export interface History {
+  store: string
+  items: Revision[]
+}
+
+export interface Size {
+  name: string
+  quota: Record<string, string | number>
+  volumes: Record<string, string>
+}
+
+export interface Sizes {
+  profile: string
+  default: string
+  items: Size[]
+}
+
+/** ChangeRequest is the body of PATCH /api/stores/{name}: the fields to change. */
+export type ChangeRequest = Partial<Record<'title' | 'adminEmail' | 'size' | 'medusaImage' | 'host', string>>
+
+export interface OperationResponse {
+  store: StoreRecord
+  operation: Operation
 }
 
 export interface Step {
@@ -48,7 +132,7 @@ export interface Step {
 }
 
 export interface Progress {
-  workflow: 'create' | 'delete'
+  workflow: 'create' | 'delete' | OperationKind
   store: string
   generation: number
   phase: Phase
@@ -231,6 +315,31 @@ export class ApiClient {
 
   retryStore(name: string, force = false): Promise<{ store: string; workflowId: string; signal: string }> {
     return this.call('POST', `/api/stores/${encodeURIComponent(name)}/retry`, force ? { force: true } : undefined)
+  }
+
+  /** changeStore answers the store itself (200) when nothing changes, else the started operation (202). */
+  changeStore(name: string, body: ChangeRequest): Promise<StoreResponse | OperationResponse> {
+    return this.call('PATCH', `/api/stores/${encodeURIComponent(name)}`, body)
+  }
+
+  rollbackStore(name: string, revision: number): Promise<OperationResponse> {
+    return this.call('POST', `/api/stores/${encodeURIComponent(name)}/rollback`, { revision })
+  }
+
+  suspendStore(name: string): Promise<OperationResponse> {
+    return this.call('POST', `/api/stores/${encodeURIComponent(name)}/suspend`)
+  }
+
+  resumeStore(name: string): Promise<OperationResponse> {
+    return this.call('POST', `/api/stores/${encodeURIComponent(name)}/resume`)
+  }
+
+  history(name: string, signal?: AbortSignal): Promise<History> {
+    return this.call('GET', `/api/stores/${encodeURIComponent(name)}/history`, undefined, signal)
+  }
+
+  sizes(signal?: AbortSignal): Promise<Sizes> {
+    return this.call('GET', '/api/sizes', undefined, signal)
   }
 
   credentials(name: string): Promise<Credentials> {

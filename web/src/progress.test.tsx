@@ -116,6 +116,34 @@ describe('buildSteps', () => {
       undefined,
       'record:done stop-create:done uninstall:done delete-namespace:done record:done',
     ],
+    [
+      'a change waiting for readiness',
+      { phase: 'updating', operation: { kind: 'change', workflowId: 'store/shop/1/operation' } },
+      prog({ workflow: 'change', phase: 'updating', steps: [done('record'), done('release-state'), done('upgrade'), running('wait-ready')] }),
+      'record:done release-state:done upgrade:done wait-ready:running record:pending',
+    ],
+    [
+      'a change rolled back after its deadline',
+      { phase: 'updating' },
+      prog({
+        workflow: 'change',
+        phase: 'updating',
+        steps: [done('record'), done('release-state'), done('upgrade'), failed('wait-ready', 'timed out'), running('auto-rollback')],
+      }),
+      'record:done release-state:done upgrade:done wait-ready:failed auto-rollback:running record:pending',
+    ],
+    [
+      'a rollback that has ended',
+      { phase: 'ready', lastOperation: { kind: 'rollback', failed: false, revision: 5, workflowId: 'w', finishedAt: at } },
+      undefined,
+      'record:done release-state:done rollback:done wait-ready:done record:done',
+    ],
+    [
+      'a suspension that has ended',
+      { phase: 'suspended', lastOperation: { kind: 'suspend', failed: false, workflowId: 'w', finishedAt: at } },
+      undefined,
+      'record:done release-state:done upgrade:done wait-ready:done record:done',
+    ],
   ])('%s', (_, r, p, want) => {
     expect(states(buildSteps(rec(r), p))).toBe(want)
   })
@@ -132,6 +160,7 @@ describe('lastError', () => {
     ['from the progress', {}, prog({ lastError: 'install: timed out' }), 'install: timed out'],
     ['from a failed record', { phase: 'failed', message: 'image pull failed' }, undefined, 'image pull failed'],
     ['none while things go well', { message: '2/3 ready' }, undefined, ''],
+    ['from a degraded record', { phase: 'degraded', message: 'the rollback failed too' }, undefined, 'the rollback failed too'],
   ])('%s', (_, r, p, want) => {
     expect(lastError(rec(r), p)).toBe(want)
   })

@@ -1,6 +1,6 @@
 // The step-by-step view of a store's workflow, derived from the progress
 // query (while a workflow runs) and the store record (after it ended).
-import type { Phase, Progress, StoreRecord, Workload } from './api'
+import type { OperationKind, Phase, Progress, StoreRecord, Workload } from './api'
 
 export type StepState = 'done' | 'running' | 'failed' | 'compensated' | 'pending' | 'skipped'
 
@@ -34,17 +34,52 @@ const deletePlan: [string, string][] = [
   ['record', 'Record the store as deleted'],
 ]
 
+// OperateStore's steps (workflows/operate.go): an upgrade for a change,
+// suspend or resume, a Helm rollback for a rollback.
+function operationPlan(kind: OperationKind): [string, string][] {
+  const apply: [string, string] =
+    kind === 'rollback' ? ['rollback', 'Roll the Helm release back'] : ['upgrade', 'Upgrade the Helm release']
+  const wait = kind === 'suspend' ? 'Wait until every pod is gone' : 'Wait until every workload is ready'
+  return [
+    ['record', `Record the ${kind}`],
+    ['release-state', 'Note the revision deployed now'],
+    apply,
+    ['wait-ready', wait],
+    ['record', 'Record the result'],
+  ]
+}
+
 const extraLabels: Record<string, string> = {
   compensate: 'Undo the partial store',
   force: 'Remove the blocking finalizers',
+  'auto-rollback': 'Roll back to the revision that was ready',
 }
 
 const deletePhases: Phase[] = ['deleting', 'deletion_stuck', 'deleted']
+const operationPhases: Phase[] = ['updating', 'degraded', 'ready', 'suspended']
 
-/** workflowOf says which workflow the view shows. */
-export function workflowOf(rec: StoreRecord, p?: Progress): 'create' | 'delete' {
+export type WorkflowKind = 'create' | 'delete' | OperationKind
+
+/** workflowOf says which workflow the view shows: the one running, else the last one. */
+export function workflowOf(rec: StoreRecord, p?: Progress): WorkflowKind {
   if (p) return p.workflow
-  return deletePhases.includes(rec.phase) ? 'delete' : 'create'
+  if (deletePhases.includes(rec.phase)) return 'delete'
+  const op = rec.operation?.kind ?? rec.lastOperation?.kind
+  if (op && operationPhases.includes(rec.phase)) return op
+  return 'create'
+}
+
+function planOf(kind: WorkflowKind): [string, string][] {
+  if (kind === 'create') return createPlan
+  if (kind === 'delete') return deletePlan
+  return operationPlan(kind)
+}
+
+/** finishedPhase is true when the record shows that the workflow of kind has ended well. */
+function finishedPhase(kind: WorkflowKind, rec: StoreRecord): boolean {
+  if (kind === 'create') return rec.phase === 'ready'
+  if (kind === 'delete') return rec.phase === 'deleted'
+  return !rec.operation && (rec.phase === 'ready' || rec.phase === 'suspended')
 }
 
 /**
@@ -55,9 +90,9 @@ export function workflowOf(rec: StoreRecord, p?: Progress): 'create' | 'delete' 
  */
 export function buildSteps(rec: StoreRecord, p?: Progress): ViewStep[] {
   const kind = workflowOf(rec, p)
-  const plan = kind === 'create' ? createPlan : deletePlan
+  const plan = planOf(kind)
   const attempt = p?.attempt ?? 1
-  const finished = (kind === 'create' && rec.phase === 'ready') || (kind === 'delete' && rec.phase === 'deleted')
+  const finished = finishedPhase(kind, rec)
   const out: ViewStep[] = []
   const inPlan = (name: string) => plan.some(([n]) => n === name)
   let pos = 0
@@ -112,7 +147,7 @@ export function buildSteps(rec: StoreRecord, p?: Progress): ViewStep[] {
 /** lastError is what went wrong last, if anything. */
 export function lastError(rec: StoreRecord, p?: Progress): string {
   if (p?.lastError) return p.lastError
-  if (rec.phase === 'failed' || rec.phase === 'deletion_stuck') return rec.message ?? ''
+  if (rec.phase === 'failed' || rec.phase === 'deletion_stuck' || rec.phase === 'degraded') return rec.message ?? ''
   return ''
 }
 

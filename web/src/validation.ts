@@ -11,9 +11,12 @@ export const MsgTitle = 'must be at most 200 characters'
 export const MsgEmail = 'must be an email address'
 export const MsgMedusaImage = 'is required for a Medusa store: repository:tag of your Medusa image'
 export const MsgMedusaImageForm = 'must be repository:tag or repository@sha256:digest, and not :latest'
+export const MsgHost = 'must be a DNS host name such as shop.example.com'
+export const MsgSize = 'must be small, medium or large'
 
 const nameRE = /^[a-z]([-a-z0-9]{1,38}[a-z0-9])$/
 const emailRE = /^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$/
+const hostRE = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$/
 const imageRE = /^[a-z0-9]+([._/:-][a-z0-9]+)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[a-f0-9]{64})$/
 const reserved = new Set([
   'default',
@@ -69,5 +72,41 @@ export function toRequest(f: CreateForm): Record<string, string> {
   if (f.title !== '') body.title = f.title
   if (f.adminEmail !== '') body.adminEmail = f.adminEmail
   if (f.engine === 'medusa') body.medusaImage = f.medusaImage
+  return body
+}
+
+/** The fields of a store that a change (PATCH /api/stores/{name}) may set. */
+export interface ChangeForm {
+  title: string
+  adminEmail: string
+  size: string
+  medusaImage: string
+  host: string
+}
+
+export type ChangeErrors = Partial<Record<keyof ChangeForm, string>>
+
+export const sizes = ['small', 'medium', 'large']
+
+/** validateChange returns the bad fields of the settings form, with the API's messages. */
+export function validateChange(f: ChangeForm, engine: string): ChangeErrors {
+  const errs: ChangeErrors = {}
+  if ([...f.title].length > 200) errs.title = MsgTitle
+  if (f.adminEmail !== '' && !emailRE.test(f.adminEmail)) errs.adminEmail = MsgEmail
+  if (!sizes.includes(f.size)) errs.size = MsgSize
+  if (f.host !== '' && (f.host.length > 253 || !hostRE.test(f.host))) errs.host = MsgHost
+  if (engine === 'medusa') {
+    if (f.medusaImage === '') errs.medusaImage = MsgMedusaImage
+    else if (!imageRE.test(f.medusaImage) || f.medusaImage.endsWith(':latest')) errs.medusaImage = MsgMedusaImageForm
+  }
+  return errs
+}
+
+/** changeRequest is the body of the PATCH: only the fields that differ from the store. */
+export function changeRequest(f: ChangeForm, cur: ChangeForm): Partial<ChangeForm> {
+  const body: Partial<ChangeForm> = {}
+  for (const k of Object.keys(f) as (keyof ChangeForm)[]) {
+    if (f[k] !== cur[k]) body[k] = f[k]
+  }
   return body
 }

@@ -1,5 +1,14 @@
 import type { Progress, StoreRecord } from '../api'
-import { buildSteps, lastError, stateLabel, workflowOf } from '../progress'
+import { buildSteps, lastError, stateLabel, workflowOf, type WorkflowKind } from '../progress'
+
+const titles: Record<WorkflowKind, string> = {
+  create: 'Creation',
+  delete: 'Deletion',
+  change: 'Change',
+  rollback: 'Rollback',
+  suspend: 'Suspension',
+  resume: 'Resumption',
+}
 
 export function ProgressView({ record, progress }: { record: StoreRecord; progress?: Progress }) {
   const steps = buildSteps(record, progress)
@@ -7,7 +16,7 @@ export function ProgressView({ record, progress }: { record: StoreRecord; progre
   const kind = workflowOf(record, progress)
   return (
     <section className="card progress" aria-labelledby="progress-title">
-      <h2 id="progress-title">{kind === 'create' ? 'Creation' : 'Deletion'} progress</h2>
+      <h2 id="progress-title">{titles[kind]} progress</h2>
       {progress && progress.attempt > 1 && <p className="muted">Attempt {progress.attempt}</p>}
       <ol className="steps">
         {steps.map((s, i) => (

@@ -6,6 +6,18 @@ import { Link, useRouter } from '../router'
 import { useSession } from '../session'
 import { PhaseBadge } from './PhaseBadge'
 import { ProgressView } from './ProgressView'
+import { StoreHistory } from './StoreHistory'
+import { StoreSettings } from './StoreSettings'
+
+/** lastOperationText says how the store's last operation ended. */
+export function lastOperationText(rec: StoreRecord): string {
+  const lo = rec.lastOperation
+  if (!lo) return ''
+  if (!lo.failed) return `${lo.kind} done${lo.revision ? ` (revision ${lo.revision})` : ''}`
+  let s = `${lo.kind} failed: ${lo.reason ?? 'unknown reason'}`
+  if (lo.rolledBackTo) s += `; rolled back to revision ${lo.rolledBackTo}`
+  return s
+}
 
 export function StorePage({ name }: { name: string }) {
   const { client, me } = useSession()
@@ -88,11 +100,15 @@ export function StorePage({ name }: { name: string }) {
   if (!rec) return <p role="status">Loading {name}…</p>
 
   const showProgress = rec.phase !== 'deleted' || progress
-  const canRetry = rec.phase === 'failed' || rec.phase === 'deletion_stuck'
+  const canRetry = rec.phase === 'failed' || rec.phase === 'deletion_stuck' || rec.phase === 'degraded'
   const canForce = rec.phase === 'deletion_stuck' && me.role === 'admin'
   const canDelete = rec.phase !== 'deleting' && rec.phase !== 'deletion_stuck' && rec.phase !== 'deleted'
+  // Operations after creation: settings, history, suspend and resume.
+  const operable = ['ready', 'suspended', 'updating', 'degraded'].includes(rec.phase)
+  const settled = rec.phase === 'ready' || rec.phase === 'suspended'
   const createLink = workflowLink(me, rec.createWorkflowId)
   const deleteLink = workflowLink(me, rec.deleteWorkflowId)
+  const operationLink = workflowLink(me, rec.operation?.workflowId ?? rec.lastOperation?.workflowId)
 
   const confirmDelete = (e: FormEvent) => {
     e.preventDefault()
@@ -126,7 +142,11 @@ export function StorePage({ name }: { name: string }) {
           )}
           <dt>URL</dt>
           <dd>
-            {rec.url ? (
+            {rec.url && rec.phase === 'suspended' ? (
+              <span>
+                {rec.url} <span className="muted">(unavailable while suspended)</span>
+              </span>
+            ) : rec.url ? (
               <a href={rec.url} target="_blank" rel="noreferrer">
                 {rec.url}
               </a>
@@ -138,13 +158,33 @@ export function StorePage({ name }: { name: string }) {
           <dd>
             <code>{rec.namespace}</code>
           </dd>
+          {rec.size && (
+            <>
+              <dt>Size</dt>
+              <dd data-testid="size">{rec.size}</dd>
+            </>
+          )}
+          {rec.revision ? (
+            <>
+              <dt>Revision</dt>
+              <dd data-testid="revision">{rec.revision}</dd>
+            </>
+          ) : null}
           {rec.message && (
             <>
               <dt>Status</dt>
               <dd data-testid="message">{rec.message}</dd>
             </>
           )}
-          {(createLink || deleteLink) && (
+          {rec.lastOperation && (
+            <>
+              <dt>Last operation</dt>
+              <dd data-testid="last-operation" className={rec.lastOperation.failed ? 'error' : undefined}>
+                {lastOperationText(rec)}
+              </dd>
+            </>
+          )}
+          {(createLink || deleteLink || operationLink) && (
             <>
               <dt>Workflows</dt>
               <dd className="links">
@@ -156,6 +196,11 @@ export function StorePage({ name }: { name: string }) {
                 {deleteLink && (
                   <a href={deleteLink} target="_blank" rel="noreferrer">
                     Deletion in Temporal Web UI
+                  </a>
+                )}
+                {operationLink && (
+                  <a href={operationLink} target="_blank" rel="noreferrer">
+                    Operations in Temporal Web UI
                   </a>
                 )}
               </dd>
@@ -171,6 +216,16 @@ export function StorePage({ name }: { name: string }) {
           {creds && (
             <button type="button" onClick={() => setCreds(null)}>
               Hide admin credentials
+            </button>
+          )}
+          {rec.phase === 'ready' && (
+            <button type="button" disabled={busy !== ''} onClick={() => act('suspend', () => client.suspendStore(rec.name))}>
+              Suspend
+            </button>
+          )}
+          {rec.phase === 'suspended' && (
+            <button type="button" className="primary" disabled={busy !== ''} onClick={() => act('resume', () => client.resumeStore(rec.name))}>
+              Resume
             </button>
           )}
           {canRetry && (
@@ -266,6 +321,8 @@ export function StorePage({ name }: { name: string }) {
         </section>
       )}
       {showProgress && <ProgressView record={rec} progress={progress} />}
+      {operable && <StoreSettings key={`${rec.revision ?? 0}-${rec.phase}`} rec={rec} disabled={!settled} />}
+      {operable && <StoreHistory rec={rec} disabled={!settled} />}
       {rec.phase === 'deleted' && (
         <p className="notice">
           This store was deleted. <Link to="/">Back to the stores</Link>
