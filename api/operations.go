@@ -184,8 +184,7 @@ func (s *server) operableStore(w http.ResponseWriter, r *http.Request, kind stri
 			p.Operation = "delete"
 		}
 		if rec.Phase == store.PhaseFailed {
-			p.Type, p.Title = ProblemConflict, "Conflict"
-			p.Detail = fmt.Sprintf("store %s failed to be created: retry its creation or delete it", rec.Name)
+			p = newProblem(ProblemConflict, fmt.Sprintf("store %s failed to be created: retry its creation or delete it", rec.Name))
 		}
 		s.fail(w, r, p)
 		return rec, false
