@@ -140,10 +140,6 @@ func (s *server) unauthorized(w http.ResponseWriter, r *http.Request, detail str
 	s.fail(w, r, newProblem(ProblemUnauthorized, detail))
 }
 
-// internal answers 500 without the error's text, and logs the text with
-// the request ID the response carries.
-func (s *server) internal(w http.ResponseWriter, r *http.Request, err error) { s.fail(w, r, err) }
-
 // limits holds one token bucket per token.
 type limits struct {
 	mu      sync.Mutex

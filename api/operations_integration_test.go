@@ -350,11 +350,11 @@ func TestOneOperationAtATime(t *testing.T) {
 		t.Fatalf("delete: %d %s", code, data)
 	}
 	p.waitPhase(t, "acme", name, store.PhaseDeleted)
-	desc, err := env.Temporal.DescribeWorkflowExecution(t.Context(), workflows.OperationWorkflowID(name, 1), "")
+	desc, err := env.Temporal.DescribeWorkflow(t.Context(), workflows.OperationWorkflowID(name, 1), "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st := desc.WorkflowExecutionInfo.GetStatus().String(); st != "Canceled" {
+	if st := desc.Status.String(); st != "Canceled" {
 		t.Fatalf("the change ended %s, want Canceled", st)
 	}
 	if _, err := env.Kube.CoreV1().Namespaces().Get(t.Context(), "store-busy", metav1.GetOptions{}); err == nil {

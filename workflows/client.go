@@ -96,12 +96,12 @@ func StartOperation(ctx context.Context, c client.Client, taskQueue string, in O
 // RunningOperation names the kind of the operation workflow id runs, from
 // its memo ("operation" when it cannot be read).
 func RunningOperation(ctx context.Context, c client.Client, id string) string {
-	d, err := c.DescribeWorkflowExecution(ctx, id, "")
-	if err != nil || d.WorkflowExecutionInfo.GetMemo() == nil {
+	d, err := c.DescribeWorkflow(ctx, id, "")
+	if err != nil || d.Memo == nil {
 		return "operation"
 	}
 	var kind string
-	if p, ok := d.WorkflowExecutionInfo.GetMemo().GetFields()[memoOperation]; ok && converter.GetDefaultDataConverter().FromPayload(p, &kind) == nil && kind != "" {
+	if p, ok := d.Memo.GetFields()[memoOperation]; ok && converter.GetDefaultDataConverter().FromPayload(p, &kind) == nil && kind != "" {
 		return kind
 	}
 	return "operation"

@@ -208,6 +208,10 @@ try {
   const rolled = await api('GET', `/api/stores/${store}`)
   check(rolled.body.title === 'E2E Shop' && rolled.body.revision === 3, `record after the rollback: ${JSON.stringify(rolled.body)}`)
   step(`rolled back to revision 1 from the history table (phases seen: ${phases.join(' -> ')})`)
+  if (shots) {
+    await page.locator('#settings-heading').scrollIntoViewIfNeeded()
+    await shot('store-settings.png')
+  }
 
   // A name in use: the server's conflict lands on the name field.
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'New store' }).click()

@@ -1,6 +1,7 @@
-import { useEffect, useRef, useState, type FormEvent } from 'react'
+import { useEffect, useState } from 'react'
 import { ApiError, type Revision, type StoreRecord } from '../api'
 import { useSession } from '../session'
+import { ConfirmByName } from './ConfirmByName'
 
 /**
  * StoreHistory lists the revisions of the store's Helm release, newest
@@ -12,9 +13,7 @@ export function StoreHistory({ rec, disabled }: { rec: StoreRecord; disabled: bo
   const [items, setItems] = useState<Revision[] | null>(null)
   const [error, setError] = useState('')
   const [target, setTarget] = useState(0)
-  const [typed, setTyped] = useState('')
   const [busy, setBusy] = useState(false)
-  const input = useRef<HTMLInputElement>(null)
 
   useEffect(() => {
     const ac = new AbortController()
@@ -27,19 +26,12 @@ export function StoreHistory({ rec, disabled }: { rec: StoreRecord; disabled: bo
     return () => ac.abort()
   }, [client, rec.name, rec.revision, rec.phase])
 
-  useEffect(() => {
-    if (target) input.current?.focus()
-  }, [target])
-
-  const confirm = async (e: FormEvent) => {
-    e.preventDefault()
-    if (typed !== rec.name) return
+  const confirm = async () => {
     setBusy(true)
     setError('')
     try {
       await client.rollbackStore(rec.name, target)
       setTarget(0)
-      setTyped('')
     } catch (err) {
       if (err instanceof ApiError) setError(err.message)
       else throw err
@@ -105,39 +97,17 @@ export function StoreHistory({ rec, disabled }: { rec: StoreRecord; disabled: bo
         </div>
       )}
       {target > 0 && (
-        <form className="confirm" onSubmit={confirm} aria-label="Confirm rollback">
-          <p>
-            Roll <strong>{rec.name}</strong> back to revision {target}: its chart and settings of then, as a new revision.
-          </p>
-          <div className="field">
-            <label htmlFor="confirm-rollback">Type the store's name to confirm</label>
-            <input
-              id="confirm-rollback"
-              ref={input}
-              value={typed}
-              autoComplete="off"
-              spellCheck={false}
-              onChange={(e) => setTyped(e.target.value)}
-              onKeyDown={(e) => {
-                if (e.key === 'Escape') setTarget(0)
-              }}
-            />
-          </div>
-          <div className="actions">
-            <button type="submit" className="danger" disabled={typed !== rec.name || busy}>
-              Confirm rollback to revision {target}
-            </button>
-            <button
-              type="button"
-              onClick={() => {
-                setTarget(0)
-                setTyped('')
-              }}
-            >
-              Cancel
-            </button>
-          </div>
-        </form>
+        <ConfirmByName
+          name={rec.name}
+          label="Confirm rollback"
+          inputId="confirm-rollback"
+          confirmText={`Confirm rollback to revision ${target}`}
+          busy={busy}
+          onConfirm={() => void confirm()}
+          onCancel={() => setTarget(0)}
+        >
+          Roll <strong>{rec.name}</strong> back to revision {target}: its chart and settings of then, as a new revision.
+        </ConfirmByName>
       )}
     </section>
   )

@@ -1,9 +1,10 @@
-import { useEffect, useRef, useState, type FormEvent } from 'react'
+import { useEffect, useState } from 'react'
 import { ApiError, workflowLink, type Credentials, type Progress, type StoreRecord, type StoreResponse } from '../api'
 import { engineLabel, phaseLabel } from '../format'
 import { isOlder } from '../liveList'
 import { Link, useRouter } from '../router'
 import { useSession } from '../session'
+import { ConfirmByName } from './ConfirmByName'
 import { PhaseBadge } from './PhaseBadge'
 import { ProgressView } from './ProgressView'
 import { StoreHistory } from './StoreHistory'
@@ -29,8 +30,6 @@ export function StorePage({ name }: { name: string }) {
   const [creds, setCreds] = useState<Credentials | null>(null)
   const [busy, setBusy] = useState('')
   const [confirming, setConfirming] = useState(false)
-  const [typed, setTyped] = useState('')
-  const confirmInput = useRef<HTMLInputElement>(null)
 
   useEffect(() => {
     const ac = new AbortController()
@@ -66,10 +65,6 @@ export function StorePage({ name }: { name: string }) {
     // Credentials are shown only while the store is ready.
     if (rec && rec.phase !== 'ready') setCreds(null)
   }, [rec])
-
-  useEffect(() => {
-    if (confirming) confirmInput.current?.focus()
-  }, [confirming])
 
   const act = async (what: string, fn: () => Promise<unknown>) => {
     setBusy(what)
@@ -110,16 +105,12 @@ export function StorePage({ name }: { name: string }) {
   const deleteLink = workflowLink(me, rec.deleteWorkflowId)
   const operationLink = workflowLink(me, rec.operation?.workflowId ?? rec.lastOperation?.workflowId)
 
-  const confirmDelete = (e: FormEvent) => {
-    e.preventDefault()
-    if (typed !== rec.name) return
+  const confirmDelete = () =>
     void act('delete', async () => {
       await client.deleteStore(rec.name)
       setConfirming(false)
-      setTyped('')
       navigate('/')
     })
-  }
 
   return (
     <>
@@ -273,39 +264,17 @@ export function StorePage({ name }: { name: string }) {
           </dl>
         )}
         {confirming && (
-          <form className="confirm" onSubmit={confirmDelete} aria-label="Confirm deletion">
-            <p>
-              Deleting <strong>{rec.name}</strong> removes its namespace, database and files. This cannot be undone.
-            </p>
-            <div className="field">
-              <label htmlFor="confirm-name">Type the store's name to confirm</label>
-              <input
-                id="confirm-name"
-                ref={confirmInput}
-                value={typed}
-                autoComplete="off"
-                spellCheck={false}
-                onChange={(e) => setTyped(e.target.value)}
-                onKeyDown={(e) => {
-                  if (e.key === 'Escape') setConfirming(false)
-                }}
-              />
-            </div>
-            <div className="actions">
-              <button type="submit" className="danger" disabled={typed !== rec.name || busy !== ''}>
-                Delete {rec.name}
-              </button>
-              <button
-                type="button"
-                onClick={() => {
-                  setConfirming(false)
-                  setTyped('')
-                }}
-              >
-                Cancel
-              </button>
-            </div>
-          </form>
+          <ConfirmByName
+            name={rec.name}
+            label="Confirm deletion"
+            inputId="confirm-name"
+            confirmText={`Delete ${rec.name}`}
+            busy={busy !== ''}
+            onConfirm={confirmDelete}
+            onCancel={() => setConfirming(false)}
+          >
+            Deleting <strong>{rec.name}</strong> removes its namespace, database and files. This cannot be undone.
+          </ConfirmByName>
         )}
       </section>
       {rec.blockers && rec.blockers.length > 0 && (
