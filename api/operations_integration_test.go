@@ -345,7 +345,12 @@ func TestOneOperationAtATime(t *testing.T) {
 		}
 	}
 
-	// Delete while the change runs: it is canceled, the store deleted.
+	// Delete while the change runs (it has recorded itself; one refused
+	// because the deletion came first is the workflows package's test): it
+	// is canceled, the store deleted.
+	if rec := p.waitPhase(t, "acme", name, store.PhaseUpdating); rec.Operation == nil || rec.Operation.Kind != store.OpChange {
+		t.Fatalf("running change not recorded: %+v", rec.Record)
+	}
 	if code, data := p.call(t, "acme", http.MethodDelete, "/api/stores/busy", ""); code != http.StatusAccepted {
 		t.Fatalf("delete: %d %s", code, data)
 	}

@@ -79,6 +79,7 @@ func TestAPIHealthOnRealStack(t *testing.T) {
 	vars := map[string]string{
 		"LISTEN_ADDR": addr, "MONGODB_URI": env.MongoURI, "TEMPORAL_ADDRESS": env.Stack.TemporalAddress(),
 		"KUBECONFIG": env.Kubeconfig, "LOG_LEVEL": "warn",
+		"CHART_DIR": filepath.Join(env.RepoRoot, "charts", "store"),
 	}
 	ctx, cancel := context.WithCancel(t.Context())
 	var stderr lockedBuffer
