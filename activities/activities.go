@@ -68,17 +68,22 @@ type WorkflowDescriber interface {
 // Activities holds the dependencies of every activity. It is built once in
 // main and shared: its clients are safe for concurrent use.
 type Activities struct {
-	Kube      kubernetes.Interface
-	Metadata  metadata.Interface
-	Releases  Releases
-	Stores    StatusWriter
+	Kube     kubernetes.Interface
+	Metadata metadata.Interface
+	Releases Releases
+	Stores   StatusWriter
+	// Fleet reads the stores of a rollout; nil in tests without rollouts.
+	Fleet     FleetStore
 	Workflows WorkflowDescriber
 	// Chart is charts/store, loaded once; Profile holds the profile's
 	// values (values-local.yaml or values-prod.yaml) and its sizes', layered
 	// under each store's own.
 	Chart   *chart.Chart
 	Profile storechart.Profile
-	Logger  *slog.Logger
+	// Versions are the chart versions a store may ask for (Spec.ChartVersion);
+	// nil: only Chart.
+	Versions *storechart.Versions
+	Logger   *slog.Logger
 	// PollInterval is how often waits look again (default 2s).
 	PollInterval time.Duration
 	// CrashLoopLimit is how many restarts in CrashLoopBackOff make a

@@ -117,6 +117,9 @@ func rollbackDescription(revision int) string { return fmt.Sprintf("Rollback to 
 func specOf(cur store.Spec, rel *release.Release) store.Spec {
 	s := storechart.SpecFromValues(rel.Config)
 	s.Name, s.Generation, s.Engine = cur.Name, cur.Generation, cur.Engine
+	if rel.Chart != nil && rel.Chart.Metadata != nil {
+		s.ChartVersion = rel.Chart.Metadata.Version
+	}
 	if s.Host == "" {
 		s.Host = cur.Host
 	}

@@ -7,6 +7,7 @@ import (
 	"reflect"
 
 	"go.temporal.io/sdk/temporal"
+	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/chartutil"
 	"helm.sh/helm/v3/pkg/release"
 
@@ -37,7 +38,11 @@ func (a *Activities) InstallRelease(ctx context.Context, in NamespaceInput) (Ins
 	if err != nil {
 		return InstallResult{}, err
 	}
-	if err := chartutil.ValidateAgainstSchema(a.Chart, vals); err != nil {
+	c, err := a.chartFor(spec)
+	if err != nil {
+		return InstallResult{}, err
+	}
+	if err := chartutil.ValidateAgainstSchema(c, vals); err != nil {
 		return InstallResult{}, temporal.NewNonRetryableApplicationError("store values rejected by the chart: "+err.Error(), ErrInvalidChart, nil)
 	}
 	ns, name := spec.Namespace(), spec.Name
@@ -50,10 +55,10 @@ func (a *Activities) InstallRelease(ctx context.Context, in NamespaceInput) (Ins
 		last := newest(hist)
 		switch last.Info.Status {
 		case release.StatusDeployed:
-			if sameRelease(last, a.Chart.Metadata.Version, vals) {
+			if sameRelease(last, c.Metadata.Version, vals) {
 				return InstallResult{Revision: last.Version, Status: last.Info.Status.String(), Action: "none"}, nil
 			}
-			return a.upgrade(ctx, spec, vals, "")
+			return a.upgrade(ctx, spec, c, vals, "")
 		case release.StatusPendingUpgrade, release.StatusPendingRollback, release.StatusFailed:
 			if dep := lastDeployed(hist); dep != nil {
 				if last.Info.Status != release.StatusFailed {
@@ -63,7 +68,7 @@ func (a *Activities) InstallRelease(ctx context.Context, in NamespaceInput) (Ins
 					}
 					prefix = "recover-" + last.Info.Status.String() + "+"
 				}
-				return a.upgrade(ctx, spec, vals, prefix)
+				return a.upgrade(ctx, spec, c, vals, prefix)
 			}
 			fallthrough
 		default: // pending-install, uninstalling, a failed first install, ...
@@ -74,19 +79,36 @@ func (a *Activities) InstallRelease(ctx context.Context, in NamespaceInput) (Ins
 			prefix = "recover-" + last.Info.Status.String() + "+"
 		}
 	}
-	rel, err := a.Releases.Install(ctx, ns, name, a.Chart, vals)
+	rel, err := a.Releases.Install(ctx, ns, name, c, vals)
 	if err != nil {
 		return InstallResult{}, fmt.Errorf("helm install %s: %w", name, err)
 	}
 	return InstallResult{Revision: rel.Version, Status: rel.Info.Status.String(), Action: prefix + "install"}, nil
 }
 
-func (a *Activities) upgrade(ctx context.Context, spec store.Spec, vals map[string]any, prefix string) (InstallResult, error) {
-	rel, err := a.Releases.Upgrade(ctx, spec.Namespace(), spec.Name, a.Chart, vals, "")
+func (a *Activities) upgrade(ctx context.Context, spec store.Spec, c *chart.Chart, vals map[string]any, prefix string) (InstallResult, error) {
+	rel, err := a.Releases.Upgrade(ctx, spec.Namespace(), spec.Name, c, vals, "")
 	if err != nil {
 		return InstallResult{}, fmt.Errorf("helm upgrade %s: %w", spec.Name, err)
 	}
 	return InstallResult{Revision: rel.Version, Status: rel.Info.Status.String(), Action: prefix + "upgrade"}, nil
+}
+
+// chartFor is the chart of the version spec asks for; "" is the current
+// chart. An unknown version is a permanent InvalidChart error.
+func (a *Activities) chartFor(spec store.Spec) (*chart.Chart, error) {
+	var c *chart.Chart
+	switch {
+	case a.Versions != nil:
+		c = a.Versions.Get(spec.ChartVersion)
+	case spec.ChartVersion == "" || spec.ChartVersion == a.Chart.Metadata.Version:
+		c = a.Chart
+	}
+	if c == nil {
+		msg := fmt.Sprintf("store chart version %s is not one of this worker's (CHART_VERSIONS_DIR)", spec.ChartVersion)
+		return nil, temporal.NewNonRetryableApplicationError(msg, ErrInvalidChart, nil)
+	}
+	return c, nil
 }
 
 // UninstallRelease removes the store's release. A release or namespace that

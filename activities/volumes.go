@@ -27,7 +27,7 @@ func (a *Activities) valuesFor(ctx context.Context, spec store.Spec) (map[string
 func (a *Activities) withVolumeFloors(ctx context.Context, spec store.Spec, vals map[string]any) (map[string]any, error) {
 	ns := spec.Namespace()
 	override := map[string]any{}
-	set := func(path []string, size string) {
+	set := func(path []string, value any) {
 		m := override
 		for _, k := range path[:len(path)-1] {
 			next, ok := m[k].(map[string]any)
@@ -37,7 +37,7 @@ func (a *Activities) withVolumeFloors(ctx context.Context, spec store.Spec, vals
 			}
 			m = next
 		}
-		m[path[len(path)-1]] = size
+		m[path[len(path)-1]] = value
 	}
 	switch spec.Engine {
 	case store.EngineWooCommerce:
@@ -56,11 +56,11 @@ func (a *Activities) withVolumeFloors(ctx context.Context, spec store.Spec, vals
 				set([]string{"woocommerce", "persistence", "size"}, live.String())
 			}
 		}
-		if err := a.keepTemplateSize(ctx, ns, spec.Name+"-mariadb", []string{"mariadb", "persistence", "size"}, set); err != nil {
+		if err := a.keepClaimTemplate(ctx, ns, spec.Name+"-mariadb", "mariadb", set); err != nil {
 			return nil, err
 		}
 	case store.EngineMedusa:
-		if err := a.keepTemplateSize(ctx, ns, spec.Name+"-postgresql", []string{"postgresql", "persistence", "size"}, set); err != nil {
+		if err := a.keepClaimTemplate(ctx, ns, spec.Name+"-postgresql", "postgresql", set); err != nil {
 			return nil, err
 		}
 	}
@@ -70,9 +70,11 @@ func (a *Activities) withVolumeFloors(ctx context.Context, spec store.Spec, vals
 	return storechart.Merge(vals, override), nil
 }
 
-// keepTemplateSize pins the volume size of StatefulSet name to its live
-// volume claim template, if the StatefulSet exists.
-func (a *Activities) keepTemplateSize(ctx context.Context, ns, name string, path []string, set func([]string, string)) error {
+// keepClaimTemplate pins the volume size and claim labels of StatefulSet
+// name (values key component) to its live volume claim template, if the
+// StatefulSet exists: Kubernetes refuses any change to a claim template,
+// and a chart version that labelled it otherwise could never upgrade.
+func (a *Activities) keepClaimTemplate(ctx context.Context, ns, name, component string, set func([]string, any)) error {
 	sts, err := a.Kube.AppsV1().StatefulSets(ns).Get(ctx, name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		return nil
@@ -81,7 +83,13 @@ func (a *Activities) keepTemplateSize(ctx context.Context, ns, name string, path
 		return fmt.Errorf("read statefulset %s: %w", name, err)
 	}
 	if len(sts.Spec.VolumeClaimTemplates) > 0 {
-		set(path, sts.Spec.VolumeClaimTemplates[0].Spec.Resources.Requests.Storage().String())
+		vct := sts.Spec.VolumeClaimTemplates[0]
+		set([]string{component, "persistence", "size"}, vct.Spec.Resources.Requests.Storage().String())
+		labels := map[string]any{}
+		for k, v := range vct.Labels {
+			labels[k] = v
+		}
+		set([]string{component, "persistence", "claimLabels"}, labels)
 	}
 	return nil
 }

@@ -33,6 +33,7 @@ type StoreRepository interface {
 	UpdateStatus(ctx context.Context, u store.StatusUpdate) error
 	Requested(ctx context.Context) ([]store.Record, error)
 	Changed(ctx context.Context, q store.ChangeQuery) ([]store.Record, error)
+	CurrentChartVersion(ctx context.Context) (string, error)
 }
 
 // TokenVerifier checks bearer tokens. auth.MongoTokens implements it.
@@ -86,6 +87,9 @@ type Options struct {
 	// history and rollback routes are not served.
 	Releases ReleaseHistory
 	Profile  storechart.Profile
+	// Versions are the store chart versions rollouts may install; without
+	// them the rollout routes are not served.
+	Versions *storechart.Versions
 	// Timeouts are given to the operations' workflows (zero: their
 	// defaults), e.g. how long a change may take to become ready before it
 	// is rolled back.
@@ -136,6 +140,15 @@ func Router(o Options) *mux.Router {
 		r.Handle("/api/stores/{name}/credentials", authed(s.getCredentials)).Methods(http.MethodGet)
 		r.Handle("/api/stores/{name}/events", authed(s.storeEvents)).Methods(http.MethodGet)
 		r.Handle("/api/events", authed(s.allEvents)).Methods(http.MethodGet)
+		if o.Versions != nil {
+			r.Handle("/api/chart-versions", authed(s.listChartVersions)).Methods(http.MethodGet)
+			r.Handle("/api/rollouts", authed(s.startRollout)).Methods(http.MethodPost)
+			r.Handle("/api/rollouts", authed(s.listRollouts)).Methods(http.MethodGet)
+			r.Handle("/api/rollouts/{id}", authed(s.getRollout)).Methods(http.MethodGet)
+			for _, sig := range []string{workflows.SignalPause, workflows.SignalResume, workflows.SignalAbort} {
+				r.Handle("/api/rollouts/{id}/"+sig, authed(s.signalRollout(sig))).Methods(http.MethodPost)
+			}
+		}
 		if o.Releases != nil {
 			r.Handle("/api/stores/{name}/history", authed(s.storeHistory)).Methods(http.MethodGet)
 			r.Handle("/api/stores/{name}/rollback", authed(s.rollbackStore)).Methods(http.MethodPost)

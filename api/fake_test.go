@@ -169,3 +169,6 @@ func (f *fakeStores) CountByPhase(_ context.Context) (map[store.Phase]int, error
 	}
 	return out, nil
 }
+
+// CurrentChartVersion answers as the repository does before any rollout.
+func (f *fakeStores) CurrentChartVersion(context.Context) (string, error) { return "", nil }

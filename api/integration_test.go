@@ -44,6 +44,14 @@ type platform struct {
 
 func newPlatform(t *testing.T, opts ...func(*api.Options)) *platform {
 	t.Helper()
+	return newPlatformWithVersions(t, "", opts...)
+}
+
+// newPlatformWithVersions is newPlatform whose API and worker also know
+// the packaged chart versions in versionsDir, with an admin token for the
+// tenant "ops".
+func newPlatformWithVersions(t *testing.T, versionsDir string, opts ...func(*api.Options)) *platform {
+	t.Helper()
 	env.Require(t)
 	ctx := t.Context()
 	p := &platform{queue: fmt.Sprintf("api-%d", time.Now().UnixNano()), tokens: map[string]string{}}
@@ -53,14 +61,18 @@ func newPlatform(t *testing.T, opts ...func(*api.Options)) *platform {
 		t.Fatal(err)
 	}
 	tokens := auth.NewMongoTokens(p.db)
-	for _, tenant := range []string{"acme", "globex"} {
-		tok, _, err := tokens.Create(ctx, tenant, auth.RoleTenant, "test", time.Now())
+	for _, tenant := range []string{"acme", "globex", "ops"} {
+		role := auth.RoleTenant
+		if tenant == "ops" {
+			role = auth.RoleAdmin
+		}
+		tok, _, err := tokens.Create(ctx, tenant, role, "test", time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}
 		p.tokens[tenant] = tok
 	}
-	env.StartWorker(t, p.db, p.queue)
+	env.StartWorkerWithVersions(t, p.db, p.queue, versionsDir)
 	stop := make(chan struct{})
 	releases, err := helmclient.NewRunner(env.RESTConfig, slog.New(slog.DiscardHandler))
 	if err != nil {
@@ -70,8 +82,16 @@ func newPlatform(t *testing.T, opts ...func(*api.Options)) *platform {
 	if err != nil {
 		t.Fatal(err)
 	}
+	current, err := storechart.Load(filepath.Join(env.RepoRoot, "charts", "store"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	versions, err := storechart.LoadVersions(current, versionsDir)
+	if err != nil {
+		t.Fatal(err)
+	}
 	o := api.Options{Stores: p.stores, Tokens: tokens, Temporal: env.Temporal, TaskQueue: p.queue,
-		Kube: env.Kube, Audit: api.NewMongoAudit(p.db), Stop: stop, Releases: releases, Profile: profile}
+		Kube: env.Kube, Audit: api.NewMongoAudit(p.db), Stop: stop, Releases: releases, Profile: profile, Versions: versions}
 	for _, f := range opts {
 		f(&o)
 	}

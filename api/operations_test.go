@@ -6,7 +6,8 @@ import (
 
 	"github.com/stretchr/testify/mock"
 
-	"github.com/storeplatform/storeplatform/internal/store")
+	"github.com/storeplatform/storeplatform/internal/store"
+)
 
 // TestOperationRequestsRefusedBeforeTemporal: bad bodies, fields that
 // cannot change, and stores in the wrong phase get their 4xx problem, and

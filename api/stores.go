@@ -47,8 +47,13 @@ func (s *server) createStore(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	who := principal(r)
+	version, err := s.defaultChartVersion(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	spec := s.withDefaults(store.Spec{Name: req.Name, Engine: req.Engine, Title: req.Title, AdminEmail: req.AdminEmail,
-		Host: req.Host, MedusaImage: req.MedusaImage, Size: req.Size})
+		Host: req.Host, MedusaImage: req.MedusaImage, Size: req.Size, ChartVersion: version})
 	rec, err := s.ensureRecord(r.Context(), who, spec)
 	if errors.Is(err, errLimit) {
 		err = newProblem(ProblemStoreLimitReached, fmt.Sprintf("tenant %s already has %d stores, the most allowed; delete one first", who.Tenant, s.o.StoreLimit))

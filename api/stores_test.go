@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -21,6 +22,7 @@ import (
 	"github.com/storeplatform/storeplatform/internal/auth"
 	"github.com/storeplatform/storeplatform/internal/helmclient"
 	"github.com/storeplatform/storeplatform/internal/store"
+	"github.com/storeplatform/storeplatform/internal/storechart"
 	"github.com/storeplatform/storeplatform/workflows"
 )
 
@@ -50,6 +52,7 @@ func newFixture(t *testing.T) *fixture {
 		},
 		Now:      func() time.Time { return time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC) },
 		Releases: unreachableReleases(t),
+		Versions: chartVersionsOfRepo(t),
 	})
 	return f
 }
@@ -403,4 +406,18 @@ func unreachableReleases(t *testing.T) *helmclient.Runner {
 		t.Fatal(err)
 	}
 	return r
+}
+
+// chartVersionsOfRepo is the repository's store chart as the only version.
+func chartVersionsOfRepo(t *testing.T) *storechart.Versions {
+	t.Helper()
+	c, err := storechart.Load(filepath.Join("..", "charts", "store"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := storechart.LoadVersions(c, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
 }

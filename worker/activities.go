@@ -29,10 +29,14 @@ type ActivityDeps struct {
 // NewActivities builds the activities once for the worker's lifetime: the
 // chart and its profile's values are loaded, the Helm runner and the
 // metadata client created, and the store collection's indexes ensured.
-func NewActivities(ctx context.Context, d ActivityDeps, chartDir, profile string) (*activities.Activities, error) {
+func NewActivities(ctx context.Context, d ActivityDeps, chartDir, versionsDir, profile string) (*activities.Activities, error) {
 	c, err := storechart.Load(chartDir)
 	if err != nil {
 		return nil, fmt.Errorf("CHART_DIR: %w", err)
+	}
+	versions, err := storechart.LoadVersions(c, versionsDir)
+	if err != nil {
+		return nil, fmt.Errorf("CHART_VERSIONS_DIR: %w", err)
 	}
 	prof, err := storechart.LoadProfile(chartDir, profile)
 	if err != nil {
@@ -54,7 +58,7 @@ func NewActivities(ctx context.Context, d ActivityDeps, chartDir, profile string
 		return nil, fmt.Errorf("mongodb indexes: %w", err)
 	}
 	return &activities.Activities{
-		Kube: d.Kube, Metadata: md, Releases: runner, Stores: repo, Workflows: d.Temporal,
-		Chart: c, Profile: prof, Logger: d.Logger,
+		Kube: d.Kube, Metadata: md, Releases: runner, Stores: repo, Fleet: repo, Workflows: d.Temporal,
+		Chart: c, Profile: prof, Versions: versions, Logger: d.Logger,
 	}, nil
 }

@@ -12,5 +12,6 @@ func Register(r sdkworker.Registry, acts *activities.Activities) {
 	r.RegisterWorkflow(workflows.CreateStore)
 	r.RegisterWorkflow(workflows.DeleteStore)
 	r.RegisterWorkflow(workflows.OperateStore)
+	r.RegisterWorkflow(workflows.RolloutStores)
 	r.RegisterActivity(acts)
 }

@@ -107,6 +107,18 @@ func RunningOperation(ctx context.Context, c client.Client, id string) string {
 	return "operation"
 }
 
+// StartRollout starts RolloutStores for in.ID; a rollout of that ID that
+// runs is an error.
+func StartRollout(ctx context.Context, c client.Client, taskQueue string, in RolloutInput) (client.WorkflowRun, error) {
+	return c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                       RolloutWorkflowID(in.ID),
+		TaskQueue:                taskQueue,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+		Memo:                     map[string]any{"chartVersion": in.ChartVersion},
+	}, RolloutStores, in)
+}
+
 func startAttributes(spec store.Spec, phase store.Phase) temporal.SearchAttributes {
 	return temporal.NewSearchAttributes(
 		StoreNameKey.ValueSet(spec.Name),

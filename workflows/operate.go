@@ -85,7 +85,7 @@ func (in OperateStoreInput) validate() error {
 		return err
 	}
 	switch in.Kind {
-	case store.OpChange, store.OpSuspend, store.OpResume:
+	case store.OpChange, store.OpSuspend, store.OpResume, store.OpUpgrade:
 		if in.Target == nil {
 			return fmt.Errorf("operation %s needs a target spec", in.Kind)
 		}

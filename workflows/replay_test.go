@@ -39,6 +39,7 @@ func TestReplaySavedHistories(t *testing.T) {
 			r.RegisterWorkflow(CreateStore)
 			r.RegisterWorkflow(DeleteStore)
 			r.RegisterWorkflow(OperateStore)
+			r.RegisterWorkflow(RolloutStores)
 			if err := r.ReplayWorkflowHistoryFromJSONFile(log.NewStructuredLogger(slog.New(slog.DiscardHandler)), f); err != nil {
 				t.Fatalf("replay: %v", err)
 			}

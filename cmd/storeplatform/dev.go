@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -48,7 +49,7 @@ func runDev(ctx context.Context, args []string, getenv func(string) string, stdo
 	cfg := config.Config{
 		ListenAddr: *listen, MongoDB: "storeplatform", TemporalNamespace: "default", TaskQueue: "store-platform",
 		Kubeconfig: *kubeconfig, LogLevel: "info", LogFormat: "text",
-		ChartDir: *chartDir, WebDir: *webDir, StoreProfile: "local", MaxActivities: 20, StoreDomain: "stores.localhost", StoreLimit: 5,
+		ChartDir: *chartDir, ChartVersionsDir: filepath.Join(filepath.Dir(*chartDir), "versions"), WebDir: *webDir, StoreProfile: "local", MaxActivities: 20, StoreDomain: "stores.localhost", StoreLimit: 5,
 		// Placeholders that pass validation; the stack's real values follow.
 		MongoURI: "mongodb://127.0.0.1/", TemporalAddress: "127.0.0.1:7233",
 	}

@@ -79,6 +79,14 @@ func serveAPI(ctx context.Context, cfg config.Config, d *deps.Deps, logger *slog
 	if err != nil {
 		return fmt.Errorf("CHART_DIR/STORE_PROFILE: %w", err)
 	}
+	current, err := storechart.Load(cfg.ChartDir)
+	if err != nil {
+		return fmt.Errorf("CHART_DIR: %w", err)
+	}
+	versions, err := storechart.LoadVersions(current, cfg.ChartVersionsDir)
+	if err != nil {
+		return fmt.Errorf("CHART_VERSIONS_DIR: %w", err)
+	}
 	releases, err := helmclient.NewRunner(d.KubeConfig, logger)
 	if err != nil {
 		return err
@@ -89,7 +97,7 @@ func serveAPI(ctx context.Context, cfg config.Config, d *deps.Deps, logger *slog
 		Stop:   stop,
 		Logger: logger, Stores: stores, Tokens: tokens, Temporal: d.Temporal, TaskQueue: cfg.TaskQueue,
 		StoreDomain: cfg.StoreDomain, StoreLimit: cfg.StoreLimit, Kube: d.Kube, Audit: api.NewMongoAudit(d.DB),
-		Releases: releases, Profile: profile,
+		Releases: releases, Profile: profile, Versions: versions,
 		Dashboard: api.DashboardDir(cfg.WebDir), TemporalUIURL: cfg.TemporalUIURL, TemporalNamespace: cfg.TemporalNamespace,
 		Checks: []api.Check{
 			{Name: "mongodb", Probe: func(ctx context.Context) error { return d.Mongo.Ping(ctx, readpref.Primary()) }},
@@ -163,7 +171,7 @@ func runWorker(ctx context.Context, args []string, getenv func(string) string, s
 func runWorkerWith(ctx context.Context, cfg config.Config, d *deps.Deps, logger *slog.Logger) error {
 	acts, err := worker.NewActivities(ctx, worker.ActivityDeps{
 		Kube: d.Kube, RESTConfig: d.KubeConfig, DB: d.DB, Temporal: d.Temporal, Logger: logger,
-	}, cfg.ChartDir, cfg.StoreProfile)
+	}, cfg.ChartDir, cfg.ChartVersionsDir, cfg.StoreProfile)
 	if err != nil {
 		return err
 	}

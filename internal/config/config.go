@@ -32,6 +32,7 @@ type Config struct {
 	LogFormat         string
 	ChartDir          string
 	StoreProfile      string
+	ChartVersionsDir  string
 	MaxActivities     int
 	StoreDomain       string
 	StoreLimit        int
@@ -70,6 +71,7 @@ func Settings() []Setting {
 		{"CONNECT_TIMEOUT", "connect-timeout", "15s", "how long to wait for each dependency at start", nil},
 		{"CHART_DIR", "chart-dir", "charts/store", "directory of the store chart (worker; api: the sizes of GET /api/sizes)", func(c *Config) *string { return &c.ChartDir }},
 		{"STORE_PROFILE", "store-profile", "prod", "values profile of every store: local or prod, with its sizes in sizes/<profile>/ (worker and api)", func(c *Config) *string { return &c.StoreProfile }},
+		{"CHART_VERSIONS_DIR", "chart-versions-dir", "charts/versions", "directory of packaged store chart versions (store-<version>.tgz) that rollouts may install; missing: only CHART_DIR (worker and api)", func(c *Config) *string { return &c.ChartVersionsDir }},
 		{"WORKER_MAX_ACTIVITIES", "max-activities", "20", "activities one worker runs at once (worker)", nil},
 		{"STORE_DOMAIN", "store-domain", "stores.localhost", "a store's default host is <name>.<STORE_DOMAIN> (api)", func(c *Config) *string { return &c.StoreDomain }},
 		{"STORE_LIMIT", "store-limit", "5", "stores one tenant may have (api)", nil},

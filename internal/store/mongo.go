@@ -83,6 +83,9 @@ func (r *MongoRepository) UpdateStatus(ctx context.Context, u StatusUpdate) erro
 		if u.Spec.Size != "" {
 			onInsert["size"] = u.Spec.Size
 		}
+		if u.Spec.ChartVersion != "" {
+			onInsert["chart_version"] = u.Spec.ChartVersion
+		}
 	}
 	filter := bson.M{"name": u.Name, "generation": u.Generation}
 	update := bson.M{"$set": set, "$setOnInsert": onInsert}
@@ -138,6 +141,9 @@ func (r *MongoRepository) UpdateOperation(ctx context.Context, u OperationUpdate
 		set["medusa_image"] = u.Spec.MedusaImage
 		set["size"] = u.Spec.SizeOrDefault()
 		set["suspended"] = u.Spec.Suspended
+		if u.Spec.ChartVersion != "" {
+			set["chart_version"] = u.Spec.ChartVersion
+		}
 	}
 	if u.Revision > 0 {
 		set["revision"] = u.Revision
@@ -321,4 +327,46 @@ func (r *MongoRepository) CountByPhase(ctx context.Context) (map[Phase]int, erro
 		out[p] = int(n)
 	}
 	return out, nil
+}
+
+// Fleet lists the stores a rollout may touch: every store not deleted, of
+// one engine and one owner when those are given, by name.
+func (r *MongoRepository) Fleet(ctx context.Context, engine, owner string) ([]Record, error) {
+	filter := bson.M{"phase": bson.M{"$ne": PhaseDeleted}}
+	if engine != "" {
+		filter["engine"] = engine
+	}
+	if owner != "" {
+		filter["owner"] = owner
+	}
+	cur, err := r.coll.Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "name", Value: 1}}))
+	if err != nil {
+		return nil, err
+	}
+	var recs []Record
+	err = cur.All(ctx, &recs)
+	return recs, err
+}
+
+// PlatformCollection holds the platform's own settings, one document each.
+const PlatformCollection = "platform"
+
+// CurrentChartVersion is the store chart version new stores get, as the
+// last rollout whose canary passed set it; "" when none did.
+func (r *MongoRepository) CurrentChartVersion(ctx context.Context) (string, error) {
+	var doc struct {
+		Version string `bson:"version"`
+	}
+	err := r.coll.Database().Collection(PlatformCollection).FindOne(ctx, bson.M{"_id": "chart"}).Decode(&doc)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return "", nil
+	}
+	return doc.Version, err
+}
+
+// SetCurrentChartVersion sets the version new stores get.
+func (r *MongoRepository) SetCurrentChartVersion(ctx context.Context, version string) error {
+	_, err := r.coll.Database().Collection(PlatformCollection).UpdateOne(ctx, bson.M{"_id": "chart"},
+		bson.M{"$set": bson.M{"version": version}}, options.UpdateOne().SetUpsert(true))
+	return err
 }

@@ -88,6 +88,9 @@ type Spec struct {
 	Size string `json:"size,omitempty" bson:"size,omitempty"`
 	// Suspended stores have every workload scaled to zero.
 	Suspended bool `json:"suspended,omitempty" bson:"suspended,omitempty"`
+	// ChartVersion is the version of the store chart the store runs; ""
+	// is the chart in CHART_DIR (stores created before versions existed).
+	ChartVersion string `json:"chartVersion,omitempty" bson:"chart_version,omitempty"`
 }
 
 // SizeOrDefault is the store's size, small when none was given.
@@ -192,6 +195,9 @@ const (
 	OpRollback = "rollback"
 	OpSuspend  = "suspend"
 	OpResume   = "resume"
+	// OpUpgrade moves a store to another version of the store chart (one
+	// store of a fleet rollout).
+	OpUpgrade = "upgrade"
 )
 
 // Operation is an operation running on a store.

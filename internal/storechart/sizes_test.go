@@ -7,6 +7,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/storeplatform/storeplatform/internal/store"
@@ -245,5 +246,64 @@ func TestSpecFromValuesReadsBackTheSpec(t *testing.T) {
 	want := `[title: "A" -> "B" size: "small" -> "medium" suspended: false -> true]`
 	if got := fmt.Sprint(storechart.SpecChanges(old, cur)); got != want {
 		t.Errorf("changes %s, want %s", got, want)
+	}
+}
+
+// TestClaimTemplatesDoNotChangeWithTheChartVersion: Kubernetes refuses any
+// change to a StatefulSet's volume claim template, so a new chart version
+// must render the same one, and the live labels the platform passes win.
+func TestClaimTemplatesDoNotChangeWithTheChartVersion(t *testing.T) {
+	for _, engine := range engines {
+		t.Run(engine, func(t *testing.T) {
+			prof, err := storechart.LoadProfile(chartDir(t), "local")
+			if err != nil {
+				t.Fatal(err)
+			}
+			spec := store.Spec{Name: "shop", Generation: 1, Engine: engine, Host: "shop.example.com", MedusaImage: testMedusaImage + ":1.4.2"}
+			claims := func(version string, vals map[string]any) []corev1.PersistentVolumeClaim {
+				c := loadChart(t)
+				c.Metadata.Version = version
+				rel, err := storechart.Render(c, "shop", "store-shop", vals)
+				if err != nil {
+					t.Fatal(err)
+				}
+				objs, err := storechart.Objects(rel.Manifest)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var out []corev1.PersistentVolumeClaim
+				for _, o := range objs {
+					if o.GetKind() == "StatefulSet" {
+						var s appsv1.StatefulSet
+						if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, &s); err != nil {
+							t.Fatal(err)
+						}
+						out = append(out, s.Spec.VolumeClaimTemplates...)
+					}
+				}
+				if len(out) != 1 {
+					t.Fatalf("%d claim templates", len(out))
+				}
+				return out
+			}
+			a, b := claims("1.0.0", prof.For(spec)), claims("2.0.0", prof.For(spec))
+			if fmt.Sprint(a) != fmt.Sprint(b) {
+				t.Fatalf("the claim template changes with the chart version:\n%v\n%v", a, b)
+			}
+			for k := range a[0].Labels {
+				if k == "helm.sh/chart" || k == "app.kubernetes.io/version" {
+					t.Errorf("claim template label %s changes with versions", k)
+				}
+			}
+			db := "mariadb"
+			if engine == store.EngineMedusa {
+				db = "postgresql"
+			}
+			live := map[string]any{"helm.sh/chart": "store-0.1.0", "app.kubernetes.io/instance": "shop"}
+			pinned := claims("2.0.0", storechart.Merge(prof.For(spec), map[string]any{db: map[string]any{"persistence": map[string]any{"claimLabels": live}}}))
+			if fmt.Sprint(pinned[0].Labels) != "map[app.kubernetes.io/instance:shop helm.sh/chart:store-0.1.0]" {
+				t.Fatalf("live labels not kept: %v", pinned[0].Labels)
+			}
+		})
 	}
 }

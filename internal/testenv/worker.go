@@ -17,9 +17,16 @@ import (
 // writing store records to db, until the test ends.
 func (e *Env) StartWorker(t testing.TB, db *mongo.Database, queue string) {
 	t.Helper()
+	e.StartWorkerWithVersions(t, db, queue, "")
+}
+
+// StartWorkerWithVersions is StartWorker with the packaged chart versions
+// in versionsDir (CHART_VERSIONS_DIR).
+func (e *Env) StartWorkerWithVersions(t testing.TB, db *mongo.Database, queue, versionsDir string) {
+	t.Helper()
 	acts, err := worker.NewActivities(t.Context(), worker.ActivityDeps{
 		Kube: e.Kube, RESTConfig: e.RESTConfig, DB: db, Temporal: e.Temporal, Logger: slog.New(slog.DiscardHandler),
-	}, filepath.Join(e.RepoRoot, "charts", "store"), "local")
+	}, filepath.Join(e.RepoRoot, "charts", "store"), versionsDir, "local")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -136,3 +136,16 @@ Secret and release stay). Usage: include "store.replicas" (dict "ctx" . "n" 1) *
 {{- define "store.replicas" -}}
 {{- if .ctx.Values.store.suspended -}}0{{- else -}}{{ .n }}{{- end -}}
 {{- end -}}
+
+{{/* Labels of a StatefulSet's volume claim template. A claim template
+cannot change once the StatefulSet exists, so they hold no version, and the
+platform passes the live ones (persistence.claimLabels) on every upgrade.
+Usage: include "store.claimLabels" (dict "ctx" . "labels" .Values.mariadb.persistence.claimLabels) */}}
+{{- define "store.claimLabels" -}}
+{{- if .labels -}}
+{{ toYaml .labels }}
+{{- else -}}
+{{ include "store.selector" (dict "ctx" .ctx "component" "database") }}
+storeplatform.io/store: {{ .ctx.Values.store.name }}
+{{- end -}}
+{{- end -}}
