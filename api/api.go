@@ -145,6 +145,7 @@ func Router(o Options) *mux.Router {
 			r.Handle("/api/rollouts", authed(s.startRollout)).Methods(http.MethodPost)
 			r.Handle("/api/rollouts", authed(s.listRollouts)).Methods(http.MethodGet)
 			r.Handle("/api/rollouts/{id}", authed(s.getRollout)).Methods(http.MethodGet)
+			r.Handle("/api/rollouts/{id}/events", authed(s.rolloutEvents)).Methods(http.MethodGet)
 			for _, sig := range []string{workflows.SignalPause, workflows.SignalResume, workflows.SignalAbort} {
 				r.Handle("/api/rollouts/{id}/"+sig, authed(s.signalRollout(sig))).Methods(http.MethodPost)
 			}

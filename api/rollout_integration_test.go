@@ -4,51 +4,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"helm.sh/helm/v3/pkg/chartutil"
-
 	"github.com/storeplatform/storeplatform/api"
 	"github.com/storeplatform/storeplatform/internal/store"
-	"github.com/storeplatform/storeplatform/internal/storechart"
 	"github.com/storeplatform/storeplatform/workflows"
 )
-
-// chartVersions packages charts/store as the given versions into a new
-// directory, as `helm package` would. The versions in unschedulable get a
-// WordPress Deployment whose pods no node takes (a nodeSelector no node
-// has): a version that cannot become ready on this cluster.
-func chartVersions(t *testing.T, versions []string, unschedulable map[string]bool) string {
-	t.Helper()
-	dir := t.TempDir()
-	for _, v := range versions {
-		c, err := storechart.Load(filepath.Join(env.RepoRoot, "charts", "store"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		c.Metadata.Version = v
-		if unschedulable[v] {
-			for _, f := range c.Templates {
-				if f.Name == "templates/woocommerce.yaml" {
-					const anchor = "      serviceAccountName: {{ $fullname }}\n"
-					if !strings.Contains(string(f.Data), anchor) {
-						t.Fatal("woocommerce.yaml changed: no serviceAccountName line")
-					}
-					f.Data = []byte(strings.Replace(string(f.Data), anchor,
-						anchor+"      nodeSelector:\n        storeplatform.io/no-such-node: \"true\"\n", 1))
-				}
-			}
-		}
-		if _, err := chartutil.Save(c, dir); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
-}
 
 // rollout starts a rollout as the admin and returns its ID.
 func (p *platform) rollout(t *testing.T, body string) string {
@@ -116,7 +80,7 @@ func (p *platform) fleet(t *testing.T, names []string) (map[string]int, map[stri
 // canary and a resume, and an abort in the middle of a batch.
 func TestFleetRollout(t *testing.T) {
 	env.Require(t)
-	dir := chartVersions(t, []string{"0.3.0", "0.4.0", "0.5.0", "0.6.0"}, map[string]bool{"0.4.0": true})
+	dir := env.ChartVersions(t, []string{"0.3.0", "0.4.0", "0.5.0", "0.6.0"}, map[string]bool{"0.4.0": true})
 	p := newPlatformWithVersions(t, dir, func(o *api.Options) {
 		o.StoreLimit = 50
 		// How long an upgrade may take to become ready before it is rolled
@@ -174,6 +138,11 @@ func TestFleetRollout(t *testing.T) {
 	st := p.waitRollout(t, id, "the end", ended)
 	if st.Status != workflows.RolloutCompleted || st.Counts[workflows.StoreReady] != 12 || st.Batch != 4 {
 		t.Fatalf("rollout 0.3.0: %+v", st)
+	}
+	// The event stream of an ended rollout sends its final state and ends.
+	if code, data := p.call(t, "ops", http.MethodGet, "/api/rollouts/"+id+"/events", ""); code != http.StatusOK ||
+		!strings.Contains(string(data), "event: rollout\ndata: ") || !strings.Contains(string(data), `"status":"completed"`) {
+		t.Fatalf("rollout events: %d %s", code, data)
 	}
 	revs, vers := p.fleet(t, names)
 	for _, n := range names {

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -212,19 +213,13 @@ func (s *server) getRollout(w http.ResponseWriter, r *http.Request) {
 	if !s.admin(w, r) {
 		return
 	}
-	id := workflows.RolloutWorkflowID(mux.Vars(r)["id"])
-	v, err := s.o.Temporal.QueryWorkflow(r.Context(), id, "", workflows.QueryRollout)
+	st, err := s.queryRollout(r.Context(), mux.Vars(r)["id"])
 	var nf *serviceerror.NotFound
 	if errors.As(err, &nf) {
 		s.fail(w, r, newProblem(ProblemNotFound, "no rollout "+mux.Vars(r)["id"]))
 		return
 	}
 	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	var st workflows.RolloutState
-	if err := v.Get(&st); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -258,5 +253,72 @@ func (s *server) signalRollout(signal string) http.HandlerFunc {
 		}
 		_ = s.audit(r, "rollout-"+signal, name)
 		writeJSON(w, http.StatusAccepted, map[string]string{"rollout": name, "workflowId": id, "signal": signal})
+	}
+}
+
+// queryRollout asks the rollout workflow for its state.
+func (s *server) queryRollout(ctx context.Context, id string) (workflows.RolloutState, error) {
+	var st workflows.RolloutState
+	v, err := s.o.Temporal.QueryWorkflow(ctx, workflows.RolloutWorkflowID(id), "", workflows.QueryRollout)
+	if err != nil {
+		return st, err
+	}
+	return st, v.Get(&st)
+}
+
+// rolloutEvents handles GET /api/rollouts/{id}/events: the rollout's state
+// as Server-Sent Events ("rollout"), sent whenever it changes, until the
+// rollout ends or the client leaves.
+func (s *server) rolloutEvents(w http.ResponseWriter, r *http.Request) {
+	if !s.admin(w, r) {
+		return
+	}
+	id := mux.Vars(r)["id"]
+	st, err := s.queryRollout(r.Context(), id)
+	var nf *serviceerror.NotFound
+	if errors.As(err, &nf) {
+		s.fail(w, r, newProblem(ProblemNotFound, "no rollout "+id))
+		return
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	flusher, ok := w.(http.Flusher)
+	if !ok {
+		s.fail(w, r, errors.New("response writer cannot stream"))
+		return
+	}
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	fmt.Fprint(w, "retry: 2000\n\n")
+	ctx := r.Context()
+	poll := time.NewTicker(eventPoll)
+	defer poll.Stop()
+	var last []byte
+	for {
+		data, _ := json.Marshal(st)
+		if string(data) != string(last) {
+			last = data
+			fmt.Fprintf(w, "event: rollout\ndata: %s\n\n", data)
+			flusher.Flush()
+		}
+		if st.Status == workflows.RolloutCompleted || st.Status == workflows.RolloutFailed || st.Status == workflows.RolloutAborted {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.o.Stop:
+			return
+		case <-poll.C:
+		}
+		if next, err := s.queryRollout(ctx, id); err == nil {
+			st = next
+		} else if ctx.Err() == nil {
+			s.o.Logger.WarnContext(ctx, "rollout event stream", "rollout", id, "error", err.Error(), "request_id", requestID(r))
+		}
 	}
 }

@@ -356,6 +356,29 @@ func TestStuckDeletionForcedWithTemporalCLI(t *testing.T) {
 // kills it with SIGKILL while a store is being created, starts another, and
 // expects the store to become ready with exactly one release, one namespace
 // and one Secret whose content did not change.
+// startBinaryWorker starts `storeplatform worker` on queue and database
+// dbName, with the chart versions in versionsDir (if any); exited is closed
+// when it exits.
+func startBinaryWorker(t *testing.T, bin, queue, dbName string, versionsDir ...string) (cmd *exec.Cmd, exited chan struct{}) {
+	t.Helper()
+	cmd = exec.Command(bin, "worker")
+	cmd.Env = append(os.Environ(),
+		"TEMPORAL_ADDRESS="+env.Stack.TemporalAddress(), "MONGODB_URI="+env.MongoURI, "MONGODB_DB="+dbName,
+		"KUBECONFIG="+env.Kubeconfig, "TEMPORAL_TASK_QUEUE="+queue,
+		"CHART_DIR="+filepath.Join(env.RepoRoot, "charts", "store"), "STORE_PROFILE=local", "LOG_LEVEL=warn")
+	for _, d := range versionsDir {
+		cmd.Env = append(cmd.Env, "CHART_VERSIONS_DIR="+d)
+	}
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited = make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	return cmd, exited
+}
+
 func TestWorkerKilledMidCreate(t *testing.T) {
 	env.Require(t)
 	bin := filepath.Join(env.RepoRoot, "bin", "storeplatform")
@@ -364,22 +387,7 @@ func TestWorkerKilledMidCreate(t *testing.T) {
 	}
 	queue := fmt.Sprintf("kill-%d", time.Now().UnixNano())
 	dbName := fmt.Sprintf("kill_%d", time.Now().UnixNano())
-	// startWorker starts the binary; exited is closed when it exits.
-	startWorker := func() (cmd *exec.Cmd, exited chan struct{}) {
-		cmd = exec.Command(bin, "worker")
-		cmd.Env = append(os.Environ(),
-			"TEMPORAL_ADDRESS="+env.Stack.TemporalAddress(), "MONGODB_URI="+env.MongoURI, "MONGODB_DB="+dbName,
-			"KUBECONFIG="+env.Kubeconfig, "TEMPORAL_TASK_QUEUE="+queue,
-			"CHART_DIR="+filepath.Join(env.RepoRoot, "charts", "store"), "STORE_PROFILE=local", "LOG_LEVEL=warn")
-		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		exited = make(chan struct{})
-		go func() { _ = cmd.Wait(); close(exited) }()
-		return cmd, exited
-	}
+	startWorker := func() (*exec.Cmd, chan struct{}) { return startBinaryWorker(t, bin, queue, dbName) }
 	first, firstExited := startWorker()
 	spec := storeSpec("durable", store.EngineWooCommerce, 1)
 	run, err := workflows.StartCreate(t.Context(), env.Temporal, queue, workflows.CreateStoreInput{Spec: spec, Timeouts: fast})

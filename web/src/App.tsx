@@ -2,6 +2,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from 'react'
 import { ApiClient, type Me } from './api'
 import { CreateStore } from './components/CreateStore'
 import { SignIn } from './components/SignIn'
+import { RolloutPage, Rollouts } from './components/Rollouts'
 import { StoreList } from './components/StoreList'
 import { StorePage } from './components/StorePage'
 import { Link, Router, useRouter } from './router'
@@ -74,8 +75,11 @@ function Layout({ me, onSignOut }: { me: Me; onSignOut: () => void }) {
 
   let page
   const m = /^\/stores\/([^/]+)\/?$/.exec(path)
+  const ro = /^\/rollouts\/([^/]+)\/?$/.exec(path)
   if (path === '/new') page = <CreateStore />
   else if (m) page = <StorePage key={m[1]} name={decodeURIComponent(m[1])} />
+  else if (path === '/rollouts') page = <Rollouts />
+  else if (ro) page = <RolloutPage key={ro[1]} id={decodeURIComponent(ro[1])} />
   else if (path === '/') page = <StoreList />
   else
     page = (
@@ -97,6 +101,7 @@ function Layout({ me, onSignOut }: { me: Me; onSignOut: () => void }) {
         <nav aria-label="Main">
           <Link to="/">Stores</Link>
           <Link to="/new">New store</Link>
+          {me.role === 'admin' && <Link to="/rollouts">Rollouts</Link>}
         </nav>
         <div className="who">
           <span data-testid="tenant">

@@ -29,7 +29,7 @@ export const phases: Phase[] = [
 ]
 
 /** OperationKind is what can happen to a store after its creation. */
-export type OperationKind = 'change' | 'rollback' | 'suspend' | 'resume'
+export type OperationKind = 'change' | 'rollback' | 'suspend' | 'resume' | 'upgrade'
 
 export interface Operation {
   kind: OperationKind
@@ -82,6 +82,64 @@ export interface StoreRecord {
   operation?: Operation
   lastOperation?: OperationResult
   urlAvailable?: boolean
+  chartVersion?: string
+}
+
+export interface ChartVersion {
+  version: string
+  appVersion?: string
+  current?: boolean
+}
+
+export interface ChartVersions {
+  default: string
+  items: ChartVersion[]
+}
+
+export interface RolloutSelector {
+  engine?: string
+  tenant?: string
+}
+
+export interface RolloutRequest {
+  chartVersion: string
+  canary?: number
+  batchSize?: number
+  maxFailures?: number
+  selector?: RolloutSelector
+}
+
+export interface RolloutSummary {
+  id: string
+  workflowId: string
+  chartVersion: string
+  status: string
+  startedAt: string
+}
+
+export type RolloutStoreState = 'pending' | 'upgrading' | 'ready' | 'failed' | 'skipped' | 'dropped'
+
+export interface RolloutStore {
+  name: string
+  state: RolloutStoreState
+  batch?: number
+  revision?: number
+  reason?: string
+}
+
+export interface RolloutState {
+  id: string
+  chartVersion: string
+  canary: number
+  batchSize: number
+  maxFailures: number
+  selector: RolloutSelector
+  status: 'running' | 'paused' | 'completed' | 'failed' | 'aborted'
+  reason?: string
+  batch: number
+  stores: RolloutStore[]
+  counts: Partial<Record<RolloutStoreState, number>>
+  failures: number
 }
 
 /** Revision is one revision of a store's Helm release. */
@@ -340,6 +398,37 @@ export class ApiClient {
 
   sizes(signal?: AbortSignal): Promise<Sizes> {
     return this.call('GET', '/api/sizes', undefined, signal)
+  }
+
+  chartVersions(signal?: AbortSignal): Promise<ChartVersions> {
+    return this.call('GET', '/api/chart-versions', undefined, signal)
+  }
+
+  rollouts(signal?: AbortSignal): Promise<{ items: RolloutSummary[] }> {
+    return this.call('GET', '/api/rollouts', undefined, signal)
+  }
+
+  rollout(id: string, signal?: AbortSignal): Promise<RolloutState> {
+    return this.call('GET', `/api/rollouts/${encodeURIComponent(id)}`, undefined, signal)
+  }
+
+  startRollout(body: RolloutRequest): Promise<RolloutSummary> {
+    return this.call('POST', '/api/rollouts', body)
+  }
+
+  signalRollout(id: string, signal: 'pause' | 'resume' | 'abort'): Promise<{ rollout: string; signal: string }> {
+    return this.call('POST', `/api/rollouts/${encodeURIComponent(id)}/${signal}`)
+  }
+
+  /** rolloutEvents follows one rollout's state until it ends or signal aborts. */
+  rolloutEvents(id: string, o: Pick<StreamOptions, 'onEvent' | 'onState' | 'signal'>): Promise<void> {
+    return stream({
+      ...o,
+      url: `/api/rollouts/${encodeURIComponent(id)}/events`,
+      authorization: `Bearer ${this.token}`,
+      fetchImpl: this.fetchImpl,
+      onUnauthorized: this.onUnauthorized,
+    })
   }
 
   credentials(name: string): Promise<Credentials> {

@@ -38,7 +38,9 @@ const deletePlan: [string, string][] = [
 // suspend or resume, a Helm rollback for a rollback.
 function operationPlan(kind: OperationKind): [string, string][] {
   const apply: [string, string] =
-    kind === 'rollback' ? ['rollback', 'Roll the Helm release back'] : ['upgrade', 'Upgrade the Helm release']
+    kind === 'rollback'
+      ? ['rollback', 'Roll the Helm release back']
+      : ['upgrade', kind === 'upgrade' ? 'Upgrade to the new chart version' : 'Upgrade the Helm release']
   const wait = kind === 'suspend' ? 'Wait until every pod is gone' : 'Wait until every workload is ready'
   return [
     ['record', `Record the ${kind}`],

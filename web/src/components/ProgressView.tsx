@@ -8,6 +8,7 @@ const titles: Record<WorkflowKind, string> = {
   rollback: 'Rollback',
   suspend: 'Suspension',
   resume: 'Resumption',
+  upgrade: 'Chart upgrade',
 }
 
 export function ProgressView({ record, progress }: { record: StoreRecord; progress?: Progress }) {

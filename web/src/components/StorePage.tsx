@@ -155,6 +155,12 @@ export function StorePage({ name }: { name: string }) {
               <dd data-testid="size">{rec.size}</dd>
             </>
           )}
+          {rec.chartVersion && (
+            <>
+              <dt>Chart version</dt>
+              <dd data-testid="chart-version">{rec.chartVersion}</dd>
+            </>
+          )}
           {rec.revision ? (
             <>
               <dt>Revision</dt>
