@@ -3,6 +3,7 @@ package activities
 import (
 	"context"
 	"fmt"
+	"maps"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -56,11 +57,11 @@ func (a *Activities) withVolumeFloors(ctx context.Context, spec store.Spec, vals
 				set([]string{"woocommerce", "persistence", "size"}, live.String())
 			}
 		}
-		if err := a.keepClaimTemplate(ctx, ns, spec.Name+"-mariadb", "mariadb", set); err != nil {
+		if err := a.keepClaimTemplate(ctx, ns, spec.Name+"-mariadb", "mariadb", vals, set); err != nil {
 			return nil, err
 		}
 	case store.EngineMedusa:
-		if err := a.keepClaimTemplate(ctx, ns, spec.Name+"-postgresql", "postgresql", set); err != nil {
+		if err := a.keepClaimTemplate(ctx, ns, spec.Name+"-postgresql", "postgresql", vals, set); err != nil {
 			return nil, err
 		}
 	}
@@ -71,10 +72,12 @@ func (a *Activities) withVolumeFloors(ctx context.Context, spec store.Spec, vals
 }
 
 // keepClaimTemplate pins the volume size and claim labels of StatefulSet
-// name (values key component) to its live volume claim template, if the
-// StatefulSet exists: Kubernetes refuses any change to a claim template,
-// and a chart version that labelled it otherwise could never upgrade.
-func (a *Activities) keepClaimTemplate(ctx context.Context, ns, name, component string, set func([]string, any)) error {
+// name (values key component) to its live volume claim template, where they
+// differ from what the chart renders: Kubernetes refuses any change to a
+// claim template, and a chart version that labelled or sized it otherwise
+// could never upgrade. Where they are the same nothing is pinned, so that
+// the values, and so the release, stay the same when nothing changed.
+func (a *Activities) keepClaimTemplate(ctx context.Context, ns, name, component string, vals map[string]any, set func([]string, any)) error {
 	sts, err := a.Kube.AppsV1().StatefulSets(ns).Get(ctx, name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		return nil
@@ -82,9 +85,21 @@ func (a *Activities) keepClaimTemplate(ctx context.Context, ns, name, component 
 	if err != nil {
 		return fmt.Errorf("read statefulset %s: %w", name, err)
 	}
-	if len(sts.Spec.VolumeClaimTemplates) > 0 {
-		vct := sts.Spec.VolumeClaimTemplates[0]
-		set([]string{component, "persistence", "size"}, vct.Spec.Resources.Requests.Storage().String())
+	if len(sts.Spec.VolumeClaimTemplates) == 0 {
+		return nil
+	}
+	vct := sts.Spec.VolumeClaimTemplates[0]
+	want, err := quantityAt(vals, component, "persistence", "size")
+	if err != nil {
+		return err
+	}
+	if live := vct.Spec.Resources.Requests.Storage(); live.Cmp(want) != 0 {
+		set([]string{component, "persistence", "size"}, live.String())
+	}
+	// The labels the chart gives a new claim template (store.claimLabels).
+	release := sts.Labels["app.kubernetes.io/instance"]
+	rendered := map[string]string{"app.kubernetes.io/instance": release, "app.kubernetes.io/component": "database", LabelStore: release}
+	if !maps.Equal(vct.Labels, rendered) {
 		labels := map[string]any{}
 		for k, v := range vct.Labels {
 			labels[k] = v

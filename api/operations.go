@@ -198,6 +198,25 @@ func (s *server) startOperation(w http.ResponseWriter, r *http.Request, rec stor
 	in.Timeouts = s.o.Timeouts
 	_, err := workflows.StartOperation(r.Context(), s.o.Temporal, s.o.TaskQueue, in)
 	var busy *workflows.OperationBusy
+	// An operation records its end as its last step, then closes: for that
+	// moment the record says nothing runs while the workflow ID is still
+	// taken. Try again briefly rather than answer 409 for nothing.
+	// The record is read again each time: once it shows the running
+	// operation, the answer is 409 at once.
+	now := rec
+	for try := 0; try < 20 && errors.As(err, &busy) && now.Operation == nil && now.Phase != store.PhaseUpdating; try++ {
+		select {
+		case <-r.Context().Done():
+			s.fail(w, r, r.Context().Err())
+			return
+		case <-time.After(100 * time.Millisecond):
+		}
+		if now, err = s.o.Stores.Get(r.Context(), rec.Name); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		_, err = workflows.StartOperation(r.Context(), s.o.Temporal, s.o.TaskQueue, in)
+	}
 	if !errors.As(err, &busy) {
 		s.metrics.started("OperateStore", err)
 	}

@@ -225,6 +225,16 @@ func TestFleetRollout(t *testing.T) {
 	if st.Status != workflows.RolloutAborted || st.Counts[workflows.StoreReady] != 6 || st.Counts[workflows.StorePending] != 6 {
 		t.Fatalf("after abort: %+v", st)
 	}
+	// The canary passed: a store created now gets the new version.
+	if code, data := p.call(t, "acme", http.MethodPost, "/api/stores", `{"name":"fleet-new","engine":"woocommerce"}`); code != http.StatusAccepted {
+		t.Fatalf("create: %d %s", code, data)
+	}
+	if rec := p.waitPhase(t, "acme", "fleet-new", store.PhaseReady); rec.ChartVersion != "0.6.0" {
+		t.Fatalf("a new store got chart %q", rec.ChartVersion)
+	}
+	if h := revisions(t, "fleet-new"); len(h) != 1 || h[0].Chart.Metadata.Version != "0.6.0" {
+		t.Fatalf("the new store's release: %d revisions", len(h))
+	}
 	revs, vers = p.fleet(t, names)
 	for _, s := range st.Stores {
 		upgraded := s.State == workflows.StoreReady

@@ -93,7 +93,8 @@ func (s *server) startRollout(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, p)
 		return
 	}
-	in := workflows.RolloutInput{ChartVersion: req.ChartVersion, Canary: 1, BatchSize: 10, Selector: req.Selector, Timeouts: s.o.Timeouts}
+	in := workflows.RolloutInput{RolloutSettings: workflows.RolloutSettings{ChartVersion: req.ChartVersion, Canary: 1, BatchSize: 10,
+		Selector: req.Selector}, Timeouts: s.o.Timeouts}
 	var bad []FieldError
 	if req.ChartVersion == "" || s.o.Versions.Get(req.ChartVersion) == nil {
 		bad = append(bad, FieldError{Field: "chartVersion", Message: "is not a chart version of this platform (see GET /api/chart-versions)"})

@@ -379,6 +379,22 @@ func startBinaryWorker(t *testing.T, bin, queue, dbName string, versionsDir ...s
 	return cmd, exited
 }
 
+// untilExit is the test's context, canceled when exited closes: waiting on a
+// workflow must fail the test, not hang it, when the worker dies.
+func untilExit(t *testing.T, exited <-chan struct{}) context.Context {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	t.Cleanup(cancel)
+	go func() {
+		select {
+		case <-exited:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return ctx
+}
+
 func TestWorkerKilledMidCreate(t *testing.T) {
 	env.Require(t)
 	bin := filepath.Join(env.RepoRoot, "bin", "storeplatform")
@@ -423,15 +439,7 @@ func TestWorkerKilledMidCreate(t *testing.T) {
 	second, secondExited := startWorker()
 	defer func() { _ = second.Process.Signal(syscall.SIGTERM); <-secondExited }()
 	// A worker that dies at start must fail the test, not hang it.
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	go func() {
-		select {
-		case <-secondExited:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
+	ctx := untilExit(t, secondExited)
 	if err := run.Get(ctx, nil); err != nil {
 		t.Fatalf("create after the worker died: %v", err)
 	}

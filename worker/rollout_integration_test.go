@@ -1,7 +1,6 @@
 package worker_test
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -42,7 +41,8 @@ func TestWorkerKilledDuringRollout(t *testing.T) {
 		}
 	}
 
-	in := workflows.RolloutInput{ID: fmt.Sprintf("kill-%d", time.Now().UnixNano()), ChartVersion: "0.3.0", Canary: 1, BatchSize: 5, Timeouts: fast}
+	in := workflows.RolloutInput{RolloutSettings: workflows.RolloutSettings{ID: fmt.Sprintf("kill-%d", time.Now().UnixNano()),
+		ChartVersion: "0.3.0", Canary: 1, BatchSize: 5}, Timeouts: fast}
 	run, err := workflows.StartRollout(t.Context(), env.Temporal, queue, in)
 	if err != nil {
 		t.Fatal(err)
@@ -67,15 +67,7 @@ func TestWorkerKilledDuringRollout(t *testing.T) {
 
 	second, secondExited := startBinaryWorker(t, bin, queue, dbName, versions)
 	defer func() { _ = second.Process.Signal(syscall.SIGTERM); <-secondExited }()
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	go func() {
-		select {
-		case <-secondExited:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
+	ctx := untilExit(t, secondExited)
 	var st workflows.RolloutState
 	if err := env.Temporal.GetWorkflow(ctx, run.GetID(), "").Get(ctx, &st); err != nil {
 		t.Fatalf("rollout after the worker died: %v", err)
@@ -83,6 +75,8 @@ func TestWorkerKilledDuringRollout(t *testing.T) {
 	if st.Status != workflows.RolloutCompleted || st.Counts[workflows.StoreReady] != 6 {
 		t.Fatalf("rollout %+v", st)
 	}
+	// The canary's run (the first of the chain) for the replay tests.
+	exportRun(t, run.GetID(), run.GetRunID(), "rollout_canary.json")
 	repo := store.NewMongoRepository(env.Mongo.Database(dbName))
 	for _, spec := range specs {
 		if n := releaseRevisions(t, spec); n != 2 {

@@ -55,17 +55,22 @@ type RolloutSelector struct {
 	Tenant string `json:"tenant,omitempty"`
 }
 
-// RolloutInput is the input of RolloutStores. State is carried over
-// ContinueAsNew; a new rollout starts without it.
-type RolloutInput struct {
+// RolloutSettings are what a rollout was asked to do.
+type RolloutSettings struct {
 	ID           string          `json:"id"`
 	ChartVersion string          `json:"chartVersion"`
 	Canary       int             `json:"canary"`
 	BatchSize    int             `json:"batchSize"`
 	MaxFailures  int             `json:"maxFailures"`
 	Selector     RolloutSelector `json:"selector"`
-	Timeouts     Timeouts        `json:"timeouts,omitempty"`
-	State        *RolloutState   `json:"state,omitempty"`
+}
+
+// RolloutInput is the input of RolloutStores. State is carried over
+// ContinueAsNew; a new rollout starts without it.
+type RolloutInput struct {
+	RolloutSettings
+	Timeouts Timeouts      `json:"timeouts,omitempty"`
+	State    *RolloutState `json:"state,omitempty"`
 }
 
 // RolloutStore is one store's part in a rollout.
@@ -82,14 +87,9 @@ type RolloutStore struct {
 // RolloutState is the answer to the rollout query and the workflow's
 // result.
 type RolloutState struct {
-	ID           string          `json:"id"`
-	ChartVersion string          `json:"chartVersion"`
-	Canary       int             `json:"canary"`
-	BatchSize    int             `json:"batchSize"`
-	MaxFailures  int             `json:"maxFailures"`
-	Selector     RolloutSelector `json:"selector"`
-	Status       string          `json:"status"`
-	Reason       string          `json:"reason,omitempty"`
+	RolloutSettings
+	Status string `json:"status"`
+	Reason string `json:"reason,omitempty"`
 	// Batch is the number of the batch running or last run (1 is the canary).
 	Batch    int            `json:"batch"`
 	Stores   []RolloutStore `json:"stores"`
@@ -127,8 +127,7 @@ func RolloutStores(ctx workflow.Context, in RolloutInput) (RolloutState, error) 
 	t := in.Timeouts.withDefaults()
 	st := in.State
 	if st == nil {
-		st = &RolloutState{ID: in.ID, ChartVersion: in.ChartVersion, Canary: in.Canary, BatchSize: in.BatchSize,
-			MaxFailures: in.MaxFailures, Selector: in.Selector, Status: RolloutRunning, StartedAt: workflow.Now(ctx).UTC(), Stores: []RolloutStore{}}
+		st = &RolloutState{RolloutSettings: in.RolloutSettings, Status: RolloutRunning, StartedAt: workflow.Now(ctx).UTC(), Stores: []RolloutStore{}}
 	}
 	st.count()
 	if err := workflow.SetQueryHandler(ctx, QueryRollout, func() (RolloutState, error) {
