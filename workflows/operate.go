@@ -141,7 +141,7 @@ func (o *opRun) run(ctx workflow.Context) (OperateStoreResult, error) {
 	if err := o.prog.run(ctx, StepReleaseState, func() error {
 		return workflow.ExecuteActivity(shortOptions(ctx, o.t), a.GetReleaseState, nsIn).Get(ctx, &st)
 	}); err != nil {
-		return o.settle(ctx, res, spec, st.Deployed, err)
+		return o.undo(ctx, res, err) // nothing was changed: it only records the failure
 	}
 	o.before = st.Deployed
 
