@@ -139,6 +139,13 @@ func TestFleetRollout(t *testing.T) {
 	if st.Status != workflows.RolloutCompleted || st.Counts[workflows.StoreReady] != 12 || st.Batch != 4 {
 		t.Fatalf("rollout 0.3.0: %+v", st)
 	}
+	// Listed once (not once per batch run), completed.
+	code, data := p.call(t, "ops", http.MethodGet, "/api/rollouts", "")
+	var list api.RolloutList
+	if err := json.Unmarshal(data, &list); code != http.StatusOK || err != nil || len(list.Items) != 1 ||
+		list.Items[0].ID != id || list.Items[0].Status != "Completed" || list.Items[0].ChartVersion != "0.3.0" {
+		t.Fatalf("rollouts: %d %s", code, data)
+	}
 	// The event stream of an ended rollout sends its final state and ends.
 	if code, data := p.call(t, "ops", http.MethodGet, "/api/rollouts/"+id+"/events", ""); code != http.StatusOK ||
 		!strings.Contains(string(data), "event: rollout\ndata: ") || !strings.Contains(string(data), `"status":"completed"`) {
@@ -151,7 +158,7 @@ func TestFleetRollout(t *testing.T) {
 		}
 	}
 	// New stores get the new version; so does the list.
-	code, data := p.call(t, "ops", http.MethodGet, "/api/chart-versions", "")
+	code, data = p.call(t, "ops", http.MethodGet, "/api/chart-versions", "")
 	var cv api.ChartVersions
 	if err := json.Unmarshal(data, &cv); code != http.StatusOK || err != nil || cv.Default != "0.3.0" || len(cv.Items) != 5 {
 		t.Fatalf("chart versions: %d %s", code, data)

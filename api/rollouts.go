@@ -149,13 +149,16 @@ func (s *server) startRollout(w http.ResponseWriter, r *http.Request) {
 }
 
 // rollouts lists RolloutStores workflows from Temporal's visibility,
-// newest first; and, when set, narrowed by a visibility query.
+// newest first; and, when set, narrowed by a visibility query. A rollout
+// is a chain of runs (ContinueAsNew after each batch): it is listed once,
+// with the status of its newest run and the start of its first.
 func (s *server) rollouts(ctx context.Context, and string) ([]RolloutSummary, error) {
 	q := "WorkflowType='RolloutStores'"
 	if and != "" {
 		q += " AND " + and
 	}
 	out := []RolloutSummary{}
+	seen := map[string]int{}
 	var token []byte
 	for {
 		resp, err := s.o.Temporal.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: q, NextPageToken: token})
@@ -164,11 +167,23 @@ func (s *server) rollouts(ctx context.Context, and string) ([]RolloutSummary, er
 		}
 		for _, e := range resp.GetExecutions() {
 			id := e.GetExecution().GetWorkflowId()
-			rs := RolloutSummary{ID: id[len("rollout/"):], WorkflowID: id, Status: statusName(e.GetStatus().String()),
+			rs := RolloutSummary{ID: id[len("rollout/"):], WorkflowID: id, Status: e.GetStatus().String(),
 				StartedAt: e.GetStartTime().AsTime()}
 			if p, ok := e.GetMemo().GetFields()[memoChartVersion]; ok {
 				_ = converter.GetDefaultDataConverter().FromPayload(p, &rs.ChartVersion)
 			}
+			if i, ok := seen[id]; ok {
+				// An older run of a listed rollout: it started the rollout
+				// if it started earlier.
+				if rs.StartedAt.Before(out[i].StartedAt) {
+					out[i].StartedAt = rs.StartedAt
+				}
+				if out[i].ChartVersion == "" {
+					out[i].ChartVersion = rs.ChartVersion
+				}
+				continue
+			}
+			seen[id] = len(out)
 			out = append(out, rs)
 		}
 		token = resp.GetNextPageToken()
@@ -176,24 +191,6 @@ func (s *server) rollouts(ctx context.Context, and string) ([]RolloutSummary, er
 			return out, nil
 		}
 	}
-}
-
-// statusName turns WORKFLOW_EXECUTION_STATUS_RUNNING into Running.
-func statusName(s string) string {
-	const prefix = "WORKFLOW_EXECUTION_STATUS_"
-	if len(s) > len(prefix) && s[:len(prefix)] == prefix {
-		s = s[len(prefix):]
-	}
-	if s == "" {
-		return s
-	}
-	out := []byte(s)
-	for i := 1; i < len(out); i++ {
-		if out[i] >= 'A' && out[i] <= 'Z' {
-			out[i] += 'a' - 'A'
-		}
-	}
-	return string(out)
 }
 
 func (s *server) listRollouts(w http.ResponseWriter, r *http.Request) {
