@@ -29,7 +29,9 @@ type RolloutTarget struct {
 }
 
 // ListRolloutTargets lists, by name, the stores of the selector that are
-// not deleted and not on the version yet.
+// not deleted and not on the version yet. A store with no recorded version
+// (made before versions were recorded) is always listed: its upgrade finds
+// out, and makes no revision when it is on the version already.
 func (a *Activities) ListRolloutTargets(ctx context.Context, q RolloutQuery) ([]RolloutTarget, error) {
 	recs, err := a.Fleet.Fleet(ctx, q.Engine, q.Tenant)
 	if err != nil {
@@ -37,7 +39,7 @@ func (a *Activities) ListRolloutTargets(ctx context.Context, q RolloutQuery) ([]
 	}
 	out := []RolloutTarget{}
 	for _, r := range recs {
-		if a.chartVersionOf(r.Spec) != q.ChartVersion {
+		if r.ChartVersion != q.ChartVersion {
 			out = append(out, RolloutTarget{Name: r.Name, Generation: r.Generation})
 		}
 	}
@@ -52,7 +54,6 @@ type StoreNow struct {
 }
 
 // GetStores reads the records of names; a store that is gone is left out.
-// The spec's chart version is filled in ("" is the current chart's).
 func (a *Activities) GetStores(ctx context.Context, names []string) (map[string]StoreNow, error) {
 	out := map[string]StoreNow{}
 	for _, n := range names {
@@ -63,9 +64,7 @@ func (a *Activities) GetStores(ctx context.Context, names []string) (map[string]
 		if err != nil {
 			return nil, err
 		}
-		spec := r.Spec
-		spec.ChartVersion = a.chartVersionOf(spec)
-		out[n] = StoreNow{Spec: spec, Phase: r.Phase, Revision: r.Revision}
+		out[n] = StoreNow{Spec: r.Spec, Phase: r.Phase, Revision: r.Revision}
 	}
 	return out, nil
 }
@@ -73,11 +72,4 @@ func (a *Activities) GetStores(ctx context.Context, names []string) (map[string]
 // SetCurrentChartVersion makes version the one new stores get.
 func (a *Activities) SetCurrentChartVersion(ctx context.Context, version string) error {
 	return a.Fleet.SetCurrentChartVersion(ctx, version)
-}
-
-func (a *Activities) chartVersionOf(spec store.Spec) string {
-	if spec.ChartVersion != "" || a.Chart == nil {
-		return spec.ChartVersion
-	}
-	return a.Chart.Metadata.Version
 }
