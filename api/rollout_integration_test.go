@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/storeplatform/storeplatform/api"
 	"github.com/storeplatform/storeplatform/internal/store"
+	"github.com/storeplatform/storeplatform/internal/storechart"
 	"github.com/storeplatform/storeplatform/workflows"
 )
 
@@ -80,7 +82,14 @@ func (p *platform) fleet(t *testing.T, names []string) (map[string]int, map[stri
 // canary and a resume, and an abort in the middle of a batch.
 func TestFleetRollout(t *testing.T) {
 	env.Require(t)
-	dir := env.ChartVersions(t, []string{"0.3.0", "0.4.0", "0.5.0", "0.6.0"}, map[string]bool{"0.4.0": true})
+	// Stores are created with the chart in charts/store; the rollouts
+	// install packaged versions above it.
+	chart, err := storechart.Load(filepath.Join(env.RepoRoot, "charts", "store"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	current := chart.Metadata.Version
+	dir := env.ChartVersions(t, []string{"1.1.0", "1.2.0", "1.3.0", "1.4.0"}, map[string]bool{"1.2.0": true})
 	p := newPlatformWithVersions(t, dir, func(o *api.Options) {
 		o.StoreLimit = 50
 		// How long an upgrade may take to become ready before it is rolled
@@ -101,7 +110,7 @@ func TestFleetRollout(t *testing.T) {
 	}
 	wg.Wait()
 	for _, n := range names {
-		if rec := p.waitPhase(t, "acme", n, store.PhaseReady); rec.ChartVersion != "0.2.0" {
+		if rec := p.waitPhase(t, "acme", n, store.PhaseReady); rec.ChartVersion != current {
 			t.Fatalf("%s created with chart %q", n, rec.ChartVersion)
 		}
 	}
@@ -113,10 +122,10 @@ func TestFleetRollout(t *testing.T) {
 		field        string
 	}{
 		{"ops", `{"chartVersion":"9.9.9"}`, http.StatusBadRequest, "chartVersion"},
-		{"ops", `{"chartVersion":"0.3.0","batchSize":0}`, http.StatusBadRequest, "batchSize"},
-		{"ops", `{"chartVersion":"0.3.0","canary":0}`, http.StatusBadRequest, "canary"},
-		{"ops", `{"chartVersion":"0.3.0","selector":{"engine":"magento"}}`, http.StatusBadRequest, "selector.engine"},
-		{"acme", `{"chartVersion":"0.3.0"}`, http.StatusForbidden, ""},
+		{"ops", `{"chartVersion":"1.1.0","batchSize":0}`, http.StatusBadRequest, "batchSize"},
+		{"ops", `{"chartVersion":"1.1.0","canary":0}`, http.StatusBadRequest, "canary"},
+		{"ops", `{"chartVersion":"1.1.0","selector":{"engine":"magento"}}`, http.StatusBadRequest, "selector.engine"},
+		{"acme", `{"chartVersion":"1.1.0"}`, http.StatusForbidden, ""},
 	} {
 		code, data := p.call(t, c.tenant, http.MethodPost, "/api/rollouts", c.body)
 		var prob api.Problem
@@ -134,16 +143,16 @@ func TestFleetRollout(t *testing.T) {
 
 	// A good version: canary 1, then batches of 5; each store upgraded once.
 	before, _ := p.fleet(t, names)
-	id := p.rollout(t, `{"chartVersion":"0.3.0","canary":1,"batchSize":5,"maxFailures":1}`)
+	id := p.rollout(t, `{"chartVersion":"1.1.0","canary":1,"batchSize":5,"maxFailures":1}`)
 	st := p.waitRollout(t, id, "the end", ended)
 	if st.Status != workflows.RolloutCompleted || st.Counts[workflows.StoreReady] != 12 || st.Batch != 4 {
-		t.Fatalf("rollout 0.3.0: %+v", st)
+		t.Fatalf("rollout 1.1.0: %+v", st)
 	}
 	// Listed once (not once per batch run), completed.
 	code, data := p.call(t, "ops", http.MethodGet, "/api/rollouts", "")
 	var list api.RolloutList
 	if err := json.Unmarshal(data, &list); code != http.StatusOK || err != nil || len(list.Items) != 1 ||
-		list.Items[0].ID != id || list.Items[0].Status != "Completed" || list.Items[0].ChartVersion != "0.3.0" {
+		list.Items[0].ID != id || list.Items[0].Status != "Completed" || list.Items[0].ChartVersion != "1.1.0" {
 		t.Fatalf("rollouts: %d %s", code, data)
 	}
 	// The event stream of an ended rollout sends its final state and ends.
@@ -153,29 +162,29 @@ func TestFleetRollout(t *testing.T) {
 	}
 	revs, vers := p.fleet(t, names)
 	for _, n := range names {
-		if revs[n] != before[n]+1 || vers[n] != "0.3.0" {
+		if revs[n] != before[n]+1 || vers[n] != "1.1.0" {
 			t.Errorf("%s: %d revisions (had %d), chart %q", n, revs[n], before[n], vers[n])
 		}
 	}
 	// New stores get the new version; so does the list.
 	code, data = p.call(t, "ops", http.MethodGet, "/api/chart-versions", "")
 	var cv api.ChartVersions
-	if err := json.Unmarshal(data, &cv); code != http.StatusOK || err != nil || cv.Default != "0.3.0" || len(cv.Items) != 5 {
+	if err := json.Unmarshal(data, &cv); code != http.StatusOK || err != nil || cv.Default != "1.1.0" || len(cv.Items) != 5 {
 		t.Fatalf("chart versions: %d %s", code, data)
 	}
 	_, data = p.call(t, "acme", http.MethodGet, "/api/stores?limit=100", "")
-	if strings.Count(string(data), `"chartVersion": "0.3.0"`) != 12 {
+	if strings.Count(string(data), `"chartVersion": "1.1.0"`) != 12 {
 		t.Fatalf("the list does not show the chart versions: %s", data)
 	}
 
 	// A version that cannot become ready: the canary is rolled back, the
 	// rollout stops as failed, no other store is touched.
 	before, _ = p.fleet(t, names)
-	id = p.rollout(t, `{"chartVersion":"0.4.0","canary":1,"batchSize":5,"maxFailures":1}`)
+	id = p.rollout(t, `{"chartVersion":"1.2.0","canary":1,"batchSize":5,"maxFailures":1}`)
 	st = p.waitRollout(t, id, "the end", ended)
 	canary := st.Stores[0]
 	if st.Status != workflows.RolloutFailed || canary.State != workflows.StoreFailed || st.Counts[workflows.StorePending] != 11 {
-		t.Fatalf("rollout 0.4.0: %+v", st)
+		t.Fatalf("rollout 1.2.0: %+v", st)
 	}
 	revs, vers = p.fleet(t, names)
 	for _, n := range names {
@@ -183,19 +192,19 @@ func TestFleetRollout(t *testing.T) {
 		if n == canary.Name {
 			want += 2 // the upgrade, and the rollback to the revision before
 		}
-		if revs[n] != want || vers[n] != "0.3.0" {
+		if revs[n] != want || vers[n] != "1.1.0" {
 			t.Errorf("%s: %d revisions (want %d), chart %q", n, revs[n], want, vers[n])
 		}
 	}
 	if h := revisions(t, canary.Name); h[len(h)-1].Info.Description != fmt.Sprintf("Rollback to %d", before[canary.Name]) {
 		t.Fatalf("canary's newest revision: %q", h[len(h)-1].Info.Description)
 	}
-	if _, data := p.call(t, "ops", http.MethodGet, "/api/chart-versions", ""); !strings.Contains(string(data), `"default": "0.3.0"`) {
+	if _, data := p.call(t, "ops", http.MethodGet, "/api/chart-versions", ""); !strings.Contains(string(data), `"default": "1.1.0"`) {
 		t.Fatalf("a failed canary changed the default version: %s", data)
 	}
 
 	// Pause once the canary runs; the rollout waits after it; resume ends it.
-	id = p.rollout(t, `{"chartVersion":"0.5.0","canary":1,"batchSize":5}`)
+	id = p.rollout(t, `{"chartVersion":"1.3.0","canary":1,"batchSize":5}`)
 	p.waitRollout(t, id, "the canary upgrading", func(s workflows.RolloutState) bool {
 		return s.Counts[workflows.StoreUpgrading] == 1 && s.Batch == 1
 	})
@@ -221,7 +230,7 @@ func TestFleetRollout(t *testing.T) {
 
 	// Abort during the second batch: it finishes, nothing after it starts.
 	before, _ = p.fleet(t, names)
-	id = p.rollout(t, `{"chartVersion":"0.6.0","canary":1,"batchSize":5}`)
+	id = p.rollout(t, `{"chartVersion":"1.4.0","canary":1,"batchSize":5}`)
 	p.waitRollout(t, id, "the second batch", func(s workflows.RolloutState) bool {
 		return s.Batch == 2 && s.Counts[workflows.StoreUpgrading] > 0
 	})
@@ -236,16 +245,16 @@ func TestFleetRollout(t *testing.T) {
 	if code, data := p.call(t, "acme", http.MethodPost, "/api/stores", `{"name":"fleet-new","engine":"woocommerce"}`); code != http.StatusAccepted {
 		t.Fatalf("create: %d %s", code, data)
 	}
-	if rec := p.waitPhase(t, "acme", "fleet-new", store.PhaseReady); rec.ChartVersion != "0.6.0" {
+	if rec := p.waitPhase(t, "acme", "fleet-new", store.PhaseReady); rec.ChartVersion != "1.4.0" {
 		t.Fatalf("a new store got chart %q", rec.ChartVersion)
 	}
-	if h := revisions(t, "fleet-new"); len(h) != 1 || h[0].Chart.Metadata.Version != "0.6.0" {
+	if h := revisions(t, "fleet-new"); len(h) != 1 || h[0].Chart.Metadata.Version != "1.4.0" {
 		t.Fatalf("the new store's release: %d revisions", len(h))
 	}
 	revs, vers = p.fleet(t, names)
 	for _, s := range st.Stores {
 		upgraded := s.State == workflows.StoreReady
-		if upgraded != (revs[s.Name] == before[s.Name]+1) || upgraded != (vers[s.Name] == "0.6.0") {
+		if upgraded != (revs[s.Name] == before[s.Name]+1) || upgraded != (vers[s.Name] == "1.4.0") {
 			t.Errorf("%s (%s): %d revisions (had %d), chart %q", s.Name, s.State, revs[s.Name], before[s.Name], vers[s.Name])
 		}
 	}

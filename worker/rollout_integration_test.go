@@ -21,7 +21,7 @@ func TestWorkerKilledDuringRollout(t *testing.T) {
 	if _, err := os.Stat(bin); err != nil {
 		t.Fatalf("%s missing: run `make build`", bin)
 	}
-	versions := env.ChartVersions(t, []string{"0.3.0"}, nil)
+	versions := env.ChartVersions(t, []string{"1.1.0"}, nil)
 	queue := fmt.Sprintf("kill-rollout-%d", time.Now().UnixNano())
 	dbName := fmt.Sprintf("kill_rollout_%d", time.Now().UnixNano())
 	first, firstExited := startBinaryWorker(t, bin, queue, dbName, versions)
@@ -42,7 +42,7 @@ func TestWorkerKilledDuringRollout(t *testing.T) {
 	}
 
 	in := workflows.RolloutInput{RolloutSettings: workflows.RolloutSettings{ID: fmt.Sprintf("kill-%d", time.Now().UnixNano()),
-		ChartVersion: "0.3.0", Canary: 1, BatchSize: 5}, Timeouts: fast}
+		ChartVersion: "1.1.0", Canary: 1, BatchSize: 5}, Timeouts: fast}
 	run, err := workflows.StartRollout(t.Context(), env.Temporal, queue, in)
 	if err != nil {
 		t.Fatal(err)
@@ -82,7 +82,7 @@ func TestWorkerKilledDuringRollout(t *testing.T) {
 		if n := releaseRevisions(t, spec); n != 2 {
 			t.Errorf("%s: %d release revisions, want 2 (one upgrade)", spec.Name, n)
 		}
-		if rec, err := repo.Get(t.Context(), spec.Name); err != nil || rec.ChartVersion != "0.3.0" || rec.Phase != store.PhaseReady {
+		if rec, err := repo.Get(t.Context(), spec.Name); err != nil || rec.ChartVersion != "1.1.0" || rec.Phase != store.PhaseReady {
 			t.Errorf("%s: record %+v (%v)", spec.Name, rec, err)
 		}
 	}
