@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -44,11 +45,6 @@ func (s *server) allEvents(w http.ResponseWriter, r *http.Request) {
 // current record (the snapshot). With progress, the running workflow's
 // progress is sent as event "progress" whenever it changes.
 func (s *server) stream(w http.ResponseWriter, r *http.Request, q store.ChangeQuery, progress bool) {
-	flusher, ok := w.(http.Flusher)
-	if !ok {
-		s.fail(w, r, fmt.Errorf("response writer cannot stream"))
-		return
-	}
 	last := r.Header.Get("Last-Event-ID")
 	if last == "" {
 		last = r.URL.Query().Get("lastEventId")
@@ -61,13 +57,10 @@ func (s *server) stream(w http.ResponseWriter, r *http.Request, q store.ChangeQu
 		}
 		q.Since = time.UnixMilli(ms)
 	}
-	w.Header().Set("Content-Type", "text/event-stream")
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
-	fmt.Fprint(w, "retry: 2000\n\n")
-	flusher.Flush()
-
+	flusher, ok := s.openEventStream(w, r)
+	if !ok {
+		return
+	}
 	ctx := r.Context()
 	var lastProgress []byte
 	poll := time.NewTicker(eventPoll)
@@ -115,4 +108,22 @@ func (s *server) progressOf(r *http.Request, name string) *workflows.Progress {
 		return nil
 	}
 	return s.progress(r.Context(), rec)
+}
+
+// openEventStream starts a text/event-stream answer: unbuffered, uncached,
+// with the reconnection delay for the client. It answers 500 and returns
+// false when the response cannot stream.
+func (s *server) openEventStream(w http.ResponseWriter, r *http.Request) (http.Flusher, bool) {
+	flusher, ok := w.(http.Flusher)
+	if !ok {
+		s.fail(w, r, errors.New("response writer cannot stream"))
+		return nil, false
+	}
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	fmt.Fprint(w, "retry: 2000\n\n")
+	flusher.Flush()
+	return flusher, true
 }

@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/gorilla/mux"
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/converter"
@@ -167,7 +169,7 @@ func (s *server) rollouts(ctx context.Context, and string) ([]RolloutSummary, er
 		}
 		for _, e := range resp.GetExecutions() {
 			id := e.GetExecution().GetWorkflowId()
-			rs := RolloutSummary{ID: id[len("rollout/"):], WorkflowID: id, Status: e.GetStatus().String(),
+			rs := RolloutSummary{ID: strings.TrimPrefix(id, workflows.RolloutWorkflowID("")), WorkflowID: id, Status: e.GetStatus().String(),
 				StartedAt: e.GetStartTime().AsTime()}
 			if p, ok := e.GetMemo().GetFields()[memoChartVersion]; ok {
 				_ = converter.GetDefaultDataConverter().FromPayload(p, &rs.ChartVersion)
@@ -241,7 +243,7 @@ func (s *server) signalRollout(signal string) http.HandlerFunc {
 		case err != nil:
 			s.fail(w, r, err)
 			return
-		case d.Status.String() != "Running":
+		case d.Status != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING:
 			s.fail(w, r, newProblem(ProblemConflict, "rollout "+name+" has ended ("+d.Status.String()+")"))
 			return
 		}
@@ -282,16 +284,10 @@ func (s *server) rolloutEvents(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	flusher, ok := w.(http.Flusher)
+	flusher, ok := s.openEventStream(w, r)
 	if !ok {
-		s.fail(w, r, errors.New("response writer cannot stream"))
 		return
 	}
-	w.Header().Set("Content-Type", "text/event-stream")
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
-	fmt.Fprint(w, "retry: 2000\n\n")
 	ctx := r.Context()
 	poll := time.NewTicker(eventPoll)
 	defer poll.Stop()
