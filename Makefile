@@ -8,6 +8,9 @@ TEMPORAL_CLI_VERSION := v1.5.1
 KUBE_VERSION         := v1.37.2
 KWOK_VERSION         := v0.8.0
 STATICCHECK_VERSION  := v0.8.2
+# The helm CLI (an operator's and the tests' tool; the service uses the Helm SDK in-process and
+# never runs it) is the helm.sh/helm/v3 of go.mod, pinned there by its `tool` line.
+HELM_VERSION         := $(shell awk '$$1 == "helm.sh/helm/v3" { print $$2 }' go.mod)
 
 BIN   := $(CURDIR)/bin
 LOCAL := $(CURDIR)/.local
@@ -19,6 +22,7 @@ TEMPORAL_STAMP := $(BIN)/.stamp-temporal-$(TEMPORAL_CLI_VERSION)
 KUBE_STAMP     := $(BIN)/.stamp-kube-$(KUBE_VERSION)
 KWOK_STAMP     := $(BIN)/.stamp-kwok-$(KWOK_VERSION)
 STATICCHECK_STAMP := $(BIN)/.stamp-staticcheck-$(STATICCHECK_VERSION)
+HELM_STAMP     := $(BIN)/.stamp-helm-$(HELM_VERSION)
 
 KUBE_LDFLAGS := -s -w \
 	-X k8s.io/component-base/version.gitVersion=$(KUBE_VERSION) \
@@ -100,7 +104,7 @@ $(STATICCHECK_STAMP):
 	@touch $@
 
 .PHONY: tools
-tools: $(TEMPORAL_STAMP) $(KUBE_STAMP) $(KWOK_STAMP) $(BIN)/kwok-stages.yaml ## tools: build the pinned temporal CLI, Kubernetes control plane, etcd and kwok into ./bin
+tools: $(TEMPORAL_STAMP) $(KUBE_STAMP) $(KWOK_STAMP) $(BIN)/kwok-stages.yaml $(HELM_STAMP) ## tools: build the pinned temporal CLI, Kubernetes control plane, etcd, kwok and helm into ./bin
 
 $(TEMPORAL_STAMP):
 	@echo ">> building temporal CLI $(TEMPORAL_CLI_VERSION) into bin/ (cold: about 8 minutes)"
@@ -125,6 +129,13 @@ $(KWOK_STAMP):
 	@echo ">> building kwok $(KWOK_VERSION) into bin/ (cold: about 3 minutes)"
 	@mkdir -p $(BIN) && rm -f $(BIN)/.stamp-kwok-*
 	GOBIN=$(BIN) $(GO) install -trimpath -ldflags "-s -w" sigs.k8s.io/kwok/cmd/kwok@$(KWOK_VERSION)
+	@touch $@
+
+$(HELM_STAMP):
+	@echo ">> building helm $(HELM_VERSION) (go.mod's helm.sh/helm/v3) into bin/ (cold: about 3 minutes)"
+	@mkdir -p $(BIN) && rm -f $(BIN)/.stamp-helm-*
+	$(GO) build -trimpath -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$(HELM_VERSION) -X helm.sh/helm/v3/internal/version.gitTreeState=clean" \
+		-o $(BIN)/helm helm.sh/helm/v3/cmd/helm
 	@touch $@
 
 # kwok has no built-in stages when run standalone: concatenate the "fast" node, pod and

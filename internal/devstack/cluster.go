@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"net"
@@ -19,6 +20,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
@@ -109,6 +111,9 @@ func (c *cluster) start(ctx context.Context) error {
 		"--service-account-key-file="+p(serviceAccountPub), "--service-account-signing-key-file="+p(serviceAccountKey),
 		"--service-account-issuer=https://kubernetes.default.svc.cluster.local",
 		"--authorization-mode=Node,RBAC", "--allow-privileged=true",
+		// Pod logs are fetched from kwok's server at the nodes' InternalIP
+		// (loopback); their Hostname resolves nowhere.
+		"--kubelet-preferred-address-types=InternalIP",
 		"--service-cluster-ip-range="+serviceCIDR, "--profiling=false", "--v=1")
 	if err != nil {
 		return err
@@ -138,15 +143,7 @@ func (c *cluster) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	stages := c.binary("kwok-stages.yaml")
-	if _, err := os.Stat(stages); err != nil {
-		return fmt.Errorf("kwok stages: %w (run `make tools`)", err)
-	}
-	kwok, err := c.procs.start("kwok", c.binary("kwok"),
-		"--kubeconfig="+c.kcfg, "--config="+stages,
-		"--manage-all-nodes=false", "--manage-nodes-with-annotation-selector="+kwokNodeAnnotation+"=fake",
-		"--node-ip=10.0.0.1", "--cidr=10.244.0.1/16", "--node-lease-duration-seconds=40",
-		"--server-address=127.0.0.1:"+strconv.Itoa(c.ports.Kwok))
+	kwok, err := c.startKwok()
 	if err != nil {
 		return err
 	}
@@ -185,6 +182,11 @@ func (c *cluster) seed(ctx context.Context) error {
 	}
 	for i := 0; i < c.nodes; i++ {
 		name := fmt.Sprintf("kwok-node-%d", i)
+		status := corev1.NodeStatus{
+			Capacity: capacity, Allocatable: capacity,
+			Addresses:       []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: nodeIP}, {Type: corev1.NodeHostName, Address: name}},
+			DaemonEndpoints: corev1.NodeDaemonEndpoints{KubeletEndpoint: corev1.DaemonEndpoint{Port: int32(c.ports.Kwok)}},
+		}
 		node := &corev1.Node{
 			ObjectMeta: metav1.ObjectMeta{
 				Name:        name,
@@ -195,9 +197,15 @@ func (c *cluster) seed(ctx context.Context) error {
 					"node-role.kubernetes.io/agent": "",
 				},
 			},
-			Status: corev1.NodeStatus{Capacity: capacity, Allocatable: capacity},
+			Status: status,
 		}
-		if err := ignoreExists(c.client.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{})); err != nil {
+		_, err := c.client.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{})
+		if apierrors.IsAlreadyExists(err) {
+			// A node of an earlier run: its kubelet endpoint (kwok's port,
+			// the address of older versions) may have changed.
+			err = c.patchNodeEndpoint(ctx, name, status)
+		}
+		if err != nil {
 			return fmt.Errorf("create node %s: %w", name, err)
 		}
 	}
@@ -229,6 +237,19 @@ func (c *cluster) seed(ctx context.Context) error {
 		return fmt.Errorf("create ingress class: %w", err)
 	}
 	return nil
+}
+
+// patchNodeEndpoint sets the addresses and kubelet port of an existing node
+// to those of status (a JSON merge patch replaces the whole address list).
+func (c *cluster) patchNodeEndpoint(ctx context.Context, name string, status corev1.NodeStatus) error {
+	patch, err := json.Marshal(map[string]any{"status": map[string]any{
+		"addresses": status.Addresses, "daemonEndpoints": status.DaemonEndpoints,
+	}})
+	if err != nil {
+		return err
+	}
+	_, err = c.client.CoreV1().Nodes().Patch(ctx, name, types.MergePatchType, patch, metav1.PatchOptions{}, "status")
+	return err
 }
 
 func (c *cluster) nodesReady(ctx context.Context) error {
