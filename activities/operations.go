@@ -60,6 +60,8 @@ type RollbackResult struct {
 	// Action is "rollback", or "none" when the newest revision already is
 	// this rollback (a retried activity).
 	Action string `json:"action"`
+	// URL is the store's public URL as the target revision serves it.
+	URL string `json:"url,omitempty"`
 }
 
 // RollbackRelease rolls the store's release back to in.Revision, making a
@@ -88,7 +90,7 @@ func (a *Activities) RollbackRelease(ctx context.Context, in RollbackInput) (Rol
 		msg := fmt.Sprintf("release %s has no revision %d", name, in.Revision)
 		return RollbackResult{}, temporal.NewNonRetryableApplicationError(msg, ErrRevisionNotFound, nil)
 	}
-	res := RollbackResult{Spec: specOf(in.Spec, target), Action: "rollback"}
+	res := RollbackResult{Spec: specOf(in.Spec, target), Action: "rollback", URL: storechart.StoreURL(target.Config)}
 	if last := newest(hist); last.Info.Status == release.StatusDeployed && last.Info.Description == rollbackDescription(in.Revision) {
 		res.Revision, res.Action = last.Version, "none"
 		return res, nil

@@ -12,6 +12,7 @@ import (
 	"helm.sh/helm/v3/pkg/release"
 
 	"github.com/storeplatform/storeplatform/internal/store"
+	"github.com/storeplatform/storeplatform/internal/storechart"
 )
 
 // InstallResult reports the release after InstallRelease.
@@ -21,6 +22,9 @@ type InstallResult struct {
 	// Action is what was done: "install", "upgrade", "none", or a recovery
 	// followed by one of them ("recover-pending-install+install", ...).
 	Action string `json:"action"`
+	// URL is the store's public URL as the release serves it: https when
+	// its Ingress has TLS.
+	URL string `json:"url,omitempty"`
 }
 
 // InstallRelease installs the store's release, or upgrades it when it
@@ -45,6 +49,16 @@ func (a *Activities) InstallRelease(ctx context.Context, in NamespaceInput) (Ins
 	if err := chartutil.ValidateAgainstSchema(c, vals); err != nil {
 		return InstallResult{}, temporal.NewNonRetryableApplicationError("store values rejected by the chart: "+err.Error(), ErrInvalidChart, nil)
 	}
+	res, err := a.installOrUpgrade(ctx, spec, c, vals)
+	if err != nil {
+		return InstallResult{}, err
+	}
+	res.URL = storechart.StoreURL(vals)
+	return res, nil
+}
+
+// installOrUpgrade brings the release to chart c with vals (see InstallRelease).
+func (a *Activities) installOrUpgrade(ctx context.Context, spec store.Spec, c *chart.Chart, vals map[string]any) (InstallResult, error) {
 	ns, name := spec.Namespace(), spec.Name
 	hist, err := a.Releases.History(ctx, ns, name)
 	if err != nil {

@@ -130,13 +130,25 @@ func (a *Activities) readiness(ctx context.Context, spec store.Spec) (p WaitProg
 		// Suspended: done when every workload is scaled to zero and no pod is
 		// left (not even a terminating one).
 		failure = ""
-		if n := len(pods.Items); n > 0 || p.Ready < p.Total {
+		if n := runningPods(pods.Items); n > 0 || p.Ready < p.Total {
 			p.Ready, p.Summary = 0, fmt.Sprintf("suspending: %d pods left", n)
 		} else {
 			p.Summary = "suspended: no pods"
 		}
 	}
 	return p, failure, nil
+}
+
+// runningPods counts the pods that have not ended: a finished Job's pod
+// (the WP-Cron job's, kept for its logs) runs nothing.
+func runningPods(pods []corev1.Pod) int {
+	n := 0
+	for _, p := range pods {
+		if p.Status.Phase != corev1.PodSucceeded && p.Status.Phase != corev1.PodFailed {
+			n++
+		}
+	}
+	return n
 }
 
 // workload is ready when its controller has seen the newest spec and every

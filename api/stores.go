@@ -53,7 +53,7 @@ func (s *server) createStore(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	spec := s.withDefaults(store.Spec{Name: req.Name, Engine: req.Engine, Title: req.Title, AdminEmail: req.AdminEmail,
-		Host: req.Host, MedusaImage: req.MedusaImage, Size: req.Size, ChartVersion: version})
+		Host: req.Host, MedusaImage: req.MedusaImage, Size: req.Size, ChartVersion: version, Tenant: who.Tenant})
 	rec, err := s.ensureRecord(r.Context(), who, spec)
 	if errors.Is(err, errLimit) {
 		err = newProblem(ProblemStoreLimitReached, fmt.Sprintf("tenant %s already has %d stores, the most allowed; delete one first", who.Tenant, s.o.StoreLimit))

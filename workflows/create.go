@@ -82,6 +82,7 @@ func (r *createRun) run(ctx workflow.Context) (CreateStoreResult, error) {
 	for {
 		res.Attempts = r.prog.p.Attempt
 		err := r.provision(ctx)
+		res.URL = r.url
 		if err == nil {
 			res.Phase = store.PhaseReady
 			return res, nil
@@ -155,7 +156,13 @@ func (r *createRun) provision(ctx workflow.Context) (err error) {
 	r.undo = append(r.undo, undoRelease) // a failed install can leave objects behind
 	if err := r.prog.run(ctx, StepInstall, func() error {
 		var ir activities.InstallResult
-		return workflow.ExecuteActivity(installOptions(ctx, r.t), a.InstallRelease, in).Get(ctx, &ir)
+		if err := workflow.ExecuteActivity(installOptions(ctx, r.t), a.InstallRelease, in).Get(ctx, &ir); err != nil {
+			return err
+		}
+		if ir.URL != "" { // https when the release has TLS; results from before it had no URL
+			r.url = ir.URL
+		}
+		return nil
 	}); err != nil {
 		return err
 	}

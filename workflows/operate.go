@@ -114,6 +114,8 @@ type opRun struct {
 	// before is the revision deployed when the operation began: where a
 	// failure returns to.
 	before int
+	// url is the store's URL as the last Helm action reported it.
+	url string
 }
 
 func (o *opRun) run(ctx workflow.Context) (OperateStoreResult, error) {
@@ -171,12 +173,14 @@ func (o *opRun) apply(ctx workflow.Context) (store.Spec, int, error) {
 			return workflow.ExecuteActivity(installOptions(ctx, o.t), a.RollbackRelease,
 				activities.RollbackInput{Spec: o.in.Spec, Revision: o.in.Revision}).Get(ctx, &rr)
 		})
+		o.url = rr.URL
 		return rr.Spec, rr.Revision, err
 	}
 	var ir activities.InstallResult
 	err := o.prog.run(ctx, StepUpgrade, func() error {
 		return workflow.ExecuteActivity(installOptions(ctx, o.t), a.InstallRelease, activities.NamespaceInput{Spec: *o.in.Target}).Get(ctx, &ir)
 	})
+	o.url = ir.URL
 	return *o.in.Target, ir.Revision, err
 }
 
@@ -226,6 +230,7 @@ func (o *opRun) settle(ctx workflow.Context, res OperateStoreResult, spec store.
 		})
 		if err == nil {
 			res.Revision, res.RolledBackTo = rr.Revision, before
+			o.url = rr.URL
 			return res, o.finish(ctx, &res, rr.Spec, rr.Revision, cause)
 		}
 		reason := fmt.Sprintf("%s failed (%s) and so did the rollback to revision %d: %s", o.in.Kind, res.Reason, before, errorText(err))
@@ -267,10 +272,20 @@ func (o *opRun) finish(ctx workflow.Context, res *OperateStoreResult, spec store
 	return o.prog.run(ctx, StepRecord, func() error {
 		return o.prog.enter(ctx, phase, func() error {
 			_, err := o.write(ctx, store.OperationUpdate{Phase: phase, Message: msg, Spec: &spec, Revision: rev,
-				Result: result, URL: "http://" + spec.Host})
+				Result: result, URL: o.storeURL(spec)})
 			return err
 		})
 	})
+}
+
+// storeURL is the URL the last Helm action reported (https when the
+// release has TLS), or http://<host> when it reported none (results from
+// before the URL was reported, or no action ran).
+func (o *opRun) storeURL(spec store.Spec) string {
+	if o.url != "" {
+		return o.url
+	}
+	return "http://" + spec.Host
 }
 
 // write applies u to the store's record; false when a creation or deletion

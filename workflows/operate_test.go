@@ -66,7 +66,7 @@ func changeInput() OperateStoreInput {
 func TestOperateStoreChangeReachesReady(t *testing.T) {
 	env, w := opEnv(t)
 	in := changeInput()
-	env.OnActivity(a.InstallRelease, mock.Anything, activities.NamespaceInput{Spec: *in.Target}).Return(activities.InstallResult{Revision: 4, Action: "upgrade"}, nil).Once()
+	env.OnActivity(a.InstallRelease, mock.Anything, activities.NamespaceInput{Spec: *in.Target}).Return(activities.InstallResult{Revision: 4, Action: "upgrade", URL: "https://shop.example.com"}, nil).Once()
 	env.OnActivity(a.WaitReady, mock.Anything, activities.NamespaceInput{Spec: *in.Target}).Return(activities.WaitProgress{Ready: 2, Total: 2}, nil).Once()
 	env.ExecuteWorkflow(OperateStore, in)
 	if err := env.GetWorkflowError(); err != nil {
@@ -85,6 +85,9 @@ func TestOperateStoreChangeReachesReady(t *testing.T) {
 	last := w.last()
 	if last.Spec == nil || *last.Spec != *in.Target || last.Revision != 4 || last.Result == nil || last.Result.Failed || last.Result.Kind != store.OpChange {
 		t.Fatalf("last write %+v", last)
+	}
+	if last.URL != "https://shop.example.com" {
+		t.Fatalf("recorded URL %q, want the https URL the upgrade reported", last.URL)
 	}
 	if w.got[0].Operation == nil || w.got[0].Operation.Kind != store.OpChange || w.got[0].Operation.WorkflowID == "" {
 		t.Fatalf("first write does not mark the operation: %+v", w.got[0])

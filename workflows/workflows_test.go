@@ -31,9 +31,10 @@ func spec(engine string) store.Spec {
 
 // phases records the phases written through UpdateStoreStatus.
 type phases struct {
-	mu  sync.Mutex
-	got []store.Phase
-	msg []string
+	mu   sync.Mutex
+	got  []store.Phase
+	msg  []string
+	urls []string // the URL of each write that had one
 }
 
 func (p *phases) record(_ context.Context, u store.StatusUpdate) error {
@@ -42,6 +43,9 @@ func (p *phases) record(_ context.Context, u store.StatusUpdate) error {
 	if u.Phase != "" {
 		p.got = append(p.got, u.Phase)
 		p.msg = append(p.msg, u.Message)
+	}
+	if u.URL != "" {
+		p.urls = append(p.urls, u.URL)
 	}
 	return nil
 }
@@ -308,4 +312,34 @@ func queryProgress(t *testing.T, env *testsuite.TestWorkflowEnvironment) Progres
 		t.Fatal(err)
 	}
 	return p
+}
+
+// TestCreateStoreRecordsTheURLTheReleaseServes: https when the release
+// has TLS (the install reports its URL); http://<host> for an install
+// result without URL (histories from before it was reported).
+func TestCreateStoreRecordsTheURLTheReleaseServes(t *testing.T) {
+	for _, tt := range []struct{ reported, want string }{
+		{"https://shop.example.com", "https://shop.example.com"},
+		{"http://shop.example.com", "http://shop.example.com"},
+		{"", "http://shop.example.com"},
+	} {
+		t.Run(tt.want+"/"+tt.reported, func(t *testing.T) {
+			env, p := newEnv(t)
+			env.OnActivity(a.CreateNamespace, mock.Anything, mock.Anything).Return(nil).Once()
+			env.OnActivity(a.EnsureCredentials, mock.Anything, mock.Anything).Return(activities.CredentialsResult{Created: true}, nil).Once()
+			env.OnActivity(a.InstallRelease, mock.Anything, mock.Anything).Return(activities.InstallResult{Revision: 1, URL: tt.reported}, nil).Once()
+			env.OnActivity(a.WaitReady, mock.Anything, mock.Anything).Return(activities.WaitProgress{Ready: 1, Total: 1}, nil).Once()
+			env.ExecuteWorkflow(CreateStore, CreateStoreInput{Spec: spec(store.EngineWooCommerce)})
+			if err := env.GetWorkflowError(); err != nil {
+				t.Fatal(err)
+			}
+			var res CreateStoreResult
+			if err := env.GetWorkflowResult(&res); err != nil {
+				t.Fatal(err)
+			}
+			if res.URL != tt.want || len(p.urls) != 1 || p.urls[0] != tt.want {
+				t.Fatalf("result URL %q, recorded %v, want %s", res.URL, p.urls, tt.want)
+			}
+		})
+	}
 }

@@ -186,7 +186,24 @@ func (r *MongoRepository) Get(ctx context.Context, name string) (Record, error) 
 	if errors.Is(err, mongo.ErrNoDocuments) {
 		return rec, ErrNotFound
 	}
+	rec.withTenant()
 	return rec, err
+}
+
+// withTenant gives a record written before Spec.Tenant existed its owner
+// as tenant, so that every spec read from the store names its tenant.
+func (r *Record) withTenant() {
+	if r.Spec.Tenant == "" {
+		r.Spec.Tenant = r.Owner
+	}
+}
+
+// withTenants is withTenant for a page of records.
+func withTenants(recs []Record) []Record {
+	for i := range recs {
+		recs[i].withTenant()
+	}
+	return recs
 }
 
 // isWriteConflict reports FerretDB's answer to an upsert into a unique
@@ -260,6 +277,7 @@ func (r *MongoRepository) List(ctx context.Context, q ListQuery) ([]Record, stri
 	if err := cur.All(ctx, &recs); err != nil {
 		return nil, "", err
 	}
+	withTenants(recs)
 	next := ""
 	if len(recs) > limit {
 		recs = recs[:limit]
@@ -286,7 +304,7 @@ func (r *MongoRepository) Requested(ctx context.Context) ([]Record, error) {
 	}
 	var recs []Record
 	err = cur.All(ctx, &recs)
-	return recs, err
+	return withTenants(recs), err
 }
 
 // ChangeQuery selects records changed after Since.
@@ -312,7 +330,7 @@ func (r *MongoRepository) Changed(ctx context.Context, q ChangeQuery) ([]Record,
 	}
 	var recs []Record
 	err = cur.All(ctx, &recs)
-	return recs, err
+	return withTenants(recs), err
 }
 
 // CountByPhase counts the records in each phase. It counts phase by phase:
@@ -345,7 +363,7 @@ func (r *MongoRepository) Fleet(ctx context.Context, engine, owner string) ([]Re
 	}
 	var recs []Record
 	err = cur.All(ctx, &recs)
-	return recs, err
+	return withTenants(recs), err
 }
 
 // PlatformCollection holds the platform's own settings, one document each.

@@ -91,6 +91,10 @@ type Spec struct {
 	// ChartVersion is the version of the store chart the store runs; ""
 	// is the chart in CHART_DIR (stores created before versions existed).
 	ChartVersion string `json:"chartVersion,omitempty" bson:"chart_version,omitempty"`
+	// Tenant owns the store (the API token's tenant). The chart lets the
+	// Kubernetes group storeplatform:tenant:<tenant> read the store's pods,
+	// logs and events. Records from before it are read with their owner.
+	Tenant string `json:"tenant,omitempty" bson:"tenant,omitempty"`
 }
 
 // SizeOrDefault is the store's size, small when none was given.

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -95,7 +96,7 @@ func TestSizesLeaveRoomForRollingUpdates(t *testing.T) {
 						}
 						need[name] = cur
 					}
-					var pods int64
+					var pods, claims int64
 					storage := resource.Quantity{}
 					for key, o := range r {
 						var podSpec corev1.PodSpec
@@ -112,12 +113,22 @@ func TestSizesLeaveRoomForRollingUpdates(t *testing.T) {
 							for _, vct := range s.Spec.VolumeClaimTemplates {
 								for i := int64(0); i < n; i++ {
 									storage.Add(vct.Spec.Resources.Requests[corev1.ResourceStorage])
+									claims++
 								}
 							}
+						case "CronJob":
+							// concurrencyPolicy Forbid: one run's pod at a time.
+							var cj batchv1.CronJob
+							r.get(t, key, &cj)
+							if cj.Spec.ConcurrencyPolicy != batchv1.ForbidConcurrent {
+								t.Errorf("%s: concurrencyPolicy %s, want Forbid", key, cj.Spec.ConcurrencyPolicy)
+							}
+							podSpec, n = cj.Spec.JobTemplate.Spec.Template.Spec, 1
 						case "PersistentVolumeClaim":
 							var pvc corev1.PersistentVolumeClaim
 							r.get(t, key, &pvc)
 							storage.Add(pvc.Spec.Resources.Requests[corev1.ResourceStorage])
+							claims++
 							continue
 						default:
 							continue
@@ -136,6 +147,7 @@ func TestSizesLeaveRoomForRollingUpdates(t *testing.T) {
 					}
 					add(corev1.ResourcePods, *resource.NewQuantity(pods, resource.DecimalSI), 1)
 					add(corev1.ResourceRequestsStorage, storage, 1)
+					add(corev1.ResourcePersistentVolumeClaims, *resource.NewQuantity(claims, resource.DecimalSI), 1)
 					for name, want := range need {
 						hard, ok := q.Spec.Hard[name]
 						if !ok {
@@ -199,6 +211,13 @@ func TestSuspendedStoreHasNoReplicas(t *testing.T) {
 			for key, o := range r {
 				var replicas *int32
 				switch o.GetKind() {
+				case "CronJob":
+					var cj batchv1.CronJob
+					r.get(t, key, &cj)
+					if cj.Spec.Suspend == nil || !*cj.Spec.Suspend {
+						t.Errorf("%s is not suspended", key)
+					}
+					continue
 				case "Deployment":
 					var d appsv1.Deployment
 					r.get(t, key, &d)
@@ -215,8 +234,9 @@ func TestSuspendedStoreHasNoReplicas(t *testing.T) {
 					t.Errorf("%s: replicas %v, want 0", key, replicas)
 				}
 			}
-			if _, ok := r["PersistentVolumeClaim/shop-wp-content"]; engine == store.EngineWooCommerce && !ok {
-				t.Error("the content volume is not kept")
+			kept := map[string]string{store.EngineWooCommerce: "PersistentVolumeClaim/shop-wp-content", store.EngineMedusa: "PersistentVolumeClaim/shop-medusa-uploads"}[engine]
+			if _, ok := r[kept]; !ok {
+				t.Errorf("%s is not kept", kept)
 			}
 			if workloads < 2 {
 				t.Fatalf("%d workloads rendered", workloads)

@@ -24,6 +24,9 @@ func ValuesFor(spec store.Spec) map[string]any {
 	}
 	st["size"] = spec.SizeOrDefault()
 	st["suspended"] = spec.Suspended
+	if spec.Tenant != "" {
+		st["tenant"] = spec.Tenant
+	}
 	vals := map[string]any{"store": st}
 	if spec.Engine == store.EngineMedusa {
 		repo, tag := SplitImage(spec.MedusaImage)
@@ -56,6 +59,7 @@ func SpecFromValues(vals map[string]any) store.Spec {
 	spec := store.Spec{
 		Name: str(st, "name"), Engine: str(st, "engine"), Host: str(st, "host"),
 		Title: str(st, "title"), AdminEmail: str(st, "adminEmail"), Size: str(st, "size"),
+		Tenant: str(st, "tenant"),
 	}
 	spec.Suspended, _ = st["suspended"].(bool)
 	if img := lookup(vals, "medusa", "image"); str(img, "repository") != "" {
@@ -94,4 +98,17 @@ func quoteOrNone(s string) string {
 		return "(none)"
 	}
 	return strconv.Quote(s)
+}
+
+// StoreURL is the public URL of the store that vals (the values a release
+// was installed with) make: https when its Ingress has TLS, http otherwise.
+func StoreURL(vals map[string]any) string {
+	host, _ := lookup(vals, "store")["host"].(string)
+	if host == "" {
+		return ""
+	}
+	if tls, _ := lookup(vals, "ingress", "tls")["enabled"].(bool); tls {
+		return "https://" + host
+	}
+	return "http://" + host
 }

@@ -34,3 +34,20 @@ func TestValuesForRenders(t *testing.T) {
 		}
 	}
 }
+
+func TestStoreURLFollowsTLS(t *testing.T) {
+	for _, tt := range []struct {
+		profile string
+		want    string
+	}{
+		{"local", "http://shop.stores.example.com"}, // values-local: TLS off
+		{"prod", "https://shop.stores.example.com"}, // values-prod: TLS on
+	} {
+		if got := storechart.StoreURL(values(t, tt.profile, storeValues("shop", storechart.EngineMedusa))); got != tt.want {
+			t.Errorf("%s: %q, want %q", tt.profile, got, tt.want)
+		}
+	}
+	if got := storechart.StoreURL(map[string]any{}); got != "" {
+		t.Errorf("no host: %q", got)
+	}
+}

@@ -94,6 +94,7 @@ table prefix, and the eight keys and salts, all from the store's Secret.
   value: |
     define('WP_HOME', '{{ include "store.url" . }}');
     define('WP_SITEURL', '{{ include "store.url" . }}');
+    define('DISABLE_WP_CRON', true);
 {{- end -}}
 
 {{/*
@@ -126,8 +127,23 @@ Kubernetes' $(VAR) expansion of the variables defined before them.
 - {name: PORT, value: {{ $m.port | quote }}}
 - {name: NODE_ENV, value: production}
 - {name: MEDUSA_WORKER_MODE, value: {{ .mode }}}
+- {name: COOKIE_SECURE, value: {{ include "store.cookieSecure" $ctx | quote }}}
 {{- if eq .mode "worker" }}
 - {name: DISABLE_MEDUSA_ADMIN, value: "true"}
+{{- end }}
+{{- with $m.uploads.s3 }}
+{{- if .bucket }}
+- {name: S3_BUCKET, value: {{ .bucket | quote }}}
+- {name: S3_REGION, value: {{ .region | quote }}}
+- {name: S3_ENDPOINT, value: {{ .endpoint | quote }}}
+- {name: S3_FILE_URL, value: {{ .fileUrl | quote }}}
+- name: S3_ACCESS_KEY_ID
+  valueFrom: {secretKeyRef: {name: {{ required "medusa.uploads.s3.existingSecret is required with s3.bucket" .existingSecret }}, key: access-key-id}}
+- name: S3_SECRET_ACCESS_KEY
+  valueFrom: {secretKeyRef: {name: {{ .existingSecret }}, key: secret-access-key}}
+{{- else }}
+- {name: MEDUSA_UPLOAD_DIR, value: {{ $m.uploads.mountPath | quote }}}
+{{- end }}
 {{- end }}
 {{- end -}}
 
@@ -148,4 +164,51 @@ Usage: include "store.claimLabels" (dict "ctx" . "labels" .Values.mariadb.persis
 {{ include "store.selector" (dict "ctx" .ctx "component" "database") }}
 storeplatform.io/store: {{ .ctx.Values.store.name }}
 {{- end -}}
+{{- end -}}
+
+{{/* Labels of a pod template (pass a dict: ctx, component, app): the
+component's labels, plus "app: <program>" so that the usual
+`kubectl logs -l app=wordpress` finds the store's pods. */}}
+{{- define "store.podLabels" -}}
+{{ include "store.componentLabels" (dict "ctx" .ctx "component" .component) }}
+app: {{ .app }}
+{{- with .volume }}
+storeplatform.io/volume: {{ . }}
+{{- end }}
+{{- end -}}
+
+{{/* Annotations of every pod: the size's bandwidth limits, honoured by a
+CNI with the bandwidth plugin. Usage: include "store.podAnnotations" . */}}
+{{- define "store.podAnnotations" -}}
+{{- with .Values.bandwidth.ingress }}
+kubernetes.io/ingress-bandwidth: {{ . | quote }}
+{{- end }}
+{{- with .Values.bandwidth.egress }}
+kubernetes.io/egress-bandwidth: {{ . | quote }}
+{{- end }}
+{{- end -}}
+
+{{/* The pods that mount one ReadWriteOnce volume must run on one node: each
+of them carries storeplatform.io/volume: <volume> and is required next to
+the others (the first one matches its own term, so it schedules anywhere).
+Other access modes need nothing. Usage:
+include "store.volumeAffinity" (dict "ctx" . "volume" "wp-content" "accessMode" "ReadWriteOnce") */}}
+{{- define "store.volumeAffinity" -}}
+{{- if eq (.accessMode | default "ReadWriteOnce") "ReadWriteOnce" -}}
+affinity:
+  podAffinity:
+    requiredDuringSchedulingIgnoredDuringExecution:
+      - topologyKey: kubernetes.io/hostname
+        labelSelector:
+          matchLabels:
+            app.kubernetes.io/instance: {{ .ctx.Release.Name }}
+            storeplatform.io/volume: {{ .volume }}
+{{- end -}}
+{{- end -}}
+
+{{/* "true" when the Medusa session cookie must be Secure: medusa.cookieSecure
+"auto" follows ingress.tls.enabled. */}}
+{{- define "store.cookieSecure" -}}
+{{- $v := .Values.medusa.cookieSecure | toString -}}
+{{- if eq $v "auto" -}}{{ .Values.ingress.tls.enabled | toString }}{{- else -}}{{ $v }}{{- end -}}
 {{- end -}}
