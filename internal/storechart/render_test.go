@@ -504,6 +504,11 @@ func TestSchemaRejectsBadValues(t *testing.T) {
 		{"name not a DNS label", with("woocommerce", "store.name", "My_Store"), "/store/name"},
 		{"name too long", with("woocommerce", "store.name", strings.Repeat("a", 64)), "/store/name"},
 		{"missing secret", with("woocommerce", "store.existingSecret", ""), "/store/existingSecret"},
+		{"woocommerce unpinned", with("woocommerce", "woocommerce.pluginVersion", ""), "/woocommerce/pluginVersion"},
+		{"woocommerce latest", with("woocommerce", "woocommerce.pluginVersion", "latest"), "/woocommerce/pluginVersion"},
+		{"bandwidth not a quantity", with("woocommerce", "bandwidth.egress", "fast"), "/bandwidth/egress"},
+		{"tenant with a space", with("woocommerce", "store.tenant", "acme corp"), "/store/tenant"},
+		{"cookieSecure unknown", with("medusa", "medusa.cookieSecure", "sometimes"), "/medusa/cookieSecure"},
 	}
 	c := loadChart(t)
 	for _, tt := range tests {
