@@ -36,7 +36,7 @@ KUBE_LDFLAGS := -s -w \
 
 .PHONY: help
 help: ## help: list every target with one line each
-	@awk 'BEGIN{FS=":.*## "} /^[a-zA-Z_-]+:.*## /{sub(/^[^:]*: /,"",$$2); printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN{FS=":.*## "} /^[a-zA-Z0-9_-]+:.*## /{sub(/^[^:]*: /,"",$$2); printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 GO_PACKAGES := ./...
 TEST_FLAGS  ?= -race -count=1 -timeout 30m
@@ -76,6 +76,15 @@ web-dev: $(WEB_DEPS) ## web-dev: Vite dev server on :5173 with hot reload, proxy
 .PHONY: screenshots
 screenshots: tools build web ## screenshots: run the browser test and save the README's screenshots in docs/screenshots
 	STOREPLATFORM_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run TestDashboardEndToEnd -v ./api/
+
+# The end-to-end check on a real cluster (docs/e2e-cluster.md): the API and the worker run here
+# against KUBECONFIG's cluster, which needs ingress-nginx. Exit codes: see hack/e2e-cluster.sh -h.
+E2E_MEDUSA_IMAGE ?= storeplatform/medusa-store:e2e
+E2E_INGRESS_ADDR ?= 127.0.0.1:80
+
+.PHONY: e2e-cluster
+e2e-cluster: build $(TEMPORAL_STAMP) ## e2e-cluster: create, use (through the ingress) and delete a WooCommerce and a Medusa store on KUBECONFIG's cluster
+	hack/e2e-cluster.sh --ingress '$(E2E_INGRESS_ADDR)' --medusa-image '$(E2E_MEDUSA_IMAGE)' $(E2E_FLAGS)
 
 .PHONY: test-short
 test-short: ## test-short: unit tests only (no local stack needed)

@@ -15,6 +15,7 @@ import (
 	"github.com/storeplatform/storeplatform/internal/config"
 	"github.com/storeplatform/storeplatform/internal/deps"
 	"github.com/storeplatform/storeplatform/internal/devstack"
+	"github.com/storeplatform/storeplatform/internal/store"
 	"github.com/storeplatform/storeplatform/workflows"
 )
 
@@ -38,6 +39,11 @@ func runDev(ctx context.Context, args []string, getenv func(string) string, stdo
 	kubeconfig := fs.String("kubeconfig", getenv("KUBECONFIG"), "use this cluster instead of starting a local one (env KUBECONFIG)")
 	chartDir := fs.String("chart-dir", orDefault(getenv("CHART_DIR"), "charts/store"), "directory of the store chart (env CHART_DIR)")
 	webDir := fs.String("web-dir", orDefault(getenv("WEB_DIR"), "web/dist"), "directory of the dashboard's build (env WEB_DIR)")
+	// Other ports than the well-known ones let a second stack (hack/e2e-cluster.sh,
+	// its test) run beside `make dev`; 0 picks a free port.
+	temporalPort := fs.Int("temporal-port", devTemporalPort, "port of the Temporal dev server; 0 picks a free one")
+	temporalUIPort := fs.Int("temporal-ui-port", devTemporalUIPort, "port of the Temporal Web UI; 0 picks a free one, -1 runs none")
+	mongoPort := fs.Int("mongo-port", devMongoPort, "port of the embedded FerretDB; 0 picks a free one")
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("%w: %w", config.ErrUsage, config.Reported{Err: err})
 	}
@@ -61,9 +67,9 @@ func runDev(ctx context.Context, args []string, getenv func(string) string, stdo
 	stack, err := devstack.Start(ctx, devstack.Options{
 		Dir: *dir, BinDir: *bin, Kubeconfig: *kubeconfig,
 		Cluster:      devstack.ClusterPorts{APIServer: devAPIServerPort, EtcdClient: 2379, EtcdPeer: 2380, Kwok: 10247},
-		TemporalPort: devTemporalPort, TemporalUIPort: devTemporalUIPort,
+		TemporalPort: *temporalPort, TemporalUIPort: *temporalUIPort,
 		SearchAttributes: workflows.SearchAttributeFlags(),
-		MongoPort:        devMongoPort,
+		MongoPort:        *mongoPort,
 		Logger:           logger,
 	})
 	if err != nil {
@@ -86,6 +92,13 @@ func runDev(ctx context.Context, args []string, getenv func(string) string, stdo
 	tokens := auth.NewMongoTokens(d.DB)
 	if err := tokens.EnsureIndexes(ctx); err != nil {
 		return err
+	}
+	// The API and the worker below both create the stores collection's
+	// indexes as they start; on a new database the embedded FerretDB drops
+	// one of the two connections when they do it at once (a panic in its
+	// createIndexes), so the collection is made here first.
+	if err := store.NewMongoRepository(d.DB).EnsureIndexes(ctx); err != nil {
+		return fmt.Errorf("mongodb indexes: %w", err)
 	}
 	adminToken, _, err := tokens.Create(ctx, "admin", auth.RoleAdmin, "storeplatform dev", time.Now())
 	if err != nil {
