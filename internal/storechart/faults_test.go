@@ -19,7 +19,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 
-	"github.com/storeplatform/storeplatform/internal/store"
 	"github.com/storeplatform/storeplatform/internal/storechart"
 )
 
@@ -416,38 +415,26 @@ func TestMedusaUploadsPersist(t *testing.T) {
 // TestEveryPodHasItsSizesBandwidth: every pod of every size carries the
 // size's bandwidth annotations, as quantities the bandwidth plugin parses.
 func TestEveryPodHasItsSizesBandwidth(t *testing.T) {
-	for _, profile := range []string{"local", "prod"} {
-		prof, err := storechart.LoadProfile(chartDir(t), profile)
-		if err != nil {
-			t.Fatal(err)
+	forEachSize(t, func(t *testing.T, vals map[string]any) {
+		bw := vals["bandwidth"].(map[string]any)
+		r := render(t, vals)
+		templates := r.podTemplates(t)
+		if len(templates) < 3 {
+			t.Fatalf("%d pod templates", len(templates))
 		}
-		for _, size := range store.Sizes() {
-			for _, engine := range engines {
-				t.Run(profile+"/"+size+"/"+engine, func(t *testing.T) {
-					spec := store.Spec{Name: "shop", Generation: 1, Engine: engine, Host: "shop.example.com", Size: size, MedusaImage: testMedusaImage + ":1.4.2"}
-					vals := prof.For(spec)
-					bw := vals["bandwidth"].(map[string]any)
-					r := render(t, vals)
-					templates := r.podTemplates(t)
-					if len(templates) < 3 {
-						t.Fatalf("%d pod templates", len(templates))
-					}
-					for k, tmpl := range templates {
-						for _, dir := range []string{"ingress", "egress"} {
-							got := tmpl.Annotations["kubernetes.io/"+dir+"-bandwidth"]
-							if got == "" || got != fmt.Sprint(bw[dir]) {
-								t.Errorf("%s: %s-bandwidth %q, want the size's %v", k, dir, got, bw[dir])
-								continue
-							}
-							if _, err := resource.ParseQuantity(got); err != nil {
-								t.Errorf("%s: %s-bandwidth %q: %v", k, dir, got, err)
-							}
-						}
-					}
-				})
+		for k, tmpl := range templates {
+			for _, dir := range []string{"ingress", "egress"} {
+				got := tmpl.Annotations["kubernetes.io/"+dir+"-bandwidth"]
+				if got == "" || got != fmt.Sprint(bw[dir]) {
+					t.Errorf("%s: %s-bandwidth %q, want the size's %v", k, dir, got, bw[dir])
+					continue
+				}
+				if _, err := resource.ParseQuantity(got); err != nil {
+					t.Errorf("%s: %s-bandwidth %q: %v", k, dir, got, err)
+				}
 			}
 		}
-	}
+	})
 }
 
 // TestEveryPodNamesItsProgram: the usual `kubectl logs -l app=wordpress`

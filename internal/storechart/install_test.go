@@ -277,7 +277,7 @@ func TestTenantCanReadOnlyItsOwnStore(t *testing.T) {
 	}
 	type ask struct {
 		tenant, ns, verb, resource, subresource, group string
-		allowed                                      bool
+		allowed                                        bool
 	}
 	asks := []ask{
 		{"acme", "store-rbac-acme", "get", "pods", "", "", true},

@@ -71,6 +71,95 @@ func rolloutPods(t *testing.T, d *appsv1.Deployment) int64 {
 // workload rolling out at once (surge pods included), that every container
 // fits the LimitRange, and that the volumes fit the storage quota.
 func TestSizesLeaveRoomForRollingUpdates(t *testing.T) {
+	forEachSize(t, func(t *testing.T, vals map[string]any) {
+		r := render(t, vals)
+		var q corev1.ResourceQuota
+		r.get(t, "ResourceQuota/shop", &q)
+		var lr corev1.LimitRange
+		r.get(t, "LimitRange/shop", &lr)
+		max := lr.Spec.Limits[0].Max
+
+		need := corev1.ResourceList{}
+		add := func(name corev1.ResourceName, q resource.Quantity, times int64) {
+			cur := need[name]
+			for i := int64(0); i < times; i++ {
+				cur.Add(q)
+			}
+			need[name] = cur
+		}
+		var pods, claims int64
+		storage := resource.Quantity{}
+		for key, o := range r {
+			var podSpec corev1.PodSpec
+			var n int64
+			switch o.GetKind() {
+			case "Deployment":
+				var d appsv1.Deployment
+				r.get(t, key, &d)
+				podSpec, n = d.Spec.Template.Spec, rolloutPods(t, &d)
+			case "StatefulSet":
+				var s appsv1.StatefulSet
+				r.get(t, key, &s)
+				podSpec, n = s.Spec.Template.Spec, int64(*s.Spec.Replicas)
+				for _, vct := range s.Spec.VolumeClaimTemplates {
+					for i := int64(0); i < n; i++ {
+						storage.Add(vct.Spec.Resources.Requests[corev1.ResourceStorage])
+						claims++
+					}
+				}
+			case "CronJob":
+				// concurrencyPolicy Forbid: one run's pod at a time.
+				var cj batchv1.CronJob
+				r.get(t, key, &cj)
+				if cj.Spec.ConcurrencyPolicy != batchv1.ForbidConcurrent {
+					t.Errorf("%s: concurrencyPolicy %s, want Forbid", key, cj.Spec.ConcurrencyPolicy)
+				}
+				podSpec, n = cj.Spec.JobTemplate.Spec.Template.Spec, 1
+			case "PersistentVolumeClaim":
+				var pvc corev1.PersistentVolumeClaim
+				r.get(t, key, &pvc)
+				storage.Add(pvc.Spec.Resources.Requests[corev1.ResourceStorage])
+				claims++
+				continue
+			default:
+				continue
+			}
+			for name, q := range podDemand(podSpec) {
+				add(name, q, n)
+			}
+			pods += n
+			for _, c := range append(append([]corev1.Container{}, podSpec.InitContainers...), podSpec.Containers...) {
+				for res, lim := range c.Resources.Limits {
+					if m, ok := max[res]; ok && lim.Cmp(m) > 0 {
+						t.Errorf("%s container %s: limit %s %s over the LimitRange max %s", key, c.Name, res, lim.String(), m.String())
+					}
+				}
+			}
+		}
+		add(corev1.ResourcePods, *resource.NewQuantity(pods, resource.DecimalSI), 1)
+		add(corev1.ResourceRequestsStorage, storage, 1)
+		add(corev1.ResourcePersistentVolumeClaims, *resource.NewQuantity(claims, resource.DecimalSI), 1)
+		for name, want := range need {
+			hard, ok := q.Spec.Hard[name]
+			if !ok {
+				t.Errorf("quota has no %s", name)
+				continue
+			}
+			if want.Cmp(hard) > 0 {
+				t.Errorf("a rolling update needs %s %s, the quota allows %s", name, want.String(), hard.String())
+			}
+		}
+		if need.Pods().Value() < 2 {
+			t.Errorf("only %d pods counted: the render found no workloads", need.Pods().Value())
+		}
+	})
+}
+
+// forEachSize runs f as the subtest "profile/size/engine" for every
+// profile, size and engine, with the values the platform makes for such a
+// store.
+func forEachSize(t *testing.T, f func(t *testing.T, vals map[string]any)) {
+	t.Helper()
 	for _, profile := range []string{"local", "prod"} {
 		prof, err := storechart.LoadProfile(chartDir(t), profile)
 		if err != nil {
@@ -78,89 +167,9 @@ func TestSizesLeaveRoomForRollingUpdates(t *testing.T) {
 		}
 		for _, size := range store.Sizes() {
 			for _, engine := range engines {
-				t.Run(fmt.Sprintf("%s/%s/%s", profile, size, engine), func(t *testing.T) {
-					spec := store.Spec{Name: "shop", Generation: 1, Engine: engine, Host: "shop.example.com", Size: size,
-						MedusaImage: testMedusaImage + ":1.4.2"}
-					r := render(t, prof.For(spec))
-					var q corev1.ResourceQuota
-					r.get(t, "ResourceQuota/shop", &q)
-					var lr corev1.LimitRange
-					r.get(t, "LimitRange/shop", &lr)
-					max := lr.Spec.Limits[0].Max
-
-					need := corev1.ResourceList{}
-					add := func(name corev1.ResourceName, q resource.Quantity, times int64) {
-						cur := need[name]
-						for i := int64(0); i < times; i++ {
-							cur.Add(q)
-						}
-						need[name] = cur
-					}
-					var pods, claims int64
-					storage := resource.Quantity{}
-					for key, o := range r {
-						var podSpec corev1.PodSpec
-						var n int64
-						switch o.GetKind() {
-						case "Deployment":
-							var d appsv1.Deployment
-							r.get(t, key, &d)
-							podSpec, n = d.Spec.Template.Spec, rolloutPods(t, &d)
-						case "StatefulSet":
-							var s appsv1.StatefulSet
-							r.get(t, key, &s)
-							podSpec, n = s.Spec.Template.Spec, int64(*s.Spec.Replicas)
-							for _, vct := range s.Spec.VolumeClaimTemplates {
-								for i := int64(0); i < n; i++ {
-									storage.Add(vct.Spec.Resources.Requests[corev1.ResourceStorage])
-									claims++
-								}
-							}
-						case "CronJob":
-							// concurrencyPolicy Forbid: one run's pod at a time.
-							var cj batchv1.CronJob
-							r.get(t, key, &cj)
-							if cj.Spec.ConcurrencyPolicy != batchv1.ForbidConcurrent {
-								t.Errorf("%s: concurrencyPolicy %s, want Forbid", key, cj.Spec.ConcurrencyPolicy)
-							}
-							podSpec, n = cj.Spec.JobTemplate.Spec.Template.Spec, 1
-						case "PersistentVolumeClaim":
-							var pvc corev1.PersistentVolumeClaim
-							r.get(t, key, &pvc)
-							storage.Add(pvc.Spec.Resources.Requests[corev1.ResourceStorage])
-							claims++
-							continue
-						default:
-							continue
-						}
-						for name, q := range podDemand(podSpec) {
-							add(name, q, n)
-						}
-						pods += n
-						for _, c := range append(append([]corev1.Container{}, podSpec.InitContainers...), podSpec.Containers...) {
-							for res, lim := range c.Resources.Limits {
-								if m, ok := max[res]; ok && lim.Cmp(m) > 0 {
-									t.Errorf("%s container %s: limit %s %s over the LimitRange max %s", key, c.Name, res, lim.String(), m.String())
-								}
-							}
-						}
-					}
-					add(corev1.ResourcePods, *resource.NewQuantity(pods, resource.DecimalSI), 1)
-					add(corev1.ResourceRequestsStorage, storage, 1)
-					add(corev1.ResourcePersistentVolumeClaims, *resource.NewQuantity(claims, resource.DecimalSI), 1)
-					for name, want := range need {
-						hard, ok := q.Spec.Hard[name]
-						if !ok {
-							t.Errorf("quota has no %s", name)
-							continue
-						}
-						if want.Cmp(hard) > 0 {
-							t.Errorf("a rolling update needs %s %s, the quota allows %s", name, want.String(), hard.String())
-						}
-					}
-					if need.Pods().Value() < 2 {
-						t.Errorf("only %d pods counted: the render found no workloads", need.Pods().Value())
-					}
+				t.Run(profile+"/"+size+"/"+engine, func(t *testing.T) {
+					f(t, prof.For(store.Spec{Name: "shop", Generation: 1, Engine: engine, Host: "shop.example.com", Size: size,
+						MedusaImage: testMedusaImage + ":1.4.2"}))
 				})
 			}
 		}
