@@ -50,7 +50,7 @@ build: ## build: build bin/storeplatform
 	$(GO) build -o $(BIN)/storeplatform ./cmd/storeplatform
 
 .PHONY: test
-test: tools build lint web web-test ## test: go vet, staticcheck, the dashboard's tests, then Go unit, integration and browser tests (-race) on the real local stack
+test: tools build lint web web-test medusa-example ## test: go vet, staticcheck, the dashboard's tests, the Medusa example's build, then Go unit, integration and browser tests (-race) on the real local stack
 	$(GO) test $(TEST_FLAGS) -v $(GO_PACKAGES) 2>&1 | hack/test-summary.sh
 
 # The dashboard (web/): npm ci when the lockfile changed, then a production build into
@@ -72,6 +72,23 @@ web-test: web ## web-test: type-check and build the dashboard (make web), then r
 .PHONY: web-dev
 web-dev: $(WEB_DEPS) ## web-dev: Vite dev server on :5173 with hot reload, proxying the API of a running `make dev`
 	cd web && npm run dev
+
+# examples/medusa-store: the Medusa app that a Medusa store's image is built from. Built as its
+# Dockerfile builds it, then its built medusa-config is loaded with the store chart's environment.
+MEDUSA_EXAMPLE := examples/medusa-store
+.PHONY: medusa-example
+MEDUSA_DEPS := $(MEDUSA_EXAMPLE)/node_modules/.stamp-$(shell cksum < $(MEDUSA_EXAMPLE)/package-lock.json | cut -d' ' -f1)
+$(MEDUSA_DEPS): $(MEDUSA_EXAMPLE)/package.json $(MEDUSA_EXAMPLE)/package-lock.json
+	@rm -f $(MEDUSA_EXAMPLE)/node_modules/.stamp-*
+	cd $(MEDUSA_EXAMPLE) && npm ci --no-audit --no-fund
+	@touch $@
+
+medusa-example: $(MEDUSA_DEPS) ## medusa-example: install (npm ci, when its lockfile changed) and medusa build examples/medusa-store, then check that its built config reads the chart's environment
+	cd $(MEDUSA_EXAMPLE) && npx medusa build
+	@for f in medusa-config.js package.json package-lock.json public/admin/index.html; do \
+	  test -s $(MEDUSA_EXAMPLE)/.medusa/server/$$f || { echo "medusa-example: no .medusa/server/$$f after medusa build" >&2; exit 1; }; \
+	done
+	cd $(MEDUSA_EXAMPLE) && node check-config.mjs
 
 .PHONY: screenshots
 screenshots: tools build web ## screenshots: run the browser test and save the README's screenshots in docs/screenshots
@@ -104,8 +121,8 @@ clean-stack: ## clean-stack: wipe the local stack's data (.local/); the next `ma
 	rm -rf $(LOCAL)
 
 .PHONY: clean
-clean: clean-stack ## clean: remove bin/, .local/, web/node_modules and web/dist (the next build starts cold)
-	rm -rf $(BIN) web/node_modules web/dist
+clean: clean-stack ## clean: remove bin/, .local/, web/node_modules, web/dist and the Medusa example's node_modules and build (the next build starts cold)
+	rm -rf $(BIN) web/node_modules web/dist $(MEDUSA_EXAMPLE)/node_modules $(MEDUSA_EXAMPLE)/.medusa
 
 $(STATICCHECK_STAMP):
 	@mkdir -p $(BIN) && rm -f $(BIN)/.stamp-staticcheck-*
