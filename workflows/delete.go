@@ -173,10 +173,19 @@ func (d *deleteRun) stuck(ctx workflow.Context, blockers []string) error {
 	sel := workflow.NewSelector(ctx)
 	sel.AddReceive(d.retry, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil); signal = SignalRetry })
 	sel.AddReceive(d.force, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil); signal = SignalForce })
+	if workflow.GetVersion(ctx, versionCancelStuck, workflow.DefaultVersion, 1) != workflow.DefaultVersion {
+		sel.AddReceive(ctx.Done(), func(workflow.ReceiveChannel, bool) {})
+	}
 	sel.Select(ctx)
 	d.prog.p.WaitingFor = ""
 	if err := ctx.Err(); err != nil {
-		return temporal.NewCanceledError("deletion canceled while stuck")
+		// Canceled by an operator: the store stays deletion_stuck (its
+		// namespace is still there), and says how to go on.
+		const msg = "deletion canceled while stuck; DELETE the store again to resume it"
+		dctx, _ := workflow.NewDisconnectedContext(ctx)
+		d.prog.p.LastError = msg
+		_ = d.record(dctx, store.StatusUpdate{Phase: store.PhaseDeletionStuck, Blockers: blockers, Message: msg})
+		return temporal.NewCanceledError(msg)
 	}
 
 	if signal == SignalForce {

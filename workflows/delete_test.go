@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/storeplatform/storeplatform/activities"
@@ -92,6 +93,34 @@ func TestDeleteStoreStuckThenSignal(t *testing.T) {
 			env.AssertExpectations(t)
 		})
 	}
+}
+
+// TestDeleteStoreCanceledWhileStuck: a cancellation of a stuck deletion
+// ends the workflow as canceled, with the store recorded as still stuck and
+// how to go on; before, the workflow kept waiting for a signal.
+func TestDeleteStoreCanceledWhileStuck(t *testing.T) {
+	env, p := deleteEnv(t)
+	env.OnActivity(a.DeleteNamespace, mock.Anything, mock.Anything).Return(stuckResult(), nil).Once()
+	env.RegisterDelayedCallback(func() {
+		if prog := queryProgress(t, env); prog.Phase != store.PhaseDeletionStuck {
+			t.Errorf("not stuck before the cancellation: %+v", prog)
+		}
+		env.CancelWorkflow()
+	}, time.Hour)
+	env.ExecuteWorkflow(DeleteStore, DeleteStoreInput{Spec: spec(store.EngineMedusa)})
+	if !env.IsWorkflowCompleted() {
+		t.Fatal("the workflow still runs after the cancellation")
+	}
+	if err := env.GetWorkflowError(); !temporal.IsCanceledError(err) {
+		t.Fatalf("error %v, want canceled", err)
+	}
+	if got := p.String(); got != "deleting,deletion_stuck,deletion_stuck" {
+		t.Fatalf("phases %s", got)
+	}
+	if msg := p.msg[len(p.msg)-1]; !strings.Contains(msg, "canceled while stuck") {
+		t.Fatalf("last record %q", msg)
+	}
+	env.AssertExpectations(t)
 }
 
 func TestDeleteStoreFailedStepWaitsForOperator(t *testing.T) {

@@ -58,6 +58,9 @@ const (
 	versionEnterPhase = "enter-phase"
 	// versionStopOperation: DeleteStore cancels a running operation.
 	versionStopOperation = "stop-operation"
+	// versionCancelStuck: a deletion canceled while stuck ends, recorded
+	// (before, it kept waiting for a signal).
+	versionCancelStuck = "cancel-stuck"
 )
 
 // Timeouts bound the activities. Zero fields take the defaults.
