@@ -115,7 +115,7 @@ func Router(o Options) *mux.Router {
 	if o.RatePerSecond == 0 {
 		o.RatePerSecond, o.RateBurst = 10, 40
 	}
-	s := &server{o: o, limits: newLimits(o.RatePerSecond, o.RateBurst), metrics: newMetrics()}
+	s := &server{o: o, limits: newLimits(o.RatePerSecond, o.RateBurst, o.Now), metrics: newMetrics()}
 	r := mux.NewRouter()
 	r.Use(s.logRequests)
 	s.routeProblems(r)

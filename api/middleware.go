@@ -140,32 +140,78 @@ func (s *server) unauthorized(w http.ResponseWriter, r *http.Request, detail str
 	s.fail(w, r, newProblem(ProblemUnauthorized, detail))
 }
 
-// limits holds one token bucket per token.
+// limits holds one token bucket per token. A bucket left alone long
+// enough to refill completely is the same as a new one, so such buckets are
+// dropped: the map holds only the tokens seen within one refill time, not
+// every token ever seen.
 type limits struct {
-	mu      sync.Mutex
-	perSec  float64
-	burst   int
-	buckets map[string]*rate.Limiter
+	mu        sync.Mutex
+	perSec    float64
+	burst     int
+	now       func() time.Time
+	buckets   map[string]*bucket
+	lastSweep time.Time
 }
 
-func newLimits(perSec float64, burst int) *limits {
-	return &limits{perSec: perSec, burst: burst, buckets: map[string]*rate.Limiter{}}
+type bucket struct {
+	lim  *rate.Limiter
+	last time.Time // the last request
+}
+
+// sweepAbove is the number of buckets above which allow looks for full ones
+// (at most once per refill time).
+const sweepAbove = 1024
+
+func newLimits(perSec float64, burst int, now func() time.Time) *limits {
+	return &limits{perSec: perSec, burst: burst, now: now, buckets: map[string]*bucket{}}
+}
+
+// refill is how long an empty bucket takes to fill up.
+func (l *limits) refill() time.Duration {
+	if l.perSec <= 0 {
+		return time.Hour
+	}
+	return time.Duration(float64(l.burst) / l.perSec * float64(time.Second))
 }
 
 // allow takes one request from id's bucket; when it is empty it returns how
 // long until a request would be allowed.
 func (l *limits) allow(id string) (time.Duration, bool) {
+	now := l.now()
 	l.mu.Lock()
+	if len(l.buckets) > sweepAbove && now.Sub(l.lastSweep) >= l.refill() {
+		l.sweep(now)
+	}
 	b, ok := l.buckets[id]
 	if !ok {
-		b = rate.NewLimiter(rate.Limit(l.perSec), l.burst)
+		b = &bucket{lim: rate.NewLimiter(rate.Limit(l.perSec), l.burst)}
 		l.buckets[id] = b
 	}
+	b.last = now
+	res := b.lim.ReserveN(now, 1)
 	l.mu.Unlock()
-	res := b.Reserve()
-	if d := res.Delay(); d > 0 {
-		res.Cancel()
+	if d := res.DelayFrom(now); d > 0 {
+		res.CancelAt(now)
 		return d, false
 	}
 	return 0, true
+}
+
+// sweep drops the buckets that have refilled completely since their last
+// request. l.mu is held.
+func (l *limits) sweep(now time.Time) {
+	full := l.refill()
+	for id, b := range l.buckets {
+		if now.Sub(b.last) >= full {
+			delete(l.buckets, id)
+		}
+	}
+	l.lastSweep = now
+}
+
+// size is the number of buckets held.
+func (l *limits) size() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.buckets)
 }
