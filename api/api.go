@@ -116,7 +116,10 @@ func Router(o Options) *mux.Router {
 		o.RatePerSecond, o.RateBurst = 10, 40
 	}
 	s := &server{o: o, limits: newLimits(o.RatePerSecond, o.RateBurst, o.Now), metrics: newMetrics()}
-	r := mux.NewRouter()
+	// SkipClean: a path with dot segments or doubled slashes names no route
+	// (404 problem+json); cleaning it would answer 301, which a client may
+	// follow with another method.
+	r := mux.NewRouter().SkipClean(true)
 	r.Use(s.logRequests)
 	s.routeProblems(r)
 	r.Handle("/health", health(o.Checks)).Methods(http.MethodGet)

@@ -147,3 +147,33 @@ func TestDashboardUsesTheAPIMessages(t *testing.T) {
 		}
 	}
 }
+
+// TestAPIPathsAreNeverRedirected: an API path with dot segments, doubled
+// or trailing slashes names no route and answers 404 problem+json; the
+// router used to clean it and answer 301, which a client may follow with
+// another method.
+func TestAPIPathsAreNeverRedirected(t *testing.T) {
+	h := dashboardRouter(t, fstest.MapFS{"index.html": {Data: []byte("<!doctype html>")}})
+	tests := []struct {
+		method, target string
+		status         int
+	}{
+		{http.MethodGet, "/api/stores/..%2F..%2Fetc", http.StatusNotFound},
+		{http.MethodDelete, "/api/stores/%2e%2e", http.StatusNotFound},
+		{http.MethodGet, "/api/stores/../../etc/passwd", http.StatusNotFound},
+		{http.MethodGet, "/api//stores", http.StatusNotFound},
+		{http.MethodPost, "/api/./stores", http.StatusNotFound},
+		{http.MethodGet, "/api/stores/shop/./events", http.StatusNotFound},
+	}
+	for _, tt := range tests {
+		t.Run(tt.method+" "+tt.target, func(t *testing.T) {
+			req := httptest.NewRequest(tt.method, tt.target, strings.NewReader("{}"))
+			req.Header.Set("Authorization", "Bearer "+acmeToken)
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code != tt.status || rec.Header().Get("Content-Type") != problemContentType || rec.Header().Get("Location") != "" {
+				t.Fatalf("%d %q Location %q: %s", rec.Code, rec.Header().Get("Content-Type"), rec.Header().Get("Location"), rec.Body.String())
+			}
+		})
+	}
+}
