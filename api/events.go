@@ -26,7 +26,14 @@ func (s *server) storeEvents(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	s.stream(w, r, store.ChangeQuery{Name: rec.Name}, true)
+	// Every event is checked against the caller's tenant, not only the
+	// first: the store may be deleted and its name taken by another tenant
+	// while the stream is open.
+	q := store.ChangeQuery{Name: rec.Name}
+	if who := principal(r); who.Role != auth.RoleAdmin {
+		q.Owner = who.Tenant
+	}
+	s.stream(w, r, q, true)
 }
 
 // allEvents handles GET /api/events: Server-Sent Events of every store the
@@ -80,7 +87,7 @@ func (s *server) stream(w http.ResponseWriter, r *http.Request, q store.ChangeQu
 			}
 		}
 		if progress && q.Name != "" {
-			if p := s.progressOf(r, q.Name); p != nil {
+			if p := s.progressOf(r, q.Owner, q.Name); p != nil {
 				data, _ := json.Marshal(p)
 				if string(data) != string(lastProgress) {
 					lastProgress = data
@@ -101,10 +108,11 @@ func (s *server) stream(w http.ResponseWriter, r *http.Request, q store.ChangeQu
 	}
 }
 
-// progressOf reads the store's record, then its workflow's progress.
-func (s *server) progressOf(r *http.Request, name string) *workflows.Progress {
+// progressOf reads the store's record, then its workflow's progress; nil
+// when the store is not owner's (owner "" is an admin).
+func (s *server) progressOf(r *http.Request, owner, name string) *workflows.Progress {
 	rec, err := s.o.Stores.Get(r.Context(), name)
-	if err != nil {
+	if err != nil || (owner != "" && rec.Owner != owner) {
 		return nil
 	}
 	return s.progress(r.Context(), rec)

@@ -100,13 +100,27 @@ func TestEventStreams(t *testing.T) {
 	}
 	// One store's stream, with its workflow's progress; another tenant's
 	// store is 404.
-	f.temporal.On("QueryWorkflow", mock.Anything, "store/acme-2/1/create", "", workflows.QueryProgress).Return(nil, errors.New("no worker")).Maybe()
+	f.temporal.On("QueryWorkflow", mock.Anything, mock.Anything, "", workflows.QueryProgress).Return(nil, errors.New("no worker")).Maybe()
 	one := readEvents(t, ctx, srv.URL+"/api/stores/acme-2/events", acmeToken, "", 1)
 	if len(one) != 1 || one[0].rec.Name != "acme-2" {
 		t.Fatalf("store stream %+v", one)
 	}
 	if rec := f.do(t, http.MethodGet, "/api/stores/other-1/events", acmeToken, ""); rec.Code != 404 {
 		t.Fatalf("other tenant's stream: %d", rec.Code)
+	}
+	// The store is deleted and another tenant takes its name: a stream that
+	// acme opened on it never shows the other tenant's store.
+	go func() {
+		time.Sleep(300 * time.Millisecond)
+		r := f.stores.recs["acme-2"]
+		r.Owner, r.Generation, r.Phase, r.Title = "other", r.Generation+1, store.PhaseRequested, "Other's secret launch"
+		r.UpdatedAt = time.Now().Truncate(time.Millisecond)
+		f.stores.set(r)
+	}()
+	short, cancelShort := context.WithTimeout(ctx, 3*eventPoll)
+	defer cancelShort()
+	if leaked := readEvents(t, short, srv.URL+"/api/stores/acme-2/events", acmeToken, one[0].id, 1); len(leaked) != 0 {
+		t.Fatalf("acme's stream of acme-2 sent the other tenant's store: %+v", leaked[0].rec)
 	}
 	if rec := f.do(t, http.MethodGet, "/api/events?lastEventId=yesterday", acmeToken, ""); rec.Code != 400 {
 		t.Fatalf("bad Last-Event-ID: %d", rec.Code)
