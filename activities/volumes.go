@@ -42,25 +42,16 @@ func (a *Activities) withVolumeFloors(ctx context.Context, spec store.Spec, vals
 	}
 	switch spec.Engine {
 	case store.EngineWooCommerce:
-		want, err := quantityAt(vals, "woocommerce", "persistence", "size")
-		if err != nil {
+		if err := a.keepClaimSize(ctx, ns, spec.Name+"-wp-content", vals, set, "woocommerce", "persistence", "size"); err != nil {
 			return nil, err
-		}
-		pvc, err := a.Kube.CoreV1().PersistentVolumeClaims(ns).Get(ctx, spec.Name+"-wp-content", metav1.GetOptions{})
-		switch {
-		case apierrors.IsNotFound(err):
-		case err != nil:
-			return nil, fmt.Errorf("read volume claim: %w", err)
-		default:
-			live := pvc.Spec.Resources.Requests.Storage()
-			if live.Cmp(want) > 0 || (live.Cmp(want) < 0 && !a.canExpand(ctx, pvc.Spec.StorageClassName)) {
-				set([]string{"woocommerce", "persistence", "size"}, live.String())
-			}
 		}
 		if err := a.keepClaimTemplate(ctx, ns, spec.Name+"-mariadb", "mariadb", vals, set); err != nil {
 			return nil, err
 		}
 	case store.EngineMedusa:
+		if err := a.keepClaimSize(ctx, ns, spec.Name+"-medusa-uploads", vals, set, "medusa", "uploads", "persistence", "size"); err != nil {
+			return nil, err
+		}
 		if err := a.keepClaimTemplate(ctx, ns, spec.Name+"-postgresql", "postgresql", vals, set); err != nil {
 			return nil, err
 		}
@@ -69,6 +60,47 @@ func (a *Activities) withVolumeFloors(ctx context.Context, spec store.Spec, vals
 		return vals, nil
 	}
 	return storechart.Merge(vals, override), nil
+}
+
+// keepClaimSize pins the size at path of the chart's PVC name to its live
+// size when the values ask for less (Kubernetes cannot shrink a volume) or
+// when its StorageClass cannot expand volumes. Values without the size (a
+// chart version that has no such volume) pin nothing.
+func (a *Activities) keepClaimSize(ctx context.Context, ns, name string, vals map[string]any, set func([]string, any), path ...string) error {
+	if !hasValue(vals, path...) {
+		return nil
+	}
+	want, err := quantityAt(vals, path...)
+	if err != nil {
+		return err
+	}
+	pvc, err := a.Kube.CoreV1().PersistentVolumeClaims(ns).Get(ctx, name, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		return nil
+	case err != nil:
+		return fmt.Errorf("read volume claim: %w", err)
+	}
+	live := pvc.Spec.Resources.Requests.Storage()
+	if live.Cmp(want) > 0 || (live.Cmp(want) < 0 && !a.canExpand(ctx, pvc.Spec.StorageClassName)) {
+		set(path, live.String())
+	}
+	return nil
+}
+
+// hasValue reports whether vals holds a value at path.
+func hasValue(vals map[string]any, path ...string) bool {
+	var cur any = vals
+	for _, k := range path {
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return false
+		}
+		if cur, ok = m[k]; !ok {
+			return false
+		}
+	}
+	return cur != nil
 }
 
 // keepClaimTemplate pins the volume size and claim labels of StatefulSet
