@@ -103,6 +103,7 @@ func (a *Activities) RollbackRelease(ctx context.Context, in RollbackInput) (Rol
 	if err != nil {
 		return RollbackResult{}, err
 	}
+	defer keepAlive(ctx, fmt.Sprintf("rollback of %s to %d", name, in.Revision))()
 	rel, err := a.Releases.Upgrade(ctx, ns, name, target.Chart, vals, rollbackDescription(in.Revision))
 	if err != nil {
 		return RollbackResult{}, fmt.Errorf("roll %s back to %d: %w", name, in.Revision, err)

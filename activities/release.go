@@ -49,6 +49,7 @@ func (a *Activities) InstallRelease(ctx context.Context, in NamespaceInput) (Ins
 	if err := chartutil.ValidateAgainstSchema(c, vals); err != nil {
 		return InstallResult{}, temporal.NewNonRetryableApplicationError("store values rejected by the chart: "+err.Error(), ErrInvalidChart, nil)
 	}
+	defer keepAlive(ctx, "helm install or upgrade of "+spec.Name)()
 	res, err := a.installOrUpgrade(ctx, spec, c, vals)
 	if err != nil {
 		return InstallResult{}, err
@@ -128,6 +129,7 @@ func (a *Activities) chartFor(spec store.Spec) (*chart.Chart, error) {
 // UninstallRelease removes the store's release. A release or namespace that
 // does not exist is success. PVCs stay until the namespace is deleted.
 func (a *Activities) UninstallRelease(ctx context.Context, in NamespaceInput) error {
+	defer keepAlive(ctx, "helm uninstall of "+in.Spec.Name)()
 	if err := a.Releases.Uninstall(ctx, in.Spec.Namespace(), in.Spec.Name); err != nil {
 		return fmt.Errorf("helm uninstall %s: %w", in.Spec.Name, err)
 	}

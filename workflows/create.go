@@ -202,7 +202,7 @@ func (r *createRun) compensate(ctx workflow.Context) {
 	for i := len(r.undo) - 1; i >= 0; i-- {
 		switch r.undo[i] {
 		case undoRelease:
-			errs = append(errs, workflow.ExecuteActivity(shortOptions(ctx, r.t), a.UninstallRelease, in).Get(ctx, nil))
+			errs = append(errs, workflow.ExecuteActivity(installOptions(ctx, r.t), a.UninstallRelease, in).Get(ctx, nil))
 		case undoNamespace:
 			var res activities.DeleteNamespaceResult
 			// Bounded: a namespace that will not go is left to DeleteStore and

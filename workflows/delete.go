@@ -70,7 +70,7 @@ func (d *deleteRun) run(ctx workflow.Context) (DeleteStoreResult, error) {
 	var a *activities.Activities
 	spec := d.in.Spec
 	in := activities.NamespaceInput{Spec: spec}
-	short := shortOptions(ctx, d.t)
+	helm := installOptions(ctx, d.t)
 	res := DeleteStoreResult{Name: spec.Name}
 
 	steps := []struct {
@@ -81,7 +81,7 @@ func (d *deleteRun) run(ctx workflow.Context) (DeleteStoreResult, error) {
 			return d.record(ctx, store.StatusUpdate{Phase: store.PhaseDeleting, Message: "deleting the store", Spec: &spec})
 		}},
 		{StepStopCreate, func() error { return d.stopCreate(ctx) }},
-		{StepUninstall, func() error { return workflow.ExecuteActivity(short, a.UninstallRelease, in).Get(ctx, nil) }},
+		{StepUninstall, func() error { return workflow.ExecuteActivity(helm, a.UninstallRelease, in).Get(ctx, nil) }},
 		{StepDeleteNamespace, func() error { return d.deleteNamespace(ctx, in) }},
 		{StepRecord, func() error {
 			deleted := func() error {

@@ -65,16 +65,17 @@ const (
 
 // Timeouts bound the activities. Zero fields take the defaults.
 type Timeouts struct {
-	// Short is the StartToCloseTimeout of quick activities (default 1m);
-	// each is retried for up to ten times as long.
+	// Short is the StartToCloseTimeout of quick activities (default 30s):
+	// a task lost with its worker is retried after it; each is retried for
+	// up to ten times as long.
 	Short time.Duration `json:"short,omitempty"`
 	// Install bounds one Helm install or upgrade (default 5m).
 	Install time.Duration `json:"install,omitempty"`
 	// Ready is how long the store's workloads may take to become ready
 	// (default 15m).
 	Ready time.Duration `json:"ready,omitempty"`
-	// Heartbeat is the heartbeat timeout of the waits (default 30s): a
-	// worker that died is noticed this quickly.
+	// Heartbeat is the heartbeat timeout of the waits and the Helm actions
+	// (default 10s): a worker that died is noticed this quickly.
 	Heartbeat time.Duration `json:"heartbeat,omitempty"`
 	// StuckAfter is how long a namespace may take to go before its deletion
 	// counts as stuck (default 10m).
@@ -90,10 +91,10 @@ func (t Timeouts) withDefaults() Timeouts {
 			*d = v
 		}
 	}
-	def(&t.Short, time.Minute)
+	def(&t.Short, 30*time.Second)
 	def(&t.Install, 5*time.Minute)
 	def(&t.Ready, 15*time.Minute)
-	def(&t.Heartbeat, 30*time.Second)
+	def(&t.Heartbeat, 10*time.Second)
 	def(&t.StuckAfter, 10*time.Minute)
 	def(&t.RetryWindow, 72*time.Hour)
 	return t
@@ -119,10 +120,14 @@ func shortOptions(ctx workflow.Context, t Timeouts) workflow.Context {
 	})
 }
 
+// installOptions suit the Helm actions (install, upgrade, rollback,
+// uninstall): they heartbeat while Helm works, so a dead worker is noticed
+// after Heartbeat, not after Install.
 func installOptions(ctx workflow.Context, t Timeouts) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout:    t.Install,
 		ScheduleToCloseTimeout: 4 * t.Install,
+		HeartbeatTimeout:       t.Heartbeat,
 		RetryPolicy:            retryPolicy(0),
 	})
 }

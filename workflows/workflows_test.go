@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
@@ -341,5 +343,48 @@ func TestCreateStoreRecordsTheURLTheReleaseServes(t *testing.T) {
 				t.Fatalf("result URL %q, recorded %v, want %s", res.URL, p.urls, tt.want)
 			}
 		})
+	}
+}
+
+// TestLongActivitiesHeartbeat: every activity that can run for long (the
+// Helm actions, the waits, the namespace deletion) has a heartbeat timeout
+// of at most 10 s, so a store whose worker died moves again within
+// seconds; quick ones end within 30 s, so a lost task is retried soon.
+func TestLongActivitiesHeartbeat(t *testing.T) {
+	env, _ := newEnv(t)
+	seen := map[string]*activity.Info{}
+	var mu sync.Mutex
+	env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
+		mu.Lock()
+		defer mu.Unlock()
+		i := *info
+		seen[info.ActivityType.Name] = &i
+	})
+	env.OnActivity(a.CreateNamespace, mock.Anything, mock.Anything).Return(nil).Once()
+	env.OnActivity(a.EnsureCredentials, mock.Anything, mock.Anything).Return(activities.CredentialsResult{}, nil).Once()
+	env.OnActivity(a.InstallRelease, mock.Anything, mock.Anything).Return(activities.InstallResult{Revision: 1}, nil).Once()
+	env.OnActivity(a.WaitReady, mock.Anything, mock.Anything).Return(activities.WaitProgress{}, permanent("crash", activities.ErrWorkloadFailed)).Once()
+	env.OnActivity(a.UninstallRelease, mock.Anything, mock.Anything).Return(nil).Once()
+	env.OnActivity(a.DeleteNamespace, mock.Anything, mock.Anything).Return(activities.DeleteNamespaceResult{Gone: true}, nil).Once()
+	env.RegisterDelayedCallback(func() { env.CancelWorkflow() }, time.Hour) // end the wait for a retry
+	env.ExecuteWorkflow(CreateStore, CreateStoreInput{Spec: spec(store.EngineWooCommerce)})
+	long := []string{"InstallRelease", "WaitReady", "UninstallRelease", "DeleteNamespace"}
+	for _, name := range long {
+		info := seen[name]
+		if info == nil {
+			t.Fatalf("%s never ran", name)
+		}
+		if info.HeartbeatTimeout <= 0 || info.HeartbeatTimeout > 10*time.Second {
+			t.Errorf("%s: heartbeat timeout %v", name, info.HeartbeatTimeout)
+		}
+	}
+	for _, name := range []string{"CreateNamespace", "EnsureCredentials", "UpdateStoreStatus"} {
+		info := seen[name]
+		if info == nil {
+			t.Fatalf("%s never ran", name)
+		}
+		if d := info.Deadline.Sub(info.StartedTime).Round(time.Second); d > 30*time.Second {
+			t.Errorf("%s: start-to-close %v", name, d)
+		}
 	}
 }

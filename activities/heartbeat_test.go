@@ -1,0 +1,60 @@
+package activities
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
+)
+
+// TestKeepAliveHeartbeatsThroughALongAction: an activity that works for
+// longer than its HeartbeatTimeout without a point to report progress (a
+// Helm action) stays alive through keepAlive; without it, it times out.
+func TestKeepAliveHeartbeatsThroughALongAction(t *testing.T) {
+	for _, tt := range []struct {
+		name      string
+		keepAlive bool
+		wantErr   bool
+	}{
+		{"with keepAlive", true, false},
+		{"without", false, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var s testsuite.WorkflowTestSuite
+			env := s.NewTestWorkflowEnvironment()
+			var beats atomic.Int32
+			env.SetOnActivityHeartbeatListener(func(*activity.Info, converter.EncodedValues) { beats.Add(1) })
+			longAction := func(ctx context.Context) error {
+				if tt.keepAlive {
+					defer keepAlive(ctx, "long action")()
+				}
+				select {
+				case <-time.After(1500 * time.Millisecond):
+					return nil
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+			}
+			env.RegisterActivityWithOptions(longAction, activity.RegisterOptions{Name: "LongAction"})
+			wf := func(ctx workflow.Context) error {
+				ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+					StartToCloseTimeout: time.Minute, HeartbeatTimeout: 300 * time.Millisecond,
+				})
+				return workflow.ExecuteActivity(ctx, "LongAction").Get(ctx, nil)
+			}
+			env.RegisterWorkflowWithOptions(wf, workflow.RegisterOptions{Name: "LongActionWorkflow"})
+			env.ExecuteWorkflow("LongActionWorkflow")
+			if err := env.GetWorkflowError(); (err != nil) != tt.wantErr {
+				t.Fatalf("error %v, want error: %v", err, tt.wantErr)
+			}
+			if tt.keepAlive && beats.Load() < 3 {
+				t.Fatalf("%d heartbeats in 1.5 s with a 300 ms timeout", beats.Load())
+			}
+		})
+	}
+}
