@@ -29,7 +29,7 @@ func TestRolloutBringsChart040ToStoresOf030(t *testing.T) {
 		"fix-md": `{"name":"fix-md","engine":"medusa","medusaImage":"registry.example.com/acme/medusa:1.0.0"}`,
 	}
 	volumes := map[string]map[string]string{} // store -> PVC name -> UID
-	secrets := map[string]string{}             // store -> Secret resourceVersion
+	secrets := map[string]string{}            // store -> Secret resourceVersion
 	for name, body := range stores {
 		if code, data := p.call(t, "acme", http.MethodPost, "/api/stores", body); code != http.StatusAccepted {
 			t.Fatalf("create %s: %d %s", name, code, data)

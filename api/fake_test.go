@@ -45,8 +45,28 @@ func (f *fakeStores) Insert(_ context.Context, rec store.Record) error {
 	if _, ok := f.recs[rec.Name]; ok {
 		return store.ErrConflict
 	}
+	if err := f.unique(rec); err != nil {
+		return err
+	}
 	rec.ID = bson.NewObjectID()
 	f.recs[rec.Name] = rec
+	return nil
+}
+
+// unique refuses rec's claims when another record holds one, as
+// MongoRepository's unique indexes do. f.mu is held.
+func (f *fakeStores) unique(rec store.Record) error {
+	for _, r := range f.recs {
+		if r.Name == rec.Name {
+			continue
+		}
+		if rec.LiveHost != "" && r.LiveHost == rec.LiveHost {
+			return store.ErrHostTaken
+		}
+		if rec.Slot != "" && r.Slot == rec.Slot {
+			return store.ErrSlotTaken
+		}
+	}
 	return nil
 }
 
@@ -56,6 +76,9 @@ func (f *fakeStores) ReplaceDeleted(_ context.Context, old, rec store.Record) er
 	cur, ok := f.recs[old.Name]
 	if !ok || cur.Generation != old.Generation || cur.Phase != store.PhaseDeleted {
 		return store.ErrConflict
+	}
+	if err := f.unique(rec); err != nil {
+		return err
 	}
 	rec.ID = bson.NewObjectID()
 	f.recs[rec.Name] = rec
@@ -82,16 +105,42 @@ func (f *fakeStores) List(_ context.Context, q store.ListQuery) ([]store.Record,
 	return out, next, nil
 }
 
-func (f *fakeStores) CountActive(_ context.Context, owner string) (int, error) {
+func (f *fakeStores) FreeSlot(_ context.Context, owner string, limit int) (string, bool, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	n := 0
+	taken, live := map[string]bool{}, 0
 	for _, r := range f.recs {
 		if r.Owner == owner && r.Phase != store.PhaseDeleted {
-			n++
+			taken[r.Slot] = true
+			live++
 		}
 	}
-	return n, nil
+	if live >= limit {
+		return "", false, nil
+	}
+	for k := 0; k < limit; k++ {
+		if s := store.SlotOf(owner, k); !taken[s] {
+			return s, true, nil
+		}
+	}
+	return "", false, nil
+}
+
+func (f *fakeStores) ClaimHost(_ context.Context, name string, generation int, host string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, r := range f.recs {
+		if r.Name != name && r.LiveHost == host {
+			return store.ErrHostTaken
+		}
+	}
+	r, ok := f.recs[name]
+	if !ok || r.Generation != generation || r.Phase == store.PhaseDeleted {
+		return store.ErrNotFound
+	}
+	r.LiveHost = host
+	f.recs[name] = r
+	return nil
 }
 
 func (f *fakeStores) UpdateStatus(_ context.Context, u store.StatusUpdate) error {
@@ -103,6 +152,9 @@ func (f *fakeStores) UpdateStatus(_ context.Context, u store.StatusUpdate) error
 	}
 	if u.Phase != "" {
 		r.Phase, r.Message = u.Phase, u.Message
+	}
+	if u.Phase == store.PhaseDeleted {
+		r.Claim = store.Claim{LiveHost: "deleted:" + r.Name, Slot: "deleted:" + r.Name}
 	}
 	f.recs[u.Name] = r
 	return nil

@@ -93,6 +93,21 @@ func (s *server) changeStore(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, StoreResponse{Record: rec})
 		return
 	}
+	if target.Host != current.Host {
+		if fe := s.hostAllowed(principal(r), target.Host); fe != nil {
+			s.fail(w, r, invalid("the host is not allowed", *fe))
+			return
+		}
+		// The new host is claimed before the upgrade starts: no other store
+		// can take it meanwhile.
+		if err := s.o.Stores.ClaimHost(r.Context(), rec.Name, rec.Generation, target.Host); errors.Is(err, store.ErrHostTaken) {
+			s.fail(w, r, errStoreConflict{"the host " + target.Host + " is taken by another store"})
+			return
+		} else if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+	}
 	s.startOperation(w, r, rec, workflows.OperateStoreInput{Kind: store.OpChange, Spec: current, Target: &target})
 }
 

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/gorilla/mux"
 	"go.temporal.io/api/serviceerror"
@@ -31,6 +32,15 @@ type StoreList struct {
 	NextCursor string         `json:"nextCursor,omitempty"`
 }
 
+// hostAllowed says why who may not serve a store on host: a tenant's
+// stores live under STORE_DOMAIN; only an admin may choose any host.
+func (s *server) hostAllowed(who auth.Token, host string) *FieldError {
+	if who.Role == auth.RoleAdmin || strings.HasSuffix(host, "."+s.o.StoreDomain) {
+		return nil
+	}
+	return &FieldError{Field: "host", Message: "must end in ." + s.o.StoreDomain + " (only an admin may choose another domain)"}
+}
+
 // errStoreConflict carries the detail of a 409.
 type errStoreConflict struct{ detail string }
 
@@ -50,6 +60,10 @@ func (s *server) createStore(w http.ResponseWriter, r *http.Request) {
 	version, err := s.defaultChartVersion(r.Context())
 	if err != nil {
 		s.fail(w, r, err)
+		return
+	}
+	if fe := s.hostAllowed(who, req.Host); req.Host != "" && fe != nil {
+		s.fail(w, r, invalid("the host is not allowed", *fe))
 		return
 	}
 	spec := s.withDefaults(store.Spec{Name: req.Name, Engine: req.Engine, Title: req.Title, AdminEmail: req.AdminEmail,
@@ -91,7 +105,7 @@ func (s *server) withDefaults(spec store.Spec) store.Spec {
 // the place of a deleted store of that name) when there is none. The same
 // request twice gives the same record.
 func (s *server) ensureRecord(ctx context.Context, who auth.Token, spec store.Spec) (store.Record, error) {
-	for attempt := 0; attempt < 3; attempt++ {
+	for attempt := 0; attempt < s.o.StoreLimit+3; attempt++ {
 		cur, err := s.o.Stores.Get(ctx, spec.Name)
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return store.Record{}, err
@@ -106,11 +120,14 @@ func (s *server) ensureRecord(ctx context.Context, who auth.Token, spec store.Sp
 			}
 			return cur, nil
 		}
-		n, err := s.o.Stores.CountActive(ctx, who.Tenant)
+		// The record claims a free slot of the tenant's limit and its host,
+		// both under unique indexes: two concurrent requests never take the
+		// same one, so the limit and the host hold however many race.
+		slot, ok, err := s.o.Stores.FreeSlot(ctx, who.Tenant, s.o.StoreLimit)
 		if err != nil {
 			return store.Record{}, err
 		}
-		if n >= s.o.StoreLimit {
+		if !ok {
 			return store.Record{}, errLimit
 		}
 		spec.Generation = 1
@@ -118,7 +135,8 @@ func (s *server) ensureRecord(ctx context.Context, who auth.Token, spec store.Sp
 			spec.Generation = cur.Generation + 1
 		}
 		now := s.o.Now().UTC()
-		rec := store.Record{Spec: spec, Owner: who.Tenant, Phase: store.PhaseRequested, Message: "waiting for the workflow to start",
+		rec := store.Record{Spec: spec, Owner: who.Tenant, Claim: store.Claim{LiveHost: spec.Host, Slot: slot},
+			Phase: store.PhaseRequested, Message: "waiting for the workflow to start",
 			Namespace: spec.Namespace(), CreatedAt: now, UpdatedAt: now,
 			CreateWorkflowID: workflows.CreateWorkflowID(spec.Name, spec.Generation)}
 		if found {
@@ -126,10 +144,12 @@ func (s *server) ensureRecord(ctx context.Context, who auth.Token, spec store.Sp
 		} else {
 			err = s.o.Stores.Insert(ctx, rec)
 		}
-		if errors.Is(err, store.ErrConflict) {
-			continue // a concurrent request wrote it first: read it again
-		}
-		if err != nil {
+		switch {
+		case errors.Is(err, store.ErrConflict), errors.Is(err, store.ErrSlotTaken):
+			continue // a concurrent request wrote it, or took the slot, first: read again
+		case errors.Is(err, store.ErrHostTaken):
+			return store.Record{}, errStoreConflict{"the host " + spec.Host + " is taken by another store"}
+		case err != nil:
 			return store.Record{}, err
 		}
 		return s.o.Stores.Get(ctx, spec.Name)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -27,13 +28,120 @@ func NewMongoRepository(db *mongo.Database) *MongoRepository {
 	return &MongoRepository{coll: db.Collection(CollectionName)}
 }
 
-// EnsureIndexes creates the unique index on the store name and the index of
-// the owner listing, unless they exist.
+// EnsureIndexes creates the unique indexes on the store name and on the
+// claims (host, limit slot), and the index of the owner listing, unless
+// they exist. Records from before the claims get theirs first.
 func (r *MongoRepository) EnsureIndexes(ctx context.Context) error {
+	if err := r.claimLegacy(ctx); err != nil {
+		return err
+	}
 	return mongoindex.Ensure(ctx, r.coll, []mongo.IndexModel{
 		{Keys: bson.D{{Key: "name", Value: 1}}, Options: options.Index().SetUnique(true).SetName("name_unique")},
 		{Keys: bson.D{{Key: "owner", Value: 1}, {Key: "created_at", Value: -1}}, Options: options.Index().SetName("owner_created")},
+		{Keys: bson.D{{Key: "live_host", Value: 1}}, Options: options.Index().SetUnique(true).SetName("live_host_unique")},
+		{Keys: bson.D{{Key: "slot", Value: 1}}, Options: options.Index().SetUnique(true).SetName("slot_unique")},
 	})
+}
+
+// claimLegacy gives records written before claims existed theirs: a live
+// store its host (the first of two live stores on one host keeps it, the
+// other gets a placeholder) and a slot outside the limit's; a deleted one
+// placeholders.
+func (r *MongoRepository) claimLegacy(ctx context.Context) error {
+	cur, err := r.coll.Find(ctx, bson.M{"live_host": bson.M{"$exists": false}}, options.Find().SetSort(bson.D{{Key: "created_at", Value: 1}}))
+	if err != nil {
+		return fmt.Errorf("find records without claims: %w", err)
+	}
+	var recs []Record
+	if err := cur.All(ctx, &recs); err != nil {
+		return fmt.Errorf("find records without claims: %w", err)
+	}
+	hosts := map[string]bool{}
+	for _, rec := range recs {
+		c := released("legacy", rec.Name)
+		switch {
+		case rec.Phase == PhaseDeleted:
+			c = released("deleted", rec.Name)
+		case rec.Host != "" && !hosts[rec.Host]:
+			n, err := r.coll.CountDocuments(ctx, bson.M{"live_host": rec.Host})
+			if err != nil {
+				return err
+			}
+			if n == 0 {
+				c.LiveHost, hosts[rec.Host] = rec.Host, true
+			}
+		}
+		if _, err := r.coll.UpdateOne(ctx, bson.M{"_id": rec.ID}, bson.M{"$set": bson.M{"live_host": c.LiveHost, "slot": c.Slot}}); err != nil {
+			return fmt.Errorf("claims of store %s: %w", rec.Name, err)
+		}
+	}
+	return nil
+}
+
+// FreeSlot is the first slot below limit that none of owner's stores
+// holds; false when all are held.
+func (r *MongoRepository) FreeSlot(ctx context.Context, owner string, limit int) (string, bool, error) {
+	cur, err := r.coll.Find(ctx, bson.M{"owner": owner, "phase": bson.M{"$ne": PhaseDeleted}}, options.Find().SetProjection(bson.M{"slot": 1}))
+	if err != nil {
+		return "", false, err
+	}
+	var held []Claim
+	if err := cur.All(ctx, &held); err != nil {
+		return "", false, err
+	}
+	if len(held) >= limit {
+		return "", false, nil // legacy records hold no numbered slot, but count
+	}
+	taken := map[string]bool{}
+	for _, c := range held {
+		taken[c.Slot] = true
+	}
+	for k := 0; k < limit; k++ {
+		if s := SlotOf(owner, k); !taken[s] {
+			return s, true, nil
+		}
+	}
+	return "", false, nil
+}
+
+// ClaimHost makes host the claimed host of the live store name at
+// generation (a change of its host); ErrHostTaken when another live store
+// has it.
+func (r *MongoRepository) ClaimHost(ctx context.Context, name string, generation int, host string) error {
+	res, err := r.coll.UpdateOne(ctx, bson.M{"name": name, "generation": generation, "phase": bson.M{"$ne": PhaseDeleted}},
+		bson.M{"$set": bson.M{"live_host": host}})
+	if err != nil {
+		if mongo.IsDuplicateKeyError(err) || isWriteConflict(err) {
+			return ErrHostTaken
+		}
+		return fmt.Errorf("claim host of store %s: %w", name, err)
+	}
+	if res.MatchedCount == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// duplicate tells which unique field of rec another record holds, after
+// an insert of rec failed on a unique index.
+func (r *MongoRepository) duplicate(ctx context.Context, rec Record) error {
+	for _, c := range []struct {
+		filter bson.M
+		err    error
+	}{
+		{bson.M{"name": rec.Name}, ErrConflict},
+		{bson.M{"live_host": rec.LiveHost}, ErrHostTaken},
+		{bson.M{"slot": rec.Slot}, ErrSlotTaken},
+	} {
+		n, err := r.coll.CountDocuments(ctx, c.filter)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			return c.err
+		}
+	}
+	return ErrConflict // gone meanwhile: the caller reads again
 }
 
 // UpdateStatus applies u to the record of u.Name at generation u.Generation,
@@ -68,6 +176,15 @@ func (r *MongoRepository) UpdateStatus(ctx context.Context, u StatusUpdate) erro
 		set["delete_workflow_id"] = u.DeleteWorkflowID
 	}
 	onInsert := bson.M{"created_at": u.At}
+	if u.Phase == PhaseDeleted {
+		// A deleted store releases its host and its slot of the limit.
+		c := released("deleted", u.Name)
+		set["live_host"], set["slot"] = c.LiveHost, c.Slot
+	} else {
+		// A record made here (its API record is lost) claims nothing.
+		c := released("unclaimed", u.Name)
+		onInsert["live_host"], onInsert["slot"] = c.LiveHost, c.Slot
+	}
 	if u.Spec != nil {
 		onInsert["engine"] = u.Spec.Engine
 		onInsert["host"] = u.Spec.Host
@@ -168,8 +285,17 @@ func (r *MongoRepository) UpdateOperation(ctx context.Context, u OperationUpdate
 	if len(unset) > 0 {
 		update["$unset"] = unset
 	}
+	if u.Spec != nil && u.Spec.Host != "" {
+		set["live_host"] = u.Spec.Host // the host the store now serves
+	}
 	filter := bson.M{"name": u.Name, "generation": u.Generation, "phase": bson.M{"$in": operable}}
 	res, err := r.coll.UpdateOne(ctx, filter, update)
+	if (mongo.IsDuplicateKeyError(err) || isWriteConflict(err)) && set["live_host"] != nil {
+		// Another store took the host this one went back to (after a failed
+		// host change): the record keeps the claim it has.
+		delete(set, "live_host")
+		res, err = r.coll.UpdateOne(ctx, filter, update)
+	}
 	if err != nil {
 		return fmt.Errorf("update store %s: %w", u.Name, err)
 	}
@@ -217,14 +343,17 @@ func isWriteConflict(err error) bool {
 			}
 		}
 	}
-	return false
+	// An update that breaks a unique index: FerretDB on SQLite answers
+	// InternalError with SQLite's constraint message instead of 11000.
+	var ce mongo.CommandError
+	return errors.As(err, &ce) && strings.Contains(ce.Message, "UNIQUE constraint failed")
 }
 
 // Insert adds a new record; ErrConflict when its name is taken.
 func (r *MongoRepository) Insert(ctx context.Context, rec Record) error {
 	_, err := r.coll.InsertOne(ctx, rec)
-	if mongo.IsDuplicateKeyError(err) {
-		return ErrConflict
+	if mongo.IsDuplicateKeyError(err) || isWriteConflict(err) {
+		return r.duplicate(ctx, rec)
 	}
 	return err
 }
@@ -233,6 +362,18 @@ func (r *MongoRepository) Insert(ctx context.Context, rec Record) error {
 // name; ErrConflict when old is no longer there as it was (another request
 // took the name first).
 func (r *MongoRepository) ReplaceDeleted(ctx context.Context, old, rec Record) error {
+	// The claims are checked first so that a taken host or slot leaves the
+	// deleted record in place; the unique indexes still decide a race.
+	for _, c := range []struct {
+		filter bson.M
+		err    error
+	}{{bson.M{"live_host": rec.LiveHost}, ErrHostTaken}, {bson.M{"slot": rec.Slot}, ErrSlotTaken}} {
+		if n, err := r.coll.CountDocuments(ctx, c.filter); err != nil {
+			return err
+		} else if n > 0 {
+			return c.err
+		}
+	}
 	res, err := r.coll.DeleteOne(ctx, bson.M{"name": old.Name, "generation": old.Generation, "phase": PhaseDeleted})
 	if err != nil {
 		return err
@@ -240,7 +381,15 @@ func (r *MongoRepository) ReplaceDeleted(ctx context.Context, old, rec Record) e
 	if res.DeletedCount == 0 {
 		return ErrConflict
 	}
-	return r.Insert(ctx, rec)
+	if err := r.Insert(ctx, rec); err != nil {
+		// Lost a race for a claim: the deleted record goes back, so the
+		// name's generations continue.
+		if _, rerr := r.coll.InsertOne(ctx, old); rerr != nil && !mongo.IsDuplicateKeyError(rerr) {
+			return fmt.Errorf("%w (and the deleted record could not be put back: %v)", err, rerr)
+		}
+		return err
+	}
+	return nil
 }
 
 // List returns one page of records, newest first, and the cursor of the

@@ -191,6 +191,26 @@ type Record struct {
 	// URLAvailable is false while the store is suspended: its URL serves
 	// nothing.
 	URLAvailable *bool `json:"urlAvailable,omitempty" bson:"url_available,omitempty"`
+	// Claim holds what a live store has to itself, under unique indexes, so
+	// that concurrent requests cannot share them: its host, and one of its
+	// tenant's STORE_LIMIT slots. A deleted store's claims are released.
+	Claim `bson:",inline" json:"-"`
+}
+
+// Claim is a store's hold on its host and on a slot of its tenant's store
+// limit. Each field is unique across all records: a deleted (or legacy)
+// record holds a placeholder made of its unique name instead.
+type Claim struct {
+	LiveHost string `bson:"live_host,omitempty"`
+	Slot     string `bson:"slot,omitempty"`
+}
+
+// SlotOf is the claim of slot k (0 <= k < STORE_LIMIT) of tenant owner.
+func SlotOf(owner string, k int) string { return fmt.Sprintf("%s/%d", owner, k) }
+
+// released is the claim of a record that holds nothing: unique by its name.
+func released(state, name string) Claim {
+	return Claim{LiveHost: state + ":" + name, Slot: state + ":" + name}
 }
 
 // Operation kinds: what can happen to a store after its creation.
@@ -254,6 +274,11 @@ var (
 	// ErrNotOperable means the store is being created or deleted: an
 	// operation may not touch it.
 	ErrNotOperable = errors.New("the store is being created or deleted")
+	// ErrHostTaken: another live store serves the host.
+	ErrHostTaken = errors.New("another store has that host")
+	// ErrSlotTaken: the slot of the tenant's store limit is held by
+	// another of its stores.
+	ErrSlotTaken = errors.New("the slot is taken")
 )
 
 // ListQuery selects records for a listing, newest first.

@@ -1,0 +1,107 @@
+package store_test
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/storeplatform/storeplatform/internal/store"
+)
+
+func liveRecord(name, owner, host, slot string) store.Record {
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	return store.Record{
+		Spec:  store.Spec{Name: name, Generation: 1, Engine: store.EngineWooCommerce, Host: host},
+		Owner: owner, Claim: store.Claim{LiveHost: host, Slot: slot},
+		Phase: store.PhaseRequested, Namespace: store.NamespaceFor(name), CreatedAt: now, UpdatedAt: now,
+	}
+}
+
+// TestClaimsAreUnique: a host and a slot of a tenant's limit belong to one
+// live store; a deleted store releases both; a host change claims the new
+// host or fails as taken.
+func TestClaimsAreUnique(t *testing.T) {
+	r := newRepo(t)
+	ctx := t.Context()
+	if err := r.Insert(ctx, liveRecord("a", "acme", "a.example.com", store.SlotOf("acme", 0))); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		rec  store.Record
+		want error
+	}{
+		{liveRecord("a", "acme", "z.example.com", store.SlotOf("acme", 1)), store.ErrConflict},
+		{liveRecord("b", "globex", "a.example.com", store.SlotOf("globex", 0)), store.ErrHostTaken},
+		{liveRecord("c", "acme", "c.example.com", store.SlotOf("acme", 0)), store.ErrSlotTaken},
+		{liveRecord("d", "acme", "d.example.com", store.SlotOf("acme", 1)), nil},
+	}
+	for _, tt := range tests {
+		if err := r.Insert(ctx, tt.rec); !errors.Is(err, tt.want) {
+			t.Errorf("insert %s (%s, %s): %v, want %v", tt.rec.Name, tt.rec.LiveHost, tt.rec.Slot, err, tt.want)
+		}
+	}
+	slot, ok, err := r.FreeSlot(ctx, "acme", 3)
+	if err != nil || !ok || slot != store.SlotOf("acme", 2) {
+		t.Fatalf("free slot %q %v %v", slot, ok, err)
+	}
+	if _, ok, _ := r.FreeSlot(ctx, "acme", 2); ok {
+		t.Fatal("a free slot beyond the limit")
+	}
+	if err := r.ClaimHost(ctx, "d", 1, "a.example.com"); !errors.Is(err, store.ErrHostTaken) {
+		t.Fatalf("claim of a taken host: %v", err)
+	}
+	if err := r.ClaimHost(ctx, "d", 1, "new.example.com"); err != nil {
+		t.Fatalf("claim of a free host: %v", err)
+	}
+	// Deleting "a" frees its host and its slot.
+	if err := r.UpdateStatus(ctx, store.StatusUpdate{Name: "a", Generation: 1, Phase: store.PhaseDeleted, At: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Insert(ctx, liveRecord("e", "globex", "a.example.com", store.SlotOf("globex", 0))); err != nil {
+		t.Fatalf("the host of a deleted store: %v", err)
+	}
+	if slot, ok, _ := r.FreeSlot(ctx, "acme", 2); !ok || slot != store.SlotOf("acme", 0) {
+		t.Fatalf("the slot of a deleted store: %q %v", slot, ok)
+	}
+}
+
+// TestLegacyRecordsGetClaims: records written before claims existed get
+// them when the indexes are made; two live stores on one host (possible
+// then) leave the host to the older one.
+func TestLegacyRecordsGetClaims(t *testing.T) {
+	env.Require(t)
+	ctx := t.Context()
+	db := env.Mongo.Database(fmt.Sprintf("store_legacy_%d", time.Now().UnixNano()))
+	coll := db.Collection(store.CollectionName)
+	base := time.Now().UTC().Add(-time.Hour)
+	for i, d := range []bson.M{
+		{"name": "old", "owner": "acme", "host": "same.example.com", "phase": "ready"},
+		{"name": "newer", "owner": "globex", "host": "same.example.com", "phase": "ready"},
+		{"name": "gone", "owner": "acme", "host": "gone.example.com", "phase": "deleted"},
+	} {
+		d["generation"], d["created_at"] = 1, base.Add(time.Duration(i)*time.Minute)
+		if _, err := coll.InsertOne(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := store.NewMongoRepository(db)
+	if err := r.EnsureIndexes(ctx); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"old": "same.example.com", "newer": "legacy:newer", "gone": "deleted:gone"}
+	for name, host := range want {
+		var got store.Record
+		if err := coll.FindOne(ctx, bson.M{"name": name}).Decode(&got); err != nil {
+			t.Fatal(err)
+		}
+		if got.LiveHost != host || got.Slot == "" {
+			t.Errorf("%s: claims %+v, want host %q and a slot", name, got.Claim, host)
+		}
+	}
+	if err := r.Insert(ctx, liveRecord("x", "globex", "gone.example.com", store.SlotOf("globex", 0))); err != nil {
+		t.Fatalf("a deleted legacy store's host: %v", err)
+	}
+}
