@@ -100,7 +100,7 @@ func runDev(ctx context.Context, args []string, getenv func(string) string, stdo
 	if err := store.NewMongoRepository(d.DB).EnsureIndexes(ctx); err != nil {
 		return fmt.Errorf("mongodb indexes: %w", err)
 	}
-	adminToken, _, err := tokens.Create(ctx, "admin", auth.RoleAdmin, "storeplatform dev", time.Now())
+	adminToken, err := rotateDevToken(ctx, tokens, time.Now())
 	if err != nil {
 		return err
 	}
@@ -126,7 +126,7 @@ Store Platform is running. Press Ctrl-C to stop everything.
   Temporal         %[3]s   (bin/temporal --address %[3]s workflow list)
   MongoDB          %[4]s   (embedded FerretDB, data in %[5]s/ferretdb)
   Kubernetes       bin/kubectl --kubeconfig %[6]s get nodes
-  Admin token      %[7]s   (new at every start; storeplatform token create for more)
+  Admin token      %[7]s   (new at every start, the previous one revoked; storeplatform token create for more)
 
 `, addr, stack.TemporalUIURL(), stack.TemporalAddress(), stack.MongoURI(), stack.Dir(), stack.Kubeconfig(), adminToken)
 	case <-ctx.Done():
@@ -148,4 +148,26 @@ func orDefault(v, def string) string {
 		return def
 	}
 	return v
+}
+
+// devTokenName names the admin token that `storeplatform dev` makes.
+const devTokenName = "storeplatform dev"
+
+// rotateDevToken makes a new admin token for this run of dev and revokes
+// the ones earlier runs made, so that tokens printed to old terminals stop
+// working instead of piling up.
+func rotateDevToken(ctx context.Context, tokens *auth.MongoTokens, now time.Time) (string, error) {
+	all, err := tokens.List(ctx)
+	if err != nil {
+		return "", fmt.Errorf("list tokens: %w", err)
+	}
+	for _, t := range all {
+		if t.Name == devTokenName && t.Role == auth.RoleAdmin && t.RevokedAt == nil {
+			if err := tokens.Revoke(ctx, t.ID, now); err != nil {
+				return "", fmt.Errorf("revoke the previous dev token: %w", err)
+			}
+		}
+	}
+	plain, _, err := tokens.Create(ctx, "admin", auth.RoleAdmin, devTokenName, now)
+	return plain, err
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/storeplatform/storeplatform/internal/auth"
 	"github.com/storeplatform/storeplatform/internal/testenv"
 )
 
@@ -189,6 +191,38 @@ func TestTokenCommands(t *testing.T) {
 		code, _, msg := runCmd(tt.args...)
 		if code != tt.code || msg == "" {
 			t.Errorf("%v: exit %d (want %d), message %q", tt.args, code, tt.code, msg)
+		}
+	}
+}
+
+// TestDevRevokesItsPreviousAdminToken: every start of `storeplatform dev`
+// makes an admin token; the one of the start before stops working, and
+// tokens made otherwise are left alone.
+func TestDevRevokesItsPreviousAdminToken(t *testing.T) {
+	env.Require(t)
+	ctx := t.Context()
+	tokens := auth.NewMongoTokens(env.Mongo.Database(fmt.Sprintf("devtok_%d", time.Now().UnixNano())))
+	if err := tokens.EnsureIndexes(ctx); err != nil {
+		t.Fatal(err)
+	}
+	other, _, err := tokens.Create(ctx, "admin", auth.RoleAdmin, "ci", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := rotateDevToken(ctx, tokens, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := rotateDevToken(ctx, tokens, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		what, token string
+		valid       bool
+	}{{"the first start's token", first, false}, {"the second start's token", second, true}, {"a token made by hand", other, true}} {
+		if _, err := tokens.Verify(ctx, tt.token); (err == nil) != tt.valid {
+			t.Errorf("%s: verify error %v, want valid=%v", tt.what, err, tt.valid)
 		}
 	}
 }
