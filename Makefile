@@ -116,6 +116,15 @@ lint: $(STATICCHECK_STAMP) ## lint: go vet and staticcheck
 bench: ## bench: run the Go benchmarks (request decoding, chart rendering) and print their figures
 	$(GO) test -short -run '^$$' -bench . -benchmem $(GO_PACKAGES)
 
+# The API fuzzer (internal/fuzzhttp, issue #12): generated requests against the API on the real local
+# stack, strict (FUZZ_STRICT=1: the test's known bugs fail it too). `make test` runs 1000 of them,
+# tolerating the known bugs. Every run prints its seed; FUZZ_SEED=<seed> repeats it.
+FUZZ_REQUESTS ?= 10000
+FUZZ_SEED     ?=
+.PHONY: fuzz-api
+fuzz-api: tools ## fuzz-api: send FUZZ_REQUESTS (10000) generated requests to the API on the real stack; every figure must be 0 (5xx, panics, 3xx under /api, 4xx not problem+json, stores made by refused requests, cross-tenant data); FUZZ_SEED=n repeats a run
+	FUZZ_REQUESTS='$(FUZZ_REQUESTS)' FUZZ_SEED='$(FUZZ_SEED)' FUZZ_STRICT=1 $(GO) test -race -count=1 -timeout 60m -run '^TestFuzzAPI$$' -v ./internal/fuzzhttp/
+
 .PHONY: clean-stack
 clean-stack: ## clean-stack: wipe the local stack's data (.local/); the next `make dev` starts empty
 	rm -rf $(LOCAL)
