@@ -2,13 +2,16 @@ package api
 
 import (
 	"context"
+	"fmt"
 	"sort"
 	"sync"
+	"testing"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/storeplatform/storeplatform/internal/auth"
 	"github.com/storeplatform/storeplatform/internal/store"
+	"github.com/storeplatform/storeplatform/internal/store/storetest"
 )
 
 // fakeStores is an in-memory StoreRepository for handler tests.
@@ -147,14 +150,49 @@ func (f *fakeStores) UpdateStatus(_ context.Context, u store.StatusUpdate) error
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	r, ok := f.recs[u.Name]
-	if !ok || r.Generation != u.Generation {
-		return nil
+	switch {
+	case ok && r.Generation > u.Generation:
+		return nil // a late write of an older store
+	case ok && r.Generation < u.Generation && r.Phase == store.PhaseDeleted:
+		ok = false // the name is used again: the new record replaces it
+	case ok && r.Generation < u.Generation:
+		return fmt.Errorf("update store %s generation %d: generation %d holds the name", u.Name, u.Generation, r.Generation)
 	}
+	if !ok {
+		// A record made here (its API record is lost) claims nothing.
+		r = store.Record{ID: bson.NewObjectID(), Spec: store.Spec{Name: u.Name, Generation: u.Generation}, CreatedAt: u.At,
+			Claim: store.Claim{LiveHost: "unclaimed:" + u.Name, Slot: "unclaimed:" + u.Name}}
+		if u.Spec != nil {
+			r.Engine, r.Host, r.Title, r.AdminEmail = u.Spec.Engine, u.Spec.Host, u.Spec.Title, u.Spec.AdminEmail
+			r.MedusaImage, r.Size, r.ChartVersion = u.Spec.MedusaImage, u.Spec.Size, u.Spec.ChartVersion
+		}
+	}
+	r.UpdatedAt, r.Namespace = u.At, store.NamespaceFor(u.Name)
 	if u.Phase != "" {
-		r.Phase, r.Message = u.Phase, u.Message
+		r.Phase, r.Message, r.Blockers = u.Phase, u.Message, u.Blockers
+		switch u.Phase {
+		case store.PhaseReady:
+			at := u.At
+			r.ReadyAt = &at
+		case store.PhaseDeleted:
+			at := u.At
+			r.DeletedAt = &at
+			r.Claim = store.Claim{LiveHost: "deleted:" + r.Name, Slot: "deleted:" + r.Name}
+		}
+	} else if u.Message != "" {
+		r.Message = u.Message
 	}
-	if u.Phase == store.PhaseDeleted {
-		r.Claim = store.Claim{LiveHost: "deleted:" + r.Name, Slot: "deleted:" + r.Name}
+	if u.URL != "" {
+		r.URL = u.URL
+	}
+	if u.Workloads != nil {
+		r.Workloads = u.Workloads
+	}
+	if u.CreateWorkflowID != "" {
+		r.CreateWorkflowID = u.CreateWorkflowID
+	}
+	if u.DeleteWorkflowID != "" {
+		r.DeleteWorkflowID = u.DeleteWorkflowID
 	}
 	f.recs[u.Name] = r
 	return nil
@@ -224,3 +262,9 @@ func (f *fakeStores) CountByPhase(_ context.Context) (map[store.Phase]int, error
 
 // CurrentChartVersion answers as the repository does before any rollout.
 func (f *fakeStores) CurrentChartVersion(context.Context) (string, error) { return "", nil }
+
+// TestFakeStoresKeepTheContract: the handler tests' stand-in behaves like
+// MongoRepository, which runs the same contract on the real database.
+func TestFakeStoresKeepTheContract(t *testing.T) {
+	storetest.Contract(t, func(*testing.T) storetest.Repository { return newFakeStores() })
+}

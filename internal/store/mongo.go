@@ -362,6 +362,12 @@ func (r *MongoRepository) Insert(ctx context.Context, rec Record) error {
 // name; ErrConflict when old is no longer there as it was (another request
 // took the name first).
 func (r *MongoRepository) ReplaceDeleted(ctx context.Context, old, rec Record) error {
+	gone := bson.M{"name": old.Name, "generation": old.Generation, "phase": PhaseDeleted}
+	if n, err := r.coll.CountDocuments(ctx, gone); err != nil {
+		return err
+	} else if n == 0 {
+		return ErrConflict
+	}
 	// The claims are checked first so that a taken host or slot leaves the
 	// deleted record in place; the unique indexes still decide a race.
 	for _, c := range []struct {
@@ -374,7 +380,7 @@ func (r *MongoRepository) ReplaceDeleted(ctx context.Context, old, rec Record) e
 			return c.err
 		}
 	}
-	res, err := r.coll.DeleteOne(ctx, bson.M{"name": old.Name, "generation": old.Generation, "phase": PhaseDeleted})
+	res, err := r.coll.DeleteOne(ctx, gone)
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/storeplatform/storeplatform/internal/store"
+	"github.com/storeplatform/storeplatform/internal/store/storetest"
 	"github.com/storeplatform/storeplatform/internal/testenv"
 )
 
@@ -118,4 +119,10 @@ func TestListHidesDeletedUnlessAsked(t *testing.T) {
 			t.Errorf("phase %q: got %s, want %s", tt.phase, got, tt.want)
 		}
 	}
+}
+
+// TestMongoRepositoryKeepsTheContract runs the repository contract (which
+// the API's in-memory stand-in runs too) on the real database.
+func TestMongoRepositoryKeepsTheContract(t *testing.T) {
+	storetest.Contract(t, func(t *testing.T) storetest.Repository { return newRepo(t) })
 }
