@@ -93,8 +93,15 @@ func settingsFromEnv(t *testing.T) fuzzSettings {
 // found in an answer to another tenant can only be a leak.
 var (
 	seedStores = map[string][]string{
-		"acme":   {"acme-ledger-7q2", "acme-orchid-4k9"},
-		"globex": {"globex-quasar-8m1", "globex-tundra-3v6"},
+		"acme":   {"acme-ledger-7q2"},
+		"globex": {"globex-quasar-8m1"},
+	}
+	// sentinels are stores the generator is not told of: no request names
+	// them, so they outlive the run and are in every list and event stream
+	// of their tenant, where the other tenant must not see them.
+	sentinels = map[string][]string{
+		"acme":   {"acme-sentinel-5p8"},
+		"globex": {"globex-sentinel-2w7"},
 	}
 	createNames = map[string][]string{
 		"acme":   {"fz-acme-kestrel", "fz-acme-lupine"},
@@ -103,8 +110,8 @@ var (
 	}
 )
 
-// Store limits of the run: two seeds leave each tenant one store to make at
-// a time, and no run makes more than maxCreates.
+// Store limits of the run: a seed and a sentinel leave each tenant one
+// store to make at a time, and no run makes more than maxCreates.
 const (
 	storeLimit = 3
 	maxCreates = 12
@@ -128,9 +135,10 @@ var knownFindings = []struct {
 		name: "dashboard-dotdot-400-text-plain",
 		match: func(f fuzzhttp.Finding) bool {
 			decoded, err := url.PathUnescape(f.Path())
+			// HEAD gets the same answer without its body.
+			body := strings.Contains(f.Excerpt, "invalid URL path") || f.Method == http.MethodHead && strings.HasPrefix(f.ContentType, "text/plain")
 			return err == nil && f.Kind == fuzzhttp.KindNotProblem && f.Status == http.StatusBadRequest &&
-				!fuzzhttp.IsAPIPath(f.Path()) && strings.Contains(f.Excerpt, "invalid URL path") &&
-				slices.Contains(strings.Split(decoded, "/"), "..")
+				!fuzzhttp.IsAPIPath(f.Path()) && body && slices.Contains(strings.Split(decoded, "/"), "..")
 		},
 	},
 	{
@@ -226,9 +234,11 @@ func TestFuzzAPI(t *testing.T) {
 // the state the run starts from.
 func (p *platform) seed(t *testing.T) state {
 	t.Helper()
-	for tenant, names := range seedStores {
-		for _, n := range names {
-			p.mustCall(t, tenant, http.MethodPost, "/api/stores", `{"name":"`+n+`","engine":"woocommerce"}`, http.StatusAccepted)
+	for _, stores := range []map[string][]string{seedStores, sentinels} {
+		for tenant, names := range stores {
+			for _, n := range names {
+				p.mustCall(t, tenant, http.MethodPost, "/api/stores", `{"name":"`+n+`","engine":"woocommerce"}`, http.StatusAccepted)
+			}
 		}
 	}
 	t0 := time.Now()
@@ -250,9 +260,11 @@ func (p *platform) runner(t *testing.T, s fuzzSettings) *fuzzhttp.Runner {
 			names = append(names, n)
 		}
 	}
-	for tenant, ns := range createNames {
-		for _, n := range ns {
-			owners[n] = tenant
+	for _, stores := range []map[string][]string{createNames, sentinels} {
+		for tenant, ns := range stores {
+			for _, n := range ns {
+				owners[n] = tenant
+			}
 		}
 	}
 	sort.Strings(names)

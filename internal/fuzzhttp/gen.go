@@ -506,7 +506,9 @@ func (b *builder) query(rt Route) string {
 	if b.pct(5) {
 		parts = append(parts, "x="+strings.Repeat("q", 4000+b.rng.IntN(30000)))
 	}
-	b.note("query")
+	if len(parts) > 0 {
+		b.note("query")
+	}
 	return strings.Join(parts, "&")
 }
 
