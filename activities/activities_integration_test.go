@@ -3,8 +3,11 @@ package activities_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"path/filepath"
+	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -176,6 +179,40 @@ func TestEnsureCredentialsNeverOverwrites(t *testing.T) {
 	}
 }
 
+// runInstall runs InstallRelease and returns its result.
+func runInstall(t *testing.T, a *activities.Activities, in activities.NamespaceInput) (activities.InstallResult, error) {
+	t.Helper()
+	var s testsuite.WorkflowTestSuite
+	aenv := s.NewTestActivityEnvironment()
+	aenv.RegisterActivity(a.InstallRelease)
+	v, err := aenv.ExecuteActivity(a.InstallRelease, in)
+	var res activities.InstallResult
+	if err == nil {
+		err = v.Get(&res)
+	}
+	return res, err
+}
+
+// statuses is "revision:status" of each revision, oldest first.
+func statuses(t *testing.T, runner *helmclient.Runner, spec store.Spec) string {
+	t.Helper()
+	hist, err := runner.History(t.Context(), spec.Namespace(), spec.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sort.Slice(hist, func(i, j int) bool { return hist[i].Version < hist[j].Version })
+	var out []string
+	for _, r := range hist {
+		out = append(out, fmt.Sprintf("%d:%s", r.Version, r.Info.Status))
+	}
+	return strings.Join(out, " ")
+}
+
+// TestInstallReleaseRecoversPendingInstall leaves the release as a client
+// that died mid-install, then mid-upgrade, would, and expects InstallRelease
+// to recover each the one right way: a pending-install is uninstalled and
+// installed again, a pending-upgrade over a deployed revision is rolled back
+// to it and then upgraded.
 func TestInstallReleaseRecoversPendingInstall(t *testing.T) {
 	a, runner := newActivities(t)
 	spec := store.Spec{Name: "pending", Generation: 1, Engine: store.EngineWooCommerce, Host: "p.example.com"}
@@ -186,52 +223,64 @@ func TestInstallReleaseRecoversPendingInstall(t *testing.T) {
 	if err := run(t, a.EnsureCredentials, in); err != nil {
 		t.Fatal(err)
 	}
-	if err := run(t, a.InstallRelease, in); err != nil {
-		t.Fatal(err)
+	want := func(res activities.InstallResult, err error, action string, revision int, history string) {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("%s: %v", action, err)
+		}
+		if res.Action != action || res.Revision != revision || res.Status != release.StatusDeployed.String() {
+			t.Fatalf("result %+v, want action %s, revision %d, deployed", res, action, revision)
+		}
+		if got := statuses(t, runner, spec); got != history {
+			t.Fatalf("after %s the history is %q, want %q", action, got, history)
+		}
 	}
+	res, err := runInstall(t, a, in)
+	want(res, err, "install", 1, "1:deployed")
 	// Again with nothing changed: no new revision.
-	if err := run(t, a.InstallRelease, in); err != nil {
-		t.Fatal(err)
-	}
-	hist, err := runner.History(t.Context(), spec.Namespace(), spec.Name)
-	if err != nil || len(hist) != 1 {
-		t.Fatalf("history after a repeated install: %d revisions, %v", len(hist), err)
-	}
+	res, err = runInstall(t, a, in)
+	want(res, err, "none", 1, "1:deployed")
+
 	// Leave the release as a client that died mid-install would.
 	ac, err := helmclient.ActionConfig(env.RESTConfig, spec.Namespace(), slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := hist[0]
-	r.Info.Status = release.StatusPendingInstall
-	if err := ac.Releases.Update(r); err != nil {
+	rev1, err := ac.Releases.Get(spec.Name, 1)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := run(t, a.InstallRelease, in); err != nil {
-		t.Fatalf("install over pending-install: %v", err)
-	}
-	hist, err = runner.History(t.Context(), spec.Namespace(), spec.Name)
-	if err != nil || len(hist) != 1 || hist[0].Info.Status != release.StatusDeployed {
-		t.Fatalf("after recovery: %d revisions, %v", len(hist), err)
-	}
-	// And pending-upgrade is rolled back, then upgraded.
-	hist[0].Info.Status = release.StatusPendingUpgrade
-	if err := ac.Releases.Update(hist[0]); err != nil {
+	rev1.Info.Status = release.StatusPendingInstall
+	if err := ac.Releases.Update(rev1); err != nil {
 		t.Fatal(err)
 	}
-	if err := run(t, a.InstallRelease, in); err != nil {
-		t.Fatalf("install over pending-upgrade: %v", err)
+	res, err = runInstall(t, a, in)
+	want(res, err, "recover-pending-install+install", 1, "1:deployed")
+
+	// Leave it as a client that died mid-upgrade would: Helm has written
+	// revision 2 as pending-upgrade and not yet superseded revision 1.
+	rev1, err = ac.Releases.Get(spec.Name, 1)
+	if err != nil {
+		t.Fatal(err)
 	}
-	hist, _ = runner.History(t.Context(), spec.Namespace(), spec.Name)
-	last := hist[0]
-	for _, h := range hist {
-		if h.Version > last.Version {
-			last = h
-		}
+	rev2 := *rev1
+	info := *rev1.Info
+	rev2.Info, rev2.Version = &info, 2
+	rev2.Info.Status, rev2.Info.Description = release.StatusPendingUpgrade, "Preparing upgrade"
+	if err := ac.Releases.Create(&rev2); err != nil {
+		t.Fatal(err)
 	}
-	if last.Info.Status != release.StatusDeployed {
-		t.Fatalf("after pending-upgrade recovery the newest revision is %s", last.Info.Status)
+	if got := statuses(t, runner, spec); got != "1:deployed 2:pending-upgrade" {
+		t.Fatalf("the release is not left mid-upgrade: %s", got)
 	}
+	// Rolled back to 1 (revision 3), then upgraded (revision 4).
+	res, err = runInstall(t, a, in)
+	want(res, err, "recover-pending-upgrade+upgrade", 4, "1:superseded 2:pending-upgrade 3:superseded 4:deployed")
+	rev3, err := ac.Releases.Get(spec.Name, 3)
+	if err != nil || rev3.Info.Description != "Rollback to 1" {
+		t.Fatalf("revision 3 is not the rollback to 1: %+v %v", rev3.Info, err)
+	}
+
 	if err := run(t, a.UninstallRelease, in); err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -124,10 +125,25 @@ func (p *platform) call(t *testing.T, tenant, method, path, body string) (int, [
 	return resp.StatusCode, data
 }
 
-// followToPhase follows the store's Server-Sent Events until it reaches
-// phase, as the dashboard does, and checks that phases only move forward.
+// creationPhases and creationSteps are the phases of a store and the steps
+// of its CreateStore workflow, in their order, on the way to ready.
+var (
+	creationPhases = []store.Phase{store.PhaseRequested, store.PhaseProvisioning, store.PhaseReady}
+	creationSteps  = []string{workflows.StepRecord, workflows.StepNamespace, workflows.StepCredentials,
+		workflows.StepInstall, workflows.StepWaitReady, workflows.StepRecord}
+)
+
+// followToPhase follows the Server-Sent Events of a store being created, as
+// the dashboard does, until it reaches phase, and checks what the dashboard
+// is shown on the way: the store's phases only move forward along
+// creationPhases, and there is at least one progress event; each is this
+// store's creation, its steps are the first of creationSteps, all done but
+// the last, none failed, and no event has fewer steps than the one before.
 func (p *platform) followToPhase(t *testing.T, tenant, name string, phase store.Phase) api.StoreResponse {
 	t.Helper()
+	if !slices.Contains(creationPhases, phase) {
+		t.Fatalf("followToPhase follows a creation; %s is not one of its phases", phase)
+	}
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, p.url+"/api/stores/"+name+"/events", nil)
@@ -139,31 +155,92 @@ func (p *platform) followToPhase(t *testing.T, tenant, name string, phase store.
 	defer resp.Body.Close()
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
-	event, progressSeen := "", false
+	event := ""
 	var seen []store.Phase
+	var progress []string // each progress event's steps, "name:status"
+	lastSteps := 0
 	for sc.Scan() {
 		line := sc.Text()
+		data, isData := strings.CutPrefix(line, "data: ")
 		switch {
 		case strings.HasPrefix(line, "event: "):
 			event = strings.TrimPrefix(line, "event: ")
-		case strings.HasPrefix(line, "data: ") && event == "progress":
-			progressSeen = true
-		case strings.HasPrefix(line, "data: ") && event == "store":
+		case isData && event == "progress":
+			var pr workflows.Progress
+			if err := json.Unmarshal([]byte(data), &pr); err != nil {
+				t.Fatal(err)
+			}
+			steps := checkCreationProgress(t, name, pr)
+			if len(pr.Steps) < lastSteps {
+				t.Fatalf("progress went back from %d steps to %s", lastSteps, steps)
+			}
+			lastSteps = len(pr.Steps)
+			progress = append(progress, steps)
+		case isData && event == "store":
 			var rec store.Record
-			if err := json.Unmarshal([]byte(strings.TrimPrefix(line, "data: ")), &rec); err != nil {
+			if err := json.Unmarshal([]byte(data), &rec); err != nil {
 				t.Fatal(err)
 			}
 			if len(seen) == 0 || seen[len(seen)-1] != rec.Phase {
 				seen = append(seen, rec.Phase)
 			}
+			if !isOrderedSubsequence(seen, creationPhases) {
+				t.Fatalf("phases seen over SSE %v do not move forward along %v", seen, creationPhases)
+			}
 			if rec.Phase == phase {
-				t.Logf("phases seen over SSE: %v (progress events: %v)", seen, progressSeen)
+				if len(progress) == 0 {
+					t.Fatalf("%s reached %s with no progress event; phases seen %v", name, phase, seen)
+				}
+				t.Logf("phases seen over SSE: %v; progress events: %s", seen, strings.Join(progress, " | "))
 				return api.StoreResponse{Record: rec}
 			}
 		}
 	}
 	t.Fatalf("stream ended before %s; phases seen %v (%v)", phase, seen, sc.Err())
 	return api.StoreResponse{}
+}
+
+// checkCreationProgress fails the test unless pr is the progress of the
+// creation of store name, as followToPhase describes; it returns its steps
+// as "name:status".
+func checkCreationProgress(t *testing.T, name string, pr workflows.Progress) string {
+	t.Helper()
+	var steps []string
+	for _, s := range pr.Steps {
+		steps = append(steps, s.Name+":"+s.Status)
+	}
+	out := strings.Join(steps, " ")
+	if pr.Workflow != "create" || pr.Store != name || pr.LastError != "" || pr.WaitingFor != "" ||
+		(pr.Phase != store.PhaseProvisioning && pr.Phase != store.PhaseReady) {
+		t.Fatalf("progress event %+v, want the running creation of %s", pr, name)
+	}
+	if len(pr.Steps) == 0 || len(pr.Steps) > len(creationSteps) {
+		t.Fatalf("progress event with steps %q, want the first of %v", out, creationSteps)
+	}
+	for i, s := range pr.Steps {
+		want := workflows.StepDone
+		if i == len(pr.Steps)-1 && s.Status == workflows.StepRunning {
+			want = workflows.StepRunning
+		}
+		if s.Name != creationSteps[i] || s.Status != want || s.Error != "" {
+			t.Fatalf("progress event with steps %q, want the first of %v, all done but the last", out, creationSteps)
+		}
+	}
+	return out
+}
+
+// isOrderedSubsequence reports whether every element of seen is in order,
+// with no element twice in a row and none going back.
+func isOrderedSubsequence[T comparable](seen, order []T) bool {
+	at := -1
+	for _, s := range seen {
+		i := slices.Index(order, s)
+		if i <= at {
+			return false
+		}
+		at = i
+	}
+	return true
 }
 
 // waitPhase polls GET /api/stores/{name} until the store reaches phase.

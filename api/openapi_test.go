@@ -92,14 +92,44 @@ func TestDocsPageIsSelfContained(t *testing.T) {
 }
 
 // TestOpenAPIValidatorRejectsBrokenDescriptions keeps the validity test
-// honest: a broken description must fail it.
+// honest: each broken description parses (so TestOpenAPIIsValid31 would
+// reach the validator with it) and the validator rejects it, naming the
+// field that is wrong; a minimal valid description is accepted.
 func TestOpenAPIValidatorRejectsBrokenDescriptions(t *testing.T) {
-	broken := `{"openapi":"3.1.0","info":{"title":"x"},"paths":{"/a":{"get":{"responses":"none"}}}}`
-	doc, err := libopenapi.NewDocument([]byte(broken))
-	if err != nil {
-		return // rejected while parsing: good
-	}
-	if ok, _ := schema_validation.ValidateOpenAPIDocument(doc); ok {
-		t.Fatal("a description without info.version and with a string for responses was accepted")
+	for _, c := range []struct {
+		name, doc string
+		// want is "fieldPath: reason" of every schema error, "" for a
+		// valid description.
+		want []string
+	}{
+		{"valid", `{"openapi":"3.1.0","info":{"title":"x","version":"1"},"paths":{"/a":{"get":{"responses":{"200":{"description":"ok"}}}}}}`, nil},
+		{"no info.version", `{"openapi":"3.1.0","info":{"title":"x"},"paths":{}}`,
+			[]string{"$.info: missing property 'version'"}},
+		{"responses is a string", `{"openapi":"3.1.0","info":{"title":"x","version":"1"},"paths":{"/a":{"get":{"responses":"none"}}}}`,
+			[]string{"$.paths['~1a'].get.responses: got string, want object"}},
+		{"response without description", `{"openapi":"3.1.0","info":{"title":"x","version":"1"},"paths":{"/a":{"get":{"responses":{"200":{}}}}}}`,
+			[]string{"$.paths['~1a'].get.responses[200]: missing property 'description'"}},
+		{"two faults", `{"openapi":"3.1.0","info":{"title":"x"},"paths":{"/a":{"get":{"responses":"none"}}}}`,
+			[]string{"$.info: missing property 'version'", "$.paths['~1a'].get.responses: got string, want object"}},
+		{"path without a slash", `{"openapi":"3.1.0","info":{"title":"x","version":"1"},"paths":{"a":{}}}`,
+			[]string{"$.paths.a: false schema"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			doc, err := libopenapi.NewDocument([]byte(c.doc))
+			if err != nil {
+				t.Fatalf("the description does not parse, so it tests nothing of the validator: %v", err)
+			}
+			ok, errs := schema_validation.ValidateOpenAPIDocument(doc)
+			var got []string
+			for _, e := range errs {
+				for _, se := range e.SchemaValidationErrors {
+					got = append(got, se.FieldPath+": "+se.Reason)
+				}
+			}
+			sort.Strings(got)
+			if ok != (c.want == nil) || strings.Join(got, "\n") != strings.Join(c.want, "\n") {
+				t.Fatalf("valid %v, errors:\n%s\nwant valid %v, errors:\n%s", ok, strings.Join(got, "\n"), c.want == nil, strings.Join(c.want, "\n"))
+			}
+		})
 	}
 }

@@ -10,15 +10,21 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+	"helm.sh/helm/v3/pkg/release"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/storeplatform/storeplatform/internal/helmclient"
 	"github.com/storeplatform/storeplatform/internal/store"
@@ -239,6 +245,10 @@ func exportHistoryArgs(t *testing.T, file string, args ...string) {
 	t.Logf("saved the history of %v to %s", args, path)
 }
 
+// TestNameReusedAfterDeletion deletes a store and waits until the deletion
+// is complete (record deleted, namespace gone) before it creates a store of
+// the same name: that store is generation 2, its workflows have IDs of their
+// own, it has new credentials, and its record replaces the old one.
 func TestNameReusedAfterDeletion(t *testing.T) {
 	env.Require(t)
 	h := newHarness(t)
@@ -250,56 +260,206 @@ func TestNameReusedAfterDeletion(t *testing.T) {
 	if err := h.delete(t, first).Get(t.Context(), nil); err != nil {
 		t.Fatal(err)
 	}
+	if rec := h.record(t, "reuse"); rec.Phase != store.PhaseDeleted || rec.Generation != 1 || rec.DeleteWorkflowID != "store/reuse/1/delete" {
+		t.Fatalf("record after the first store's deletion %+v", rec)
+	}
+	if !namespaceGone(t, first) {
+		t.Fatal("the first store's namespace is still there")
+	}
+
 	second := storeSpec("reuse", store.EngineWooCommerce, 2)
 	run := h.create(t, second)
-	if run.GetID() == workflows.CreateWorkflowID("reuse", 1) {
-		t.Fatal("the new store reused the old workflow ID")
+	if run.GetID() != "store/reuse/2/create" {
+		t.Fatalf("the new store's creation is workflow %s, want store/reuse/2/create", run.GetID())
 	}
 	if err := run.Get(t.Context(), nil); err != nil {
 		t.Fatalf("create of the reused name: %v", err)
 	}
-	if rec := h.record(t, "reuse"); rec.Phase != store.PhaseReady || rec.Generation != 1 && rec.Generation != 2 {
-		t.Fatalf("record %+v", rec)
+	rec := h.record(t, "reuse")
+	if rec.Phase != store.PhaseReady || rec.Generation != 2 || rec.CreateWorkflowID != run.GetID() || rec.DeleteWorkflowID != "" || rec.DeletedAt != nil {
+		t.Fatalf("record of the new store %+v", rec)
+	}
+	if n, err := h.db.Collection(store.CollectionName).CountDocuments(t.Context(), bson.M{"name": "reuse"}); err != nil || n != 1 {
+		t.Fatalf("%d records named reuse (%v), want 1", n, err)
 	}
 	if secretValues(t, second)["db-password"] == oldSecret["db-password"] {
 		t.Fatal("the new store got the old store's credentials")
 	}
-	if err := h.delete(t, second).Get(t.Context(), nil); err != nil {
+	del := h.delete(t, second)
+	if del.GetID() != "store/reuse/2/delete" {
+		t.Fatalf("the new store's deletion is workflow %s, want store/reuse/2/delete", del.GetID())
+	}
+	if err := del.Get(t.Context(), nil); err != nil {
 		t.Fatal(err)
+	}
+	if rec := h.record(t, "reuse"); rec.Phase != store.PhaseDeleted || rec.Generation != 2 || rec.DeleteWorkflowID != del.GetID() {
+		t.Fatalf("record after the second store's deletion %+v", rec)
 	}
 }
 
 // TestDeleteWhileCreating: a delete that arrives while the creation runs
-// cancels it, waits until it has undone its work, then deletes. The store
-// ends deleted and the creation workflow does not end as completed-ready
-// after the deletion.
+// cancels it, waits until it has undone its work, then deletes. Every node
+// is cordoned, so the creation is surely still waiting for its workloads
+// when the delete arrives: it ends Canceled after compensating, and the
+// store ends deleted with its namespace gone.
 func TestDeleteWhileCreating(t *testing.T) {
 	env.Require(t)
 	h := newHarness(t)
+	cordon(t)
 	spec := storeSpec("racing", store.EngineMedusa, 1)
 	create := h.create(t, spec)
+	awaitRunningActivity(t, create, "WaitReady", "")
 	del := h.delete(t, spec)
 	if err := del.Get(t.Context(), nil); err != nil {
 		t.Fatalf("delete: %v", err)
 	}
 	var res workflows.CreateStoreResult
-	cerr := create.Get(t.Context(), &res)
+	if err := create.Get(t.Context(), &res); !temporal.IsCanceledError(err) {
+		t.Fatalf("the creation ended with %v (result %+v), want canceled", err, res)
+	}
 	desc, err := env.Temporal.DescribeWorkflow(t.Context(), create.GetID(), create.GetRunID())
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("create ended %s (%v)", desc.Status, cerr)
-	if cerr == nil && res.Phase == store.PhaseReady {
-		// The create finished before the cancel arrived: the delete still
-		// ran after it, which is what matters.
-		t.Log("create completed before the delete's cancel")
+	if desc.Status != enumspb.WORKFLOW_EXECUTION_STATUS_CANCELED {
+		t.Fatalf("the creation ended %s, want Canceled", desc.Status)
+	}
+	// The creation undid its own work: it was canceled in wait-ready and
+	// compensated.
+	steps := createSteps(t, create)
+	if want := "record:done namespace:done credentials:done install:done wait-ready:failed compensate:compensated"; steps != want {
+		t.Fatalf("steps of the canceled creation: %s, want %s", steps, want)
 	}
 	if !namespaceGone(t, spec) {
 		t.Fatal("namespace left behind")
 	}
-	if rec := h.record(t, spec.Name); rec.Phase != store.PhaseDeleted {
+	if rec := h.record(t, spec.Name); rec.Phase != store.PhaseDeleted || rec.DeleteWorkflowID != del.GetID() {
 		t.Fatalf("record %+v", rec)
 	}
+}
+
+// createSteps is "name:status" of each step of the creation run, from its
+// progress query.
+func createSteps(t *testing.T, run client.WorkflowRun) string {
+	t.Helper()
+	v, err := env.Temporal.QueryWorkflow(t.Context(), run.GetID(), run.GetRunID(), workflows.QueryProgress)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p workflows.Progress
+	if err := v.Get(&p); err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, s := range p.Steps {
+		out = append(out, s.Name+":"+s.Status)
+	}
+	return strings.Join(out, " ")
+}
+
+// awaitRunningActivity waits until activity is running for run (started,
+// on the worker whose identity begins with identityPrefix, if not "") and
+// fails the test if it is not within a minute.
+func awaitRunningActivity(t *testing.T, run client.WorkflowRun, activity, identityPrefix string) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	var pending []string
+	for {
+		d, err := env.Temporal.DescribeWorkflow(t.Context(), run.GetID(), run.GetRunID())
+		if err != nil {
+			t.Fatal(err)
+		}
+		desc := d.RawResponse
+		pending = pending[:0]
+		for _, pa := range desc.GetPendingActivities() {
+			pending = append(pending, fmt.Sprintf("%s %s attempt %d on %q", pa.GetActivityType().GetName(), pa.GetState(), pa.GetAttempt(), pa.GetLastWorkerIdentity()))
+			if pa.GetActivityType().GetName() == activity && pa.GetState() == enumspb.PENDING_ACTIVITY_STATE_STARTED &&
+				strings.HasPrefix(pa.GetLastWorkerIdentity(), identityPrefix) {
+				return
+			}
+		}
+		if desc.GetWorkflowExecutionInfo().GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING || time.Now().After(deadline) {
+			t.Fatalf("%s never ran: workflow %s, pending %v", activity, desc.GetWorkflowExecutionInfo().GetStatus(), pending)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// cordon marks every node unschedulable until the test ends or the
+// returned func is called, as a full cluster would be: new pods stay
+// Pending, so a store cannot become ready.
+func cordon(t *testing.T) (uncordon func()) {
+	t.Helper()
+	set := func(ctx context.Context, on bool) error {
+		nodes, err := env.Kube.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return err
+		}
+		patch := []byte(fmt.Sprintf(`{"spec":{"unschedulable":%t}}`, on))
+		for _, n := range nodes.Items {
+			if _, err := env.Kube.CoreV1().Nodes().Patch(ctx, n.Name, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	var once sync.Once
+	uncordon = func() {
+		once.Do(func() {
+			if err := set(context.Background(), false); err != nil {
+				t.Errorf("uncordon: %v", err)
+			}
+		})
+	}
+	t.Cleanup(uncordon)
+	if err := set(t.Context(), true); err != nil {
+		t.Fatal(err)
+	}
+	return uncordon
+}
+
+// revisionStatuses is "revision:status" of each release in hist.
+func revisionStatuses(hist []*release.Release) []string {
+	var out []string
+	for _, r := range hist {
+		out = append(out, fmt.Sprintf("%d:%s", r.Version, r.Info.Status))
+	}
+	return out
+}
+
+// activityEnd is how one scheduled activity of a workflow ended, from the
+// workflow's history.
+type activityEnd struct {
+	Type      string
+	Attempt   int32  // of the last attempt
+	Identity  string // of the worker that ran the last attempt
+	Completed bool
+}
+
+// activityEnds lists the activities run scheduled, in order.
+func activityEnds(t *testing.T, run client.WorkflowRun) []activityEnd {
+	t.Helper()
+	var ends []activityEnd
+	index := map[int64]int{} // scheduled event ID -> index in ends
+	it := env.Temporal.GetWorkflowHistory(t.Context(), run.GetID(), run.GetRunID(), false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for it.HasNext() {
+		ev, err := it.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a := ev.GetActivityTaskScheduledEventAttributes(); a != nil {
+			index[ev.GetEventId()] = len(ends)
+			ends = append(ends, activityEnd{Type: a.GetActivityType().GetName()})
+		}
+		if a := ev.GetActivityTaskStartedEventAttributes(); a != nil {
+			e := &ends[index[a.GetScheduledEventId()]]
+			e.Attempt, e.Identity = a.GetAttempt(), a.GetIdentity()
+		}
+		if a := ev.GetActivityTaskCompletedEventAttributes(); a != nil {
+			ends[index[a.GetScheduledEventId()]].Completed = true
+		}
+	}
+	return ends
 }
 
 func TestStuckDeletionForcedWithTemporalCLI(t *testing.T) {
@@ -352,10 +512,6 @@ func TestStuckDeletionForcedWithTemporalCLI(t *testing.T) {
 	}
 }
 
-// TestWorkerKilledMidCreate runs the real `storeplatform worker` binary,
-// kills it with SIGKILL while a store is being created, starts another, and
-// expects the store to become ready with exactly one release, one namespace
-// and one Secret whose content did not change.
 // startBinaryWorker starts `storeplatform worker` on queue and database
 // dbName, with the chart versions in versionsDir (if any); exited is closed
 // when it exits.
@@ -395,6 +551,12 @@ func untilExit(t *testing.T, exited <-chan struct{}) context.Context {
 	return ctx
 }
 
+// TestWorkerKilledMidCreate runs the real `storeplatform worker` binary and
+// kills it with SIGKILL while it runs WaitReady (every node is cordoned, so
+// the wait cannot end before), starts another, and expects that worker to
+// retry WaitReady and finish the creation: the install ran once, and the
+// store is ready with exactly one release revision, one namespace and one
+// Secret whose content did not change.
 func TestWorkerKilledMidCreate(t *testing.T) {
 	env.Require(t)
 	bin := filepath.Join(env.RepoRoot, "bin", "storeplatform")
@@ -404,58 +566,63 @@ func TestWorkerKilledMidCreate(t *testing.T) {
 	queue := fmt.Sprintf("kill-%d", time.Now().UnixNano())
 	dbName := fmt.Sprintf("kill_%d", time.Now().UnixNano())
 	startWorker := func() (*exec.Cmd, chan struct{}) { return startBinaryWorker(t, bin, queue, dbName) }
+	uncordon := cordon(t)
 	first, firstExited := startWorker()
+	firstID := fmt.Sprintf("%d@", first.Process.Pid) // the SDK's default worker identity begins so
 	spec := storeSpec("durable", store.EngineWooCommerce, 1)
-	run, err := workflows.StartCreate(t.Context(), env.Temporal, queue, workflows.CreateStoreInput{Spec: spec, Timeouts: fast})
+	// A creation that fails ends at once, failing the test, rather than
+	// wait for a retry signal.
+	timeouts := fast
+	timeouts.RetryWindow = time.Second
+	run, err := workflows.StartCreate(t.Context(), env.Temporal, queue, workflows.CreateStoreInput{Spec: spec, Timeouts: timeouts})
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Kill the worker as soon as Helm has recorded the release: mid-install
-	// or mid-wait, the two activities that do the most.
-	deadline := time.Now().Add(time.Minute)
-	for {
-		rels, err := env.Kube.CoreV1().Secrets(spec.Namespace()).List(t.Context(), metav1.ListOptions{LabelSelector: "owner=helm"})
-		if err == nil && len(rels.Items) > 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the release never appeared")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	awaitRunningActivity(t, run, "WaitReady", firstID)
 	if err := first.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
 	<-firstExited
 	before := secretValues(t, spec)
-	desc, err := env.Temporal.DescribeWorkflow(t.Context(), run.GetID(), run.GetRunID())
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, pa := range desc.RawResponse.GetPendingActivities() {
-		t.Logf("worker killed during %s (attempt %d)", pa.GetActivityType().GetName(), pa.GetAttempt())
-	}
+	uncordon()
 
 	second, secondExited := startWorker()
 	defer func() { _ = second.Process.Signal(syscall.SIGTERM); <-secondExited }()
+	secondID := fmt.Sprintf("%d@", second.Process.Pid)
 	// A worker that dies at start must fail the test, not hang it.
 	ctx := untilExit(t, secondExited)
 	if err := run.Get(ctx, nil); err != nil {
 		t.Fatalf("create after the worker died: %v", err)
 	}
-	if n := releaseRevisions(t, spec); n != 1 {
-		t.Fatalf("%d release revisions", n)
-	}
-	runner, _ := helmclient.NewRunner(env.RESTConfig, slog.New(slog.DiscardHandler))
-	hist, _ := runner.History(t.Context(), spec.Namespace(), spec.Name)
-	deployed := 0
-	for _, r := range hist {
-		if r.Info.Status == "deployed" {
-			deployed++
+	// The install ran once, on the first worker; the wait it was killed in
+	// was retried and completed by the second.
+	count := map[string]int{}
+	for _, a := range activityEnds(t, run) {
+		count[a.Type]++
+		switch a.Type {
+		case "InstallRelease":
+			if !a.Completed || a.Attempt != 1 || !strings.HasPrefix(a.Identity, firstID) {
+				t.Errorf("InstallRelease %+v, want completed on attempt 1 by the first worker (%s)", a, firstID)
+			}
+		case "WaitReady":
+			if !a.Completed || a.Attempt < 2 || !strings.HasPrefix(a.Identity, secondID) {
+				t.Errorf("WaitReady %+v, want completed on a retry by the second worker (%s)", a, secondID)
+			}
 		}
 	}
-	if deployed != 1 {
-		t.Fatalf("%d deployed releases, want exactly 1", deployed)
+	if count["InstallRelease"] != 1 || count["WaitReady"] != 1 {
+		t.Fatalf("activities scheduled: %v, want InstallRelease and WaitReady once each", count)
+	}
+	if steps := createSteps(t, run); steps != "record:done namespace:done credentials:done install:done wait-ready:done record:done" {
+		t.Fatalf("steps of the creation: %s", steps)
+	}
+	runner, err := helmclient.NewRunner(env.RESTConfig, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hist, err := runner.History(t.Context(), spec.Namespace(), spec.Name)
+	if err != nil || len(hist) != 1 || hist[0].Version != 1 || hist[0].Info.Status != release.StatusDeployed {
+		t.Fatalf("release history %v (%v), want revision 1 deployed only", revisionStatuses(hist), err)
 	}
 	nss, err := env.Kube.CoreV1().Namespaces().List(t.Context(), metav1.ListOptions{LabelSelector: "storeplatform.io/store=durable"})
 	if err != nil || len(nss.Items) != 1 {
