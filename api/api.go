@@ -148,10 +148,10 @@ func Router(o Options) *mux.Router {
 			r.Handle("/api/chart-versions", authed(s.listChartVersions)).Methods(http.MethodGet)
 			r.Handle("/api/rollouts", authed(s.startRollout)).Methods(http.MethodPost)
 			r.Handle("/api/rollouts", authed(s.listRollouts)).Methods(http.MethodGet)
-			r.Handle("/api/rollouts/{id}", authed(s.getRollout)).Methods(http.MethodGet)
-			r.Handle("/api/rollouts/{id}/events", authed(s.rolloutEvents)).Methods(http.MethodGet)
+			r.Handle("/api/rollouts/{id:"+rolloutID+"}", authed(s.getRollout)).Methods(http.MethodGet)
+			r.Handle("/api/rollouts/{id:"+rolloutID+"}/events", authed(s.rolloutEvents)).Methods(http.MethodGet)
 			for _, sig := range []string{workflows.SignalPause, workflows.SignalResume, workflows.SignalAbort} {
-				r.Handle("/api/rollouts/{id}/"+sig, authed(s.signalRollout(sig))).Methods(http.MethodPost)
+				r.Handle("/api/rollouts/{id:"+rolloutID+"}/"+sig, authed(s.signalRollout(sig))).Methods(http.MethodPost)
 			}
 		}
 		if o.Releases != nil {
@@ -176,6 +176,11 @@ func (s *server) routeProblems(r *mux.Router) {
 		s.fail(w, r, newProblem(ProblemMethodNotAllowed, r.Method+" is not allowed on "+r.URL.Path))
 	}))
 }
+
+// rolloutID is what a rollout ID in a path may hold: printable ASCII but
+// "/" (Temporal refuses other bytes in a workflow ID's request metadata, so
+// such a path names no rollout: 404).
+const rolloutID = "[!-.0-~]+"
 
 // server holds the handlers' dependencies.
 type server struct {

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"path"
+	"slices"
 	"strings"
 )
 
@@ -21,6 +22,12 @@ const dashboardCSP = "default-src 'self'; script-src 'self'; style-src 'self'; i
 // missing, every page explains how to make it.
 func Dashboard(files fs.FS) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if slices.Contains(strings.Split(r.URL.Path, "/"), "..") {
+			// No page has a ".." in its path (the router does not clean
+			// paths; http.ServeFileFS would answer 400 text/plain).
+			notFound(w, r, "no such page")
+			return
+		}
 		name := strings.TrimPrefix(path.Clean("/"+r.URL.Path), "/")
 		if name == "" {
 			name = "index.html"

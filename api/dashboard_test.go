@@ -164,6 +164,14 @@ func TestAPIPathsAreNeverRedirected(t *testing.T) {
 		{http.MethodGet, "/api//stores", http.StatusNotFound},
 		{http.MethodPost, "/api/./stores", http.StatusNotFound},
 		{http.MethodGet, "/api/stores/shop/./events", http.StatusNotFound},
+		// Outside /api, the dashboard: no page has a ".." segment.
+		{http.MethodGet, "/x/../metrics", http.StatusNotFound},
+		{http.MethodGet, "/health/a%2F..%2Fb", http.StatusNotFound},
+		{http.MethodHead, "/assets/../index.html", http.StatusNotFound},
+		// A rollout ID Temporal would refuse names no rollout.
+		{http.MethodGet, "/api/rollouts/%E2%80%AE", http.StatusNotFound},
+		{http.MethodPost, "/api/rollouts/%00/resume", http.StatusNotFound},
+		{http.MethodGet, "/api/rollouts/%c0%ae/events", http.StatusNotFound},
 	}
 	for _, tt := range tests {
 		t.Run(tt.method+" "+tt.target, func(t *testing.T) {

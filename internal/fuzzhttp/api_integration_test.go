@@ -9,10 +9,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"os"
 	"path/filepath"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -126,43 +124,9 @@ var knownFindings = []struct {
 	name  string
 	match func(fuzzhttp.Finding) bool
 }{
-	{
-		// The dashboard (every GET outside /api that no route has) serves
-		// index.html with http.ServeFileFS, which refuses a path holding a
-		// ".." segment with its own 400 text/plain "invalid URL path":
-		// GET /x/../metrics, GET /health/a%2F..%2Fb. Fix: in api.Dashboard,
-		// answer such a path with notFound (problem+json) before serving.
-		name: "dashboard-dotdot-400-text-plain",
-		match: func(f fuzzhttp.Finding) bool {
-			decoded, err := url.PathUnescape(f.Path())
-			// HEAD gets the same answer without its body.
-			body := strings.Contains(f.Excerpt, "invalid URL path") || f.Method == http.MethodHead && strings.HasPrefix(f.ContentType, "text/plain")
-			return err == nil && f.Kind == fuzzhttp.KindNotProblem && f.Status == http.StatusBadRequest &&
-				!fuzzhttp.IsAPIPath(f.Path()) && body && slices.Contains(strings.Split(decoded, "/"), "..")
-		},
-	},
-	{
-		// A rollout ID with bytes outside printable ASCII (%E2%80%AE,
-		// %00, %c0%ae) goes into Temporal's gRPC metadata
-		// (temporal-resource-id), which refuses it: 500 "header key
-		// \"temporal-resource-id\" contains value with non-printable
-		// ASCII characters". Admin tokens only. Fix: answer 404 for an ID
-		// that is not printable ASCII before calling Temporal.
-		name: "rollout-id-not-printable-ascii-500",
-		match: func(f fuzzhttp.Finding) bool {
-			if f.Kind != fuzzhttp.KindServerError || f.Status != http.StatusInternalServerError {
-				return false
-			}
-			raw, _, _ := strings.Cut(f.Target, "?")
-			rest, ok := strings.CutPrefix(raw, "/api/rollouts/")
-			if !ok {
-				return false
-			}
-			id, _, _ := strings.Cut(rest, "/")
-			decoded, err := url.PathUnescape(id)
-			return err == nil && strings.IndexFunc(decoded, func(r rune) bool { return r < 0x20 || r > 0x7e }) >= 0
-		},
-	},
+	// None open. Fixed: the dashboard's 400 text/plain for paths with a
+	// ".." segment, and 500 for rollout IDs Temporal refuses (both 404
+	// problem+json now).
 }
 
 // knownFinding names the known bug f is, or "".
