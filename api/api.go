@@ -25,15 +25,7 @@ import (
 // StoreRepository is what the API needs of the store records.
 // store.MongoRepository implements it.
 type StoreRepository interface {
-	Get(ctx context.Context, name string) (store.Record, error)
-	Insert(ctx context.Context, rec store.Record) error
-	ReplaceDeleted(ctx context.Context, old, rec store.Record) error
-	List(ctx context.Context, q store.ListQuery) ([]store.Record, string, error)
-	FreeSlot(ctx context.Context, owner string, limit int) (string, bool, error)
-	ClaimHost(ctx context.Context, name string, generation int, host string) error
-	UpdateStatus(ctx context.Context, u store.StatusUpdate) error
-	Requested(ctx context.Context) ([]store.Record, error)
-	Changed(ctx context.Context, q store.ChangeQuery) ([]store.Record, error)
+	store.Records
 	CurrentChartVersion(ctx context.Context) (string, error)
 }
 

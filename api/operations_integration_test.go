@@ -1,7 +1,6 @@
 package api_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -319,7 +318,7 @@ func TestOneOperationAtATime(t *testing.T) {
 	p.waitPhase(t, "acme", name, store.PhaseReady)
 	// No node takes new pods: a change runs until its deadline (15 min
 	// here), long enough to be sure it still runs below.
-	cordon(t)
+	env.Cordon(t)
 
 	var wg sync.WaitGroup
 	codes, bodies := make([]int, 2), make([][]byte, 2)
@@ -367,39 +366,6 @@ func TestOneOperationAtATime(t *testing.T) {
 	}
 }
 
-// cordon marks every node unschedulable until the test ends or the
-// returned func is called, as a full cluster would be: new pods stay
-// Pending, running ones keep running.
-func cordon(t *testing.T) (uncordon func()) {
-	t.Helper()
-	set := func(ctx context.Context, on bool) error {
-		nodes, err := env.Kube.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
-		if err != nil {
-			return err
-		}
-		patch := []byte(fmt.Sprintf(`{"spec":{"unschedulable":%t}}`, on))
-		for _, n := range nodes.Items {
-			if _, err := env.Kube.CoreV1().Nodes().Patch(ctx, n.Name, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	var once sync.Once
-	uncordon = func() {
-		once.Do(func() {
-			if err := set(context.Background(), false); err != nil {
-				t.Errorf("uncordon: %v", err)
-			}
-		})
-	}
-	t.Cleanup(uncordon)
-	if err := set(t.Context(), true); err != nil {
-		t.Fatal(err)
-	}
-	return uncordon
-}
-
 // TestFailedChangeIsRolledBack: a change whose pods cannot be scheduled
 // (every node cordoned) is rolled back when its deadline passes: the store
 // is ready on a new revision that is a rollback to the one before, with the
@@ -408,7 +374,7 @@ func TestFailedChangeIsRolledBack(t *testing.T) {
 	p := newPlatform(t, func(o *api.Options) { o.Timeouts = workflows.Timeouts{Ready: 15 * time.Second, Short: 5 * time.Second} })
 	const name = "stuck-change"
 	before := p.createReady(t, `{"name":"stuck-change","engine":"medusa","medusaImage":"registry.example.com/acme/medusa:1.0.0"}`, name)
-	cordon(t)
+	env.Cordon(t)
 	since := p.operate(t, http.MethodPatch, "/api/stores/"+name, `{"medusaImage":"registry.example.com/acme/medusa:2.0.0"}`)
 	rec := p.waitOperation(t, name, store.OpChange, since, store.PhaseReady)
 	lo := rec.LastOperation
@@ -437,7 +403,7 @@ func TestFailedRollbackLeavesTheStoreDegradedUntilRetry(t *testing.T) {
 	p := newPlatform(t, func(o *api.Options) { o.Timeouts = workflows.Timeouts{Ready: 10 * time.Second, Short: 5 * time.Second} })
 	const name = "degrade"
 	p.createReady(t, `{"name":"degrade","engine":"woocommerce","title":"Before"}`, name)
-	uncordon := cordon(t)
+	uncordon := env.Cordon(t)
 	since := p.operate(t, http.MethodPatch, "/api/stores/"+name, `{"title":"After"}`)
 	deg := p.waitPhase(t, "acme", name, store.PhaseDegraded)
 	if deg.Progress == nil || deg.Progress.WaitingFor != workflows.SignalRetry || !strings.Contains(deg.Message, "rollback") {

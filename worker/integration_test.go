@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -24,7 +23,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/storeplatform/storeplatform/internal/helmclient"
 	"github.com/storeplatform/storeplatform/internal/store"
@@ -305,7 +303,7 @@ func TestNameReusedAfterDeletion(t *testing.T) {
 func TestDeleteWhileCreating(t *testing.T) {
 	env.Require(t)
 	h := newHarness(t)
-	cordon(t)
+	env.Cordon(t)
 	spec := storeSpec("racing", store.EngineMedusa, 1)
 	create := h.create(t, spec)
 	awaitRunningActivity(t, create, "WaitReady", "")
@@ -383,39 +381,6 @@ func awaitRunningActivity(t *testing.T, run client.WorkflowRun, activity, identi
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-}
-
-// cordon marks every node unschedulable until the test ends or the
-// returned func is called, as a full cluster would be: new pods stay
-// Pending, so a store cannot become ready.
-func cordon(t *testing.T) (uncordon func()) {
-	t.Helper()
-	set := func(ctx context.Context, on bool) error {
-		nodes, err := env.Kube.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
-		if err != nil {
-			return err
-		}
-		patch := []byte(fmt.Sprintf(`{"spec":{"unschedulable":%t}}`, on))
-		for _, n := range nodes.Items {
-			if _, err := env.Kube.CoreV1().Nodes().Patch(ctx, n.Name, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	var once sync.Once
-	uncordon = func() {
-		once.Do(func() {
-			if err := set(context.Background(), false); err != nil {
-				t.Errorf("uncordon: %v", err)
-			}
-		})
-	}
-	t.Cleanup(uncordon)
-	if err := set(t.Context(), true); err != nil {
-		t.Fatal(err)
-	}
-	return uncordon
 }
 
 // revisionStatuses is "revision:status" of each release in hist.
@@ -566,7 +531,7 @@ func TestWorkerKilledMidCreate(t *testing.T) {
 	queue := fmt.Sprintf("kill-%d", time.Now().UnixNano())
 	dbName := fmt.Sprintf("kill_%d", time.Now().UnixNano())
 	startWorker := func() (*exec.Cmd, chan struct{}) { return startBinaryWorker(t, bin, queue, dbName) }
-	uncordon := cordon(t)
+	uncordon := env.Cordon(t)
 	first, firstExited := startWorker()
 	firstID := fmt.Sprintf("%d@", first.Process.Pid) // the SDK's default worker identity begins so
 	spec := storeSpec("durable", store.EngineWooCommerce, 1)

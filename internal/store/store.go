@@ -4,6 +4,7 @@
 package store
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -162,6 +163,21 @@ type StatusUpdate struct {
 	// At is when the change happened (workflow time), so that a retried
 	// write records the original time.
 	At time.Time `json:"at"`
+}
+
+// Records is what the API asks of the store of records. MongoRepository
+// implements it; internal/store/storetest's Contract is the behaviour every
+// implementation must show.
+type Records interface {
+	Get(ctx context.Context, name string) (Record, error)
+	Insert(ctx context.Context, rec Record) error
+	ReplaceDeleted(ctx context.Context, old, rec Record) error
+	List(ctx context.Context, q ListQuery) ([]Record, string, error)
+	FreeSlot(ctx context.Context, owner string, limit int) (string, bool, error)
+	ClaimHost(ctx context.Context, name string, generation int, host string) error
+	UpdateStatus(ctx context.Context, u StatusUpdate) error
+	Requested(ctx context.Context) ([]Record, error)
+	Changed(ctx context.Context, q ChangeQuery) ([]Record, error)
 }
 
 // Record is a store as kept in MongoDB.

@@ -5,7 +5,6 @@
 package storetest
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"testing"
@@ -14,18 +13,8 @@ import (
 	"github.com/storeplatform/storeplatform/internal/store"
 )
 
-// Repository is what the API asks of the store of records.
-type Repository interface {
-	Get(ctx context.Context, name string) (store.Record, error)
-	Insert(ctx context.Context, rec store.Record) error
-	ReplaceDeleted(ctx context.Context, old, rec store.Record) error
-	List(ctx context.Context, q store.ListQuery) ([]store.Record, string, error)
-	FreeSlot(ctx context.Context, owner string, limit int) (string, bool, error)
-	ClaimHost(ctx context.Context, name string, generation int, host string) error
-	UpdateStatus(ctx context.Context, u store.StatusUpdate) error
-	Requested(ctx context.Context) ([]store.Record, error)
-	Changed(ctx context.Context, q store.ChangeQuery) ([]store.Record, error)
-}
+// Repository is what the contract checks.
+type Repository = store.Records
 
 // base is the clock of the contract's records: milliseconds, as MongoDB
 // keeps them.
