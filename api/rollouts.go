@@ -155,7 +155,9 @@ func (s *server) startRollout(w http.ResponseWriter, r *http.Request) {
 // is a chain of runs (ContinueAsNew after each batch): it is listed once,
 // with the status of its newest run and the start of its first.
 func (s *server) rollouts(ctx context.Context, and string) ([]RolloutSummary, error) {
-	q := "WorkflowType='RolloutStores'"
+	// The rollouts of this platform: the task queue its workers serve (one
+	// Temporal namespace may hold several platforms, or test runs).
+	q := fmt.Sprintf("WorkflowType='RolloutStores' AND TaskQueue=%q", s.o.TaskQueue)
 	if and != "" {
 		q += " AND " + and
 	}
