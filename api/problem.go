@@ -6,6 +6,9 @@ import (
 	"net/http"
 
 	"github.com/gorilla/mux"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/x/mongo/driver/topology"
+	"go.temporal.io/api/serviceerror"
 
 	"github.com/storeplatform/storeplatform/internal/store"
 	"github.com/storeplatform/storeplatform/workflows"
@@ -50,6 +53,7 @@ const (
 	ProblemForbidden               = problemBase + "forbidden"
 	ProblemMethodNotAllowed        = problemBase + "method-not-allowed"
 	ProblemOperationRunning        = problemBase + "operation-running"
+	ProblemUnavailable             = problemBase + "unavailable"
 	ProblemInternal                = problemBase + "internal"
 	problemContentType             = "application/problem+json"
 	maxBodyBytes             int64 = 64 << 10
@@ -86,6 +90,8 @@ func newProblem(typ, detail string) *Problem {
 		p.Title, p.Status = "Another operation is running", http.StatusConflict
 	case ProblemRateLimited:
 		p.Title, p.Status = "Too many requests", http.StatusTooManyRequests
+	case ProblemUnavailable:
+		p.Title, p.Status = "Service unavailable", http.StatusServiceUnavailable
 	default:
 		p.Type, p.Title, p.Status = ProblemInternal, "Internal error", http.StatusInternalServerError
 	}
@@ -126,6 +132,12 @@ func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		p.Operation, p.WorkflowID = busy.Kind, busy.WorkflowID
 	case errors.As(err, &sc):
 		p = newProblem(ProblemConflict, sc.detail)
+	case dependencyDown(err):
+		// MongoDB or Temporal does not answer: nothing was done, and the
+		// same request later will work.
+		s.o.Logger.WarnContext(r.Context(), "dependency unavailable", "request_id", requestID(r), "error", err.Error())
+		w.Header().Set("Retry-After", "5")
+		p = newProblem(ProblemUnavailable, "the platform's database or workflow service does not answer; retry in a few seconds")
 	default:
 		id := requestID(r)
 		s.o.Logger.ErrorContext(r.Context(), "internal error", "request_id", id, "error", err.Error())
@@ -133,6 +145,16 @@ func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	p.RequestID = requestID(r)
 	writeProblem(w, p)
+}
+
+// dependencyDown reports whether err says MongoDB or Temporal could not
+// be reached (down, restarting, unreachable), as opposed to a request it
+// refused.
+func dependencyDown(err error) bool {
+	var sel topology.ServerSelectionError
+	var unavailable *serviceerror.Unavailable
+	return mongo.IsNetworkError(err) || mongo.IsTimeout(err) || errors.As(err, &sel) ||
+		errors.Is(err, mongo.ErrClientDisconnected) || errors.As(err, &unavailable)
 }
 
 // notFound answers 404 with detail.
