@@ -122,12 +122,15 @@ func shortOptions(ctx workflow.Context, t Timeouts) workflow.Context {
 
 // installOptions suit the Helm actions (install, upgrade, rollback,
 // uninstall): they heartbeat while Helm works, so a dead worker is noticed
-// after Heartbeat, not after Install.
+// within seconds, not after Install. Their heartbeat timeout is three times
+// the waits': a Helm action whose lease ran out while its worker was only
+// slow (a starved CPU) is canceled halfway and races its retry on the same
+// release, which a read-only wait never does.
 func installOptions(ctx workflow.Context, t Timeouts) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout:    t.Install,
 		ScheduleToCloseTimeout: 4 * t.Install,
-		HeartbeatTimeout:       t.Heartbeat,
+		HeartbeatTimeout:       3 * t.Heartbeat,
 		RetryPolicy:            retryPolicy(0),
 	})
 }
