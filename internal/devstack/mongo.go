@@ -15,6 +15,9 @@ import (
 // SQLite) in this process. It stands in for MongoDB locally because no
 // mongod can be installed here; production uses any MongoDB via MONGODB_URI.
 func (s *Stack) startFerretDB(ctx context.Context) error {
+	if len(s.opts.FerretDBCommand) > 0 {
+		return s.startFerretDBProcess(ctx)
+	}
 	dir := s.path("ferretdb") + "/"
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err

@@ -37,6 +37,11 @@ type Options struct {
 	SearchAttributes []string
 	// MongoPort is FerretDB's port.
 	MongoPort int
+	// FerretDBCommand, when set, runs FerretDB as a child process of this
+	// command (followed by -listen and -dir; see ServeFerretDB) instead of
+	// in this process, so that it can be killed and restarted like the
+	// stack's other parts (internal/chaos).
+	FerretDBCommand []string
 	// StartTimeout bounds the whole start (default 3 minutes).
 	StartTimeout time.Duration
 	// Logger receives progress lines; nil discards them.
