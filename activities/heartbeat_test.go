@@ -8,6 +8,7 @@ import (
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 )
@@ -28,6 +29,7 @@ func TestKeepAliveHeartbeatsThroughALongAction(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var s testsuite.WorkflowTestSuite
 			env := s.NewTestWorkflowEnvironment()
+			env.SetTestTimeout(30 * time.Second)
 			var beats atomic.Int32
 			env.SetOnActivityHeartbeatListener(func(*activity.Info, converter.EncodedValues) { beats.Add(1) })
 			longAction := func(ctx context.Context) error {
@@ -45,6 +47,7 @@ func TestKeepAliveHeartbeatsThroughALongAction(t *testing.T) {
 			wf := func(ctx workflow.Context) error {
 				ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 					StartToCloseTimeout: time.Minute, HeartbeatTimeout: time.Second,
+					RetryPolicy: &temporal.RetryPolicy{MaximumAttempts: 1},
 				})
 				return workflow.ExecuteActivity(ctx, "LongAction").Get(ctx, nil)
 			}
