@@ -37,11 +37,12 @@ func TestMain(m *testing.M) {
 // TestChaosQuick runs the quick scale of the fault suite (chaos.Quick) on
 // the real local stack with the bin/storeplatform processes: 10 creates
 // with two worker SIGKILLs, the Temporal server killed and restarted under
-// 5 creates, and 6 creates each deleted at a random moment. Every
-// invariant must hold. The scenarios that reveal bugs today (3, 4 and 7;
-// see docs/reliability.md) and the power loss of `storeplatform dev`
-// (scenario 6, whose fixed ports a developer's `make dev` may hold) are left
-// to `make chaos`. CHAOS_SEED repeats a run's choices.
+// 5 creates, FerretDB down for 20 s under 5 creates and API requests, and
+// 6 creates each deleted at a random moment. Every invariant must hold.
+// The scenarios that can reveal bugs today (4 and 7; see
+// docs/reliability.md) and the power loss of `storeplatform dev` (scenario
+// 6, whose fixed ports a developer's `make dev` may hold) are left to `make
+// chaos`. CHAOS_SEED repeats a run's choices.
 func TestChaosQuick(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the fault suite needs the local stack (run without -short, after `make tools build`)")

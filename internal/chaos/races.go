@@ -183,10 +183,12 @@ func (s *suite) rollout(ctx context.Context) *Result {
 	})
 	stop := make(chan struct{})
 	killed := make(chan struct{})
-	go func() { s.killLoop(ctx, k, stop, func() bool { return false }); close(killed) }()
+	var outlasted atomic.Bool
+	go func() { outlasted.Store(s.killLoop(ctx, k, stop, func() bool { return false })); close(killed) }()
 
+	// The stores have Deadline after the last fault to settle.
 	start := time.Now()
-	deadline := start.Add(s.opts.Scale.Deadline)
+	deadline := start.Add(s.opts.Scale.KillFor + s.opts.Scale.Deadline)
 	changed := s.changeAll(ctx, res, tok, names)
 	s.waitOperations(ctx, changed, deadline)
 	a, err := s.api.do(ctx, admin, http.MethodPost, "/api/rollouts", map[string]any{
@@ -206,6 +208,9 @@ func (s *suite) rollout(ctx context.Context) *Result {
 	}
 	close(stop)
 	<-killed
+	if outlasted.Load() {
+		res.note("the kills stopped after %s, before the rollout ended", fmtDur(s.opts.Scale.KillFor))
+	}
 	res.note("rollout %s ended %s: %s", rolloutID, st.Status, countList(st.Counts))
 	if st.Status != workflows.RolloutCompleted || st.Counts[workflows.StoreReady] != count {
 		res.fail("rollout %s: status %q (%s), counts %v, want completed with %d ready", rolloutID, st.Status, st.Reason, st.Counts, count)

@@ -29,33 +29,37 @@ type Scale struct {
 	Kills int
 	// KillEvery is the range of the random pause between two kills.
 	KillEvery [2]time.Duration
+	// KillFor bounds how long scenarios 1 and 7 go on killing (0: no
+	// bound); then their stores have Deadline to settle.
+	KillFor time.Duration
 	// TemporalDown, APIServerDown and FerretDBDown are how long each stays
 	// dead in scenarios 2, 4 and 3.
 	TemporalDown, APIServerDown, FerretDBDown time.Duration
-	// Deadline bounds the wait for each scenario's stores to settle.
+	// Deadline bounds the wait for each scenario's stores to settle, from
+	// its last fault.
 	Deadline time.Duration
 }
 
 // Full is the scale of `make chaos`.
 var Full = Scale{
-	Name:         "full",
-	Stores:       map[int]int{1: 50, 2: 20, 3: 20, 4: 20, 5: 30, 6: 20, 7: 30},
-	KillEvery:    [2]time.Duration{3 * time.Second, 7 * time.Second},
+	Name:      "full",
+	Stores:    map[int]int{1: 50, 2: 20, 3: 20, 4: 20, 5: 30, 6: 20, 7: 30},
+	KillEvery: [2]time.Duration{3 * time.Second, 7 * time.Second}, KillFor: 4 * time.Minute,
 	TemporalDown: 10 * time.Second, APIServerDown: 10 * time.Second, FerretDBDown: 30 * time.Second,
-	Deadline: 8 * time.Minute,
+	Deadline: 6 * time.Minute,
 }
 
 // Quick is the scale of the test in `make test`: small, and only the
-// scenarios that hold every time on this platform. Scenarios 3, 4 and 7
-// can reveal bugs (docs/reliability.md: 500s while MongoDB is down, a
-// release left pending-install by a kube-apiserver crash, a 500 for a
+// scenarios that hold every time on this platform. Scenarios 4 and 7 can
+// reveal bugs (docs/reliability.md: a release left pending-install, or a
+// store stuck behind old pods, after a kube-apiserver crash; a 500 for a
 // rollout query while a worker is dead), and scenario 6 needs ports that a
 // developer's `make dev` holds: `make chaos` runs them.
 var Quick = Scale{
 	Name:   "quick",
-	Stores: map[int]int{1: 10, 2: 5, 5: 6},
+	Stores: map[int]int{1: 10, 2: 5, 3: 5, 5: 6},
 	Kills:  2, KillEvery: [2]time.Duration{3 * time.Second, 5 * time.Second},
-	TemporalDown: 5 * time.Second, APIServerDown: 5 * time.Second, FerretDBDown: 30 * time.Second,
+	TemporalDown: 5 * time.Second, APIServerDown: 5 * time.Second, FerretDBDown: 20 * time.Second,
 	Deadline: 4 * time.Minute,
 }
 

@@ -221,23 +221,29 @@ func perStoreTimes(recs map[string]store.Record, start time.Time) []time.Duratio
 	return out
 }
 
-// killLoop kills a worker every KillEvery until stop is closed, the
-// scale's kill budget is spent, or done says the work is over.
-func (s *suite) killLoop(ctx context.Context, k *killer, stop <-chan struct{}, done func() bool) {
+// killLoop kills a worker every KillEvery until stop is closed, done says
+// the work is over, the scale's kill budget is spent, or KillFor has
+// passed; it reports whether it stopped because KillFor passed.
+func (s *suite) killLoop(ctx context.Context, k *killer, stop <-chan struct{}, done func() bool) (outlasted bool) {
+	begin := time.Now()
 	for ctx.Err() == nil {
 		if s.opts.Scale.Kills > 0 && k.count() >= s.opts.Scale.Kills {
-			return
+			return false
 		}
 		select {
 		case <-stop:
-			return
+			return false
 		case <-time.After(s.between(s.opts.Scale.KillEvery[0], s.opts.Scale.KillEvery[1])):
 		}
 		if done() {
-			return
+			return false
+		}
+		if kf := s.opts.Scale.KillFor; kf > 0 && time.Since(begin) > kf {
+			return true
 		}
 		k.killOnce(ctx)
 	}
+	return false
 }
 
 // recoveryFigures writes the killer's figures to res.
@@ -267,15 +273,18 @@ func (s *suite) workerKills(ctx context.Context) *Result {
 	names := storeNames(1, n)
 	want := wantAll(names, store.PhaseReady)
 	start := s.submit(ctx, res, "s1", names, 10)
-	deadline := start.Add(s.opts.Scale.Deadline)
 	k := newKiller(s.p, s.rng, s.log, "scenario 1", s.unsettled(ctx, want, func(r store.Record) []string {
 		return []string{workflows.CreateWorkflowID(r.Name, r.Generation)}
 	}))
-	s.killLoop(ctx, k, nil, func() bool {
+	if s.killLoop(ctx, k, nil, func() bool {
 		settledN, _, _ := s.settledCount(ctx, s.p.c, want)
-		return settledN == len(want) || time.Now().After(deadline)
-	})
-	s.finish(ctx, res, want, start, deadline)
+		return settledN == len(want)
+	}) {
+		_, ready, _ := s.settledCount(ctx, s.p.c, want)
+		res.note("the kills stopped after %s, with %d/%d stores ready", fmtDur(s.opts.Scale.KillFor), ready, n)
+	}
+	// The stores have Deadline after the last fault to settle.
+	s.finish(ctx, res, want, start, time.Now().Add(s.opts.Scale.Deadline))
 	k.wait()
 	recoveryFigures(res, k)
 	if recs, err := s.p.c.records(ctx, names); err == nil {
