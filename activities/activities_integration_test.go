@@ -8,13 +8,16 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 	"helm.sh/helm/v3/pkg/release"
+	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/metadata"
 
@@ -294,5 +297,87 @@ func TestInstallReleaseRejectsInvalidValues(t *testing.T) {
 	spec := store.Spec{Name: "badhost", Generation: 1, Engine: store.EngineWooCommerce, Host: "Not A Host"}
 	if err := run(t, a.InstallRelease, activities.NamespaceInput{Spec: spec}); errType(err) != activities.ErrInvalidChart {
 		t.Fatalf("want %s, got %v", activities.ErrInvalidChart, err)
+	}
+}
+
+// TestHelmActionsWaitForTheReleaseLease: an earlier attempt of a Helm
+// action that is still inside Helm (its Lease renewed) makes the next one
+// wait until it gives the Lease back; a Lease whose holder stopped renewing
+// (a dead worker) is taken over at once. Either way the action ends with
+// the Lease given back.
+func TestHelmActionsWaitForTheReleaseLease(t *testing.T) {
+	a, runner := newActivities(t)
+	for _, tt := range []struct {
+		name string
+		// renewedAgo is the age of the earlier holder's last renewal;
+		// holdFor how long it still renews before giving the Lease back
+		// (0: it never does: its worker is dead).
+		renewedAgo, holdFor time.Duration
+		wantWait            bool
+	}{
+		{"live holder", 0, 3 * time.Second, true},
+		{"dead holder", time.Minute, 0, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			name := "lease-" + strings.ReplaceAll(tt.name, " ", "")
+			spec := store.Spec{Name: name, Generation: 1, Engine: store.EngineWooCommerce, Host: name + ".example.com"}
+			in := activities.NamespaceInput{Spec: spec}
+			if err := run(t, a.CreateNamespace, in); err != nil {
+				t.Fatal(err)
+			}
+			if err := run(t, a.EnsureCredentials, in); err != nil {
+				t.Fatal(err)
+			}
+			ctx := t.Context()
+			leases := env.Kube.CoordinationV1().Leases(spec.Namespace())
+			renewed := metav1.NewMicroTime(time.Now().Add(-tt.renewedAgo))
+			holder, secs := "earlier-attempt", int32(10)
+			lease := &coordinationv1.Lease{
+				ObjectMeta: metav1.ObjectMeta{Name: activities.LeasePrefix + name},
+				Spec:       coordinationv1.LeaseSpec{HolderIdentity: &holder, LeaseDurationSeconds: &secs, RenewTime: &renewed},
+			}
+			if _, err := leases.Create(ctx, lease, metav1.CreateOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			var gaveBack atomic.Pointer[time.Time]
+			if tt.holdFor > 0 {
+				go func() {
+					end := time.Now().Add(tt.holdFor)
+					for time.Now().Before(end) {
+						time.Sleep(500 * time.Millisecond)
+						cur, err := leases.Get(ctx, lease.Name, metav1.GetOptions{})
+						if err != nil {
+							return
+						}
+						now := metav1.NewMicroTime(time.Now())
+						cur.Spec.RenewTime = &now
+						_, _ = leases.Update(ctx, cur, metav1.UpdateOptions{})
+					}
+					now := time.Now()
+					gaveBack.Store(&now)
+					_ = leases.Delete(ctx, lease.Name, metav1.DeleteOptions{})
+				}()
+			}
+			if _, err := runInstall(t, a, in); err != nil {
+				t.Fatal(err)
+			}
+			hist, err := runner.History(ctx, spec.Namespace(), name)
+			if err != nil || len(hist) != 1 {
+				t.Fatalf("history %v, %v", hist, err)
+			}
+			installed := hist[0].Info.FirstDeployed.Time
+			switch at := gaveBack.Load(); {
+			case tt.wantWait && (at == nil || installed.Before(*at)):
+				t.Fatalf("installed at %v, before the earlier holder gave the lease back (%v)", installed, at)
+			case !tt.wantWait && at != nil:
+				t.Fatalf("the dead holder gave the lease back")
+			}
+			if _, err := leases.Get(ctx, lease.Name, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+				t.Fatalf("the lease is still there after the install: %v", err)
+			}
+			if err := run(t, a.UninstallRelease, in); err != nil {
+				t.Fatal(err)
+			}
+		})
 	}
 }

@@ -8,7 +8,7 @@ import (
 	"go.temporal.io/sdk/activity"
 )
 
-// keepAlive heartbeats every third of the activity's HeartbeatTimeout
+// keepAlive heartbeats every quarter of the activity's HeartbeatTimeout
 // until the returned stop is called. A Helm action runs for many seconds
 // with no point at which to report progress; its heartbeats are how
 // Temporal learns within seconds that the worker running it died (and how
@@ -18,7 +18,7 @@ func keepAlive(ctx context.Context, what string) (stop func()) {
 	if !activity.IsActivity(ctx) {
 		return func() {}
 	}
-	every := activity.GetInfo(ctx).HeartbeatTimeout / 3
+	every := activity.GetInfo(ctx).HeartbeatTimeout / 4
 	if every <= 0 {
 		return func() {} // no heartbeat timeout: nobody is listening
 	}

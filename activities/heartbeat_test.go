@@ -14,7 +14,7 @@ import (
 )
 
 // TestKeepAliveHeartbeatsThroughALongAction: an activity that works for
-// longer than its HeartbeatTimeout (4 s against 1 s: a beat every 333 ms
+// longer than its HeartbeatTimeout (4 s against 1 s: a beat every 250 ms
 // leaves room for a loaded machine) without a point to report progress (a
 // Helm action) stays alive through keepAlive; without it, it times out.
 func TestKeepAliveHeartbeatsThroughALongAction(t *testing.T) {

@@ -76,6 +76,11 @@ type RollbackResult struct {
 // error.
 func (a *Activities) RollbackRelease(ctx context.Context, in RollbackInput) (RollbackResult, error) {
 	ns, name := in.Spec.Namespace(), in.Spec.Name
+	stop, err := a.holdRelease(ctx, ns, name, fmt.Sprintf("rollback of %s to %d", name, in.Revision))
+	if err != nil {
+		return RollbackResult{}, err
+	}
+	defer stop()
 	hist, err := a.Releases.History(ctx, ns, name)
 	if err != nil {
 		return RollbackResult{}, fmt.Errorf("release history: %w", err)
@@ -103,7 +108,6 @@ func (a *Activities) RollbackRelease(ctx context.Context, in RollbackInput) (Rol
 	if err != nil {
 		return RollbackResult{}, err
 	}
-	defer keepAlive(ctx, fmt.Sprintf("rollback of %s to %d", name, in.Revision))()
 	rel, err := a.Releases.Upgrade(ctx, ns, name, target.Chart, vals, rollbackDescription(in.Revision))
 	if err != nil {
 		return RollbackResult{}, fmt.Errorf("roll %s back to %d: %w", name, in.Revision, err)

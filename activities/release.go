@@ -49,7 +49,11 @@ func (a *Activities) InstallRelease(ctx context.Context, in NamespaceInput) (Ins
 	if err := chartutil.ValidateAgainstSchema(c, vals); err != nil {
 		return InstallResult{}, temporal.NewNonRetryableApplicationError("store values rejected by the chart: "+err.Error(), ErrInvalidChart, nil)
 	}
-	defer keepAlive(ctx, "helm install or upgrade of "+spec.Name)()
+	stop, err := a.holdRelease(ctx, spec.Namespace(), spec.Name, "helm install or upgrade of "+spec.Name)
+	if err != nil {
+		return InstallResult{}, err
+	}
+	defer stop()
 	res, err := a.installOrUpgrade(ctx, spec, c, vals)
 	if err != nil {
 		return InstallResult{}, err
@@ -129,7 +133,11 @@ func (a *Activities) chartFor(spec store.Spec) (*chart.Chart, error) {
 // UninstallRelease removes the store's release. A release or namespace that
 // does not exist is success. PVCs stay until the namespace is deleted.
 func (a *Activities) UninstallRelease(ctx context.Context, in NamespaceInput) error {
-	defer keepAlive(ctx, "helm uninstall of "+in.Spec.Name)()
+	stop, err := a.holdRelease(ctx, in.Spec.Namespace(), in.Spec.Name, "helm uninstall of "+in.Spec.Name)
+	if err != nil {
+		return err
+	}
+	defer stop()
 	if err := a.Releases.Uninstall(ctx, in.Spec.Namespace(), in.Spec.Name); err != nil {
 		return fmt.Errorf("helm uninstall %s: %w", in.Spec.Name, err)
 	}

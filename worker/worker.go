@@ -6,6 +6,7 @@ package worker
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"go.temporal.io/sdk/client"
 	sdkworker "go.temporal.io/sdk/worker"
@@ -18,6 +19,12 @@ type Options struct {
 	// MaxConcurrentActivities bounds how many activities run at once
 	// (0: the SDK's default).
 	MaxConcurrentActivities int
+	// HeartbeatThrottle is the longest the SDK holds an activity's
+	// heartbeat before sending it to the server (default 3s). The SDK's own
+	// default is 80% of the heartbeat timeout, which leaves a worker slowed
+	// by a starved CPU two seconds of a 10 s timeout before its attempt
+	// counts as lost.
+	HeartbeatThrottle time.Duration
 	// Register adds workflows and activities to the worker.
 	Register func(sdkworker.Registry)
 }
@@ -25,8 +32,14 @@ type Options struct {
 // Run polls the task queue until ctx ends, then stops gracefully: running
 // activities get the SDK's stop timeout to finish.
 func Run(ctx context.Context, c client.Client, o Options) error {
+	throttle := o.HeartbeatThrottle
+	if throttle <= 0 {
+		throttle = 3 * time.Second
+	}
 	w := sdkworker.New(c, o.TaskQueue, sdkworker.Options{
 		MaxConcurrentActivityExecutionSize: o.MaxConcurrentActivities,
+		DefaultHeartbeatThrottleInterval:   throttle,
+		MaxHeartbeatThrottleInterval:       throttle,
 	})
 	if o.Register != nil {
 		o.Register(w)

@@ -65,9 +65,11 @@ const (
 
 // Timeouts bound the activities. Zero fields take the defaults.
 type Timeouts struct {
-	// Short is the StartToCloseTimeout of quick activities (default 30s):
-	// a task lost with its worker is retried after it; each is retried for
-	// up to ten times as long.
+	// Short is the StartToCloseTimeout of quick activities (default 10s):
+	// a task lost with its worker is retried after it, so a store moves
+	// again within seconds of a live worker polling; each is retried for up
+	// to thirty times as long (5 minutes by default, which outlasts a
+	// MongoDB failover or restart).
 	Short time.Duration `json:"short,omitempty"`
 	// Install bounds one Helm install or upgrade (default 5m).
 	Install time.Duration `json:"install,omitempty"`
@@ -75,7 +77,9 @@ type Timeouts struct {
 	// (default 15m).
 	Ready time.Duration `json:"ready,omitempty"`
 	// Heartbeat is the heartbeat timeout of the waits and the Helm actions
-	// (default 10s): a worker that died is noticed this quickly.
+	// (default 10s): a worker that died is noticed this quickly. A live
+	// worker sends a heartbeat at least every few seconds (worker.Options
+	// HeartbeatThrottle), so a slow one keeps its lease.
 	Heartbeat time.Duration `json:"heartbeat,omitempty"`
 	// StuckAfter is how long a namespace may take to go before its deletion
 	// counts as stuck (default 10m).
@@ -91,7 +95,7 @@ func (t Timeouts) withDefaults() Timeouts {
 			*d = v
 		}
 	}
-	def(&t.Short, 30*time.Second)
+	def(&t.Short, 10*time.Second)
 	def(&t.Install, 5*time.Minute)
 	def(&t.Ready, 15*time.Minute)
 	def(&t.Heartbeat, 10*time.Second)
@@ -106,7 +110,7 @@ func retryPolicy(maxAttempts int32) *temporal.RetryPolicy {
 	return &temporal.RetryPolicy{
 		InitialInterval:        time.Second,
 		BackoffCoefficient:     2,
-		MaximumInterval:        30 * time.Second,
+		MaximumInterval:        10 * time.Second,
 		MaximumAttempts:        maxAttempts,
 		NonRetryableErrorTypes: activities.NonRetryable(),
 	}
@@ -115,22 +119,22 @@ func retryPolicy(maxAttempts int32) *temporal.RetryPolicy {
 func shortOptions(ctx workflow.Context, t Timeouts) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout:    t.Short,
-		ScheduleToCloseTimeout: 10 * t.Short,
+		ScheduleToCloseTimeout: 30 * t.Short,
 		RetryPolicy:            retryPolicy(0),
 	})
 }
 
 // installOptions suit the Helm actions (install, upgrade, rollback,
 // uninstall): they heartbeat while Helm works, so a dead worker is noticed
-// within seconds, not after Install. Their heartbeat timeout is three times
-// the waits': a Helm action whose lease ran out while its worker was only
-// slow (a starved CPU) is canceled halfway and races its retry on the same
-// release, which a read-only wait never does.
+// within seconds, not after Install. An attempt whose heartbeat ran out
+// while its worker was only slow (a starved CPU) may still be inside Helm
+// when its retry starts: the activities hold a lease on the release (see
+// activities.releaseLock), so the retry waits for it instead of racing it.
 func installOptions(ctx workflow.Context, t Timeouts) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout:    t.Install,
 		ScheduleToCloseTimeout: 4 * t.Install,
-		HeartbeatTimeout:       3 * t.Heartbeat,
+		HeartbeatTimeout:       t.Heartbeat,
 		RetryPolicy:            retryPolicy(0),
 	})
 }

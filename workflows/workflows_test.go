@@ -348,8 +348,8 @@ func TestCreateStoreRecordsTheURLTheReleaseServes(t *testing.T) {
 
 // TestLongActivitiesHeartbeat: every activity that can run for long has a
 // heartbeat timeout, so a store whose worker died moves again within
-// seconds: 10 s for the waits and the namespace deletion, 30 s for the Helm
-// actions; quick ones end within 30 s, so a lost task is retried soon.
+// seconds: 10 s for the waits, the namespace deletion and the Helm actions;
+// quick ones end within 10 s, so a lost task is retried soon.
 func TestLongActivitiesHeartbeat(t *testing.T) {
 	env, _ := newEnv(t)
 	seen := map[string]*activity.Info{}
@@ -368,7 +368,7 @@ func TestLongActivitiesHeartbeat(t *testing.T) {
 	env.OnActivity(a.DeleteNamespace, mock.Anything, mock.Anything).Return(activities.DeleteNamespaceResult{Gone: true}, nil).Once()
 	env.RegisterDelayedCallback(func() { env.CancelWorkflow() }, time.Hour) // end the wait for a retry
 	env.ExecuteWorkflow(CreateStore, CreateStoreInput{Spec: spec(store.EngineWooCommerce)})
-	long := map[string]time.Duration{"InstallRelease": 30 * time.Second, "UninstallRelease": 30 * time.Second,
+	long := map[string]time.Duration{"InstallRelease": 10 * time.Second, "UninstallRelease": 10 * time.Second,
 		"WaitReady": 10 * time.Second, "DeleteNamespace": 10 * time.Second}
 	for name, most := range long {
 		info := seen[name]
@@ -384,7 +384,7 @@ func TestLongActivitiesHeartbeat(t *testing.T) {
 		if info == nil {
 			t.Fatalf("%s never ran", name)
 		}
-		if d := info.Deadline.Sub(info.StartedTime).Round(time.Second); d > 30*time.Second {
+		if d := info.Deadline.Sub(info.StartedTime).Round(time.Second); d > 10*time.Second {
 			t.Errorf("%s: start-to-close %v", name, d)
 		}
 	}
