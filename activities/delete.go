@@ -140,8 +140,22 @@ func (a *Activities) ForceFinalize(ctx context.Context, in NamespaceInput) (Forc
 		a.logger().Warn("removed finalizers on operator request", "namespace", name, "object", o.String())
 		res.Removed = append(res.Removed, o.String())
 	}
+	if len(res.Removed) > 0 {
+		// The namespace controller retries a namespace whose content stays
+		// with a growing back-off (up to a minute); a change of the
+		// namespace queues it again within its 5 s grace period, so the
+		// deletion goes on now rather than at its next back-off.
+		nudge := fmt.Appendf(nil, `{"metadata":{"annotations":{%q:%q}}}`, AnnotationForcedAt, time.Now().UTC().Format(time.RFC3339))
+		if _, err := a.Kube.CoreV1().Namespaces().Patch(ctx, name, types.MergePatchType, nudge, metav1.PatchOptions{}); err != nil && !apierrors.IsNotFound(err) {
+			return res, fmt.Errorf("annotate namespace %s: %w", name, err)
+		}
+	}
 	return res, nil
 }
+
+// AnnotationForcedAt is set on a namespace when ForceFinalize removed
+// finalizers in it: when, in RFC 3339.
+const AnnotationForcedAt = "storeplatform.io/forced-at"
 
 // AwaitWorkflowClosed waits until the workflow with workflowID (its latest
 // run) is no longer running; a workflow that never existed counts as closed.

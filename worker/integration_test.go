@@ -441,8 +441,10 @@ func TestStuckDeletionForcedWithTemporalCLI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Long enough for the namespace to go once the finalizer is removed
+	// (the namespace controller waits 5 s after the force's nudge).
 	quick := fast
-	quick.StuckAfter = 5 * time.Second
+	quick.StuckAfter = 15 * time.Second
 	del, err := workflows.StartDelete(t.Context(), env.Temporal, h.queue, workflows.DeleteStoreInput{Spec: spec, Timeouts: quick})
 	if err != nil {
 		t.Fatal(err)
@@ -465,8 +467,10 @@ func TestStuckDeletionForcedWithTemporalCLI(t *testing.T) {
 	out := temporalCLI(t, "workflow", "signal", "--workflow-id", del.GetID(), "--name", workflows.SignalForce)
 	t.Logf("temporal workflow signal: %s", strings.TrimSpace(out))
 	var res workflows.DeleteStoreResult
-	if err := del.Get(t.Context(), &res); err != nil {
-		t.Fatalf("delete: %v", err)
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	if err := del.Get(ctx, &res); err != nil {
+		t.Fatalf("delete after the force signal: %v (record: %+v)", err, h.record(t, spec.Name))
 	}
 	if len(res.Forced) != 1 || !strings.HasPrefix(res.Forced[0], "configmaps/held") {
 		t.Fatalf("forced %v", res.Forced)
@@ -474,6 +478,9 @@ func TestStuckDeletionForcedWithTemporalCLI(t *testing.T) {
 	exportHistory(t, del.GetID(), "delete_stuck_forced.json")
 	if !namespaceGone(t, spec) || h.record(t, spec.Name).Phase != store.PhaseDeleted {
 		t.Fatal("deletion did not complete")
+	}
+	if res.Phase != store.PhaseDeleted {
+		t.Fatalf("result phase %s", res.Phase)
 	}
 }
 

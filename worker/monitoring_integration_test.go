@@ -333,4 +333,3 @@ func describeField(out, key string) string {
 	}
 	return ""
 }
-
