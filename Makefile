@@ -123,21 +123,24 @@ FUZZ_REQUESTS ?= 10000
 FUZZ_SEED     ?=
 .PHONY: fuzz-api
 fuzz-api: tools ## fuzz-api: send FUZZ_REQUESTS (10000) generated requests to the API on the real stack; every figure must be 0 (5xx, panics, 3xx under /api, 4xx not problem+json, stores made by refused requests, cross-tenant data); FUZZ_SEED=n repeats a run
-	FUZZ_REQUESTS='$(FUZZ_REQUESTS)' FUZZ_SEED='$(FUZZ_SEED)' FUZZ_STRICT=1 $(GO) test -race -count=1 -timeout 60m -run '^TestFuzzAPI$$' -v ./internal/fuzzhttp/
+	FUZZ_REQUESTS='$(FUZZ_REQUESTS)' FUZZ_SEED='$(FUZZ_SEED)' FUZZ_STRICT=1 FUZZ_DOC=$(CURDIR)/docs/reliability.md \
+	  $(GO) test -race -count=1 -timeout 60m -run '^TestFuzzAPI$$' -v ./internal/fuzzhttp/
 
 # The fault suite (internal/chaos, issue #12): the platform's api and two workers from bin/ on the
 # real local stack, with workers SIGKILLed, Temporal, FerretDB and kube-apiserver killed and restarted,
 # create/delete races, a power loss of `storeplatform dev` (which needs its ports 6443, 2379, 2380 and
 # 10247 free: stop `make dev` first) and a rollout under worker kills. It prints one row per scenario
-# and writes the table into docs/reliability.md; it fails when an invariant did not hold. `make test`
+# and writes the table into docs/reliability.md; it fails when an invariant did not hold. Then it runs
+# the API fuzzer (make fuzz-api), whose figures go into the same page. `make test`
 # runs the scenarios that hold, small (TestChaosQuick). CHAOS_SEED=<seed> repeats a run's choices;
 # CHAOS_FLAGS='-keep -dir /tmp/chaos' keeps its logs and data, '-only 4' runs one scenario (bin/chaos -h).
 CHAOS_SEED  ?=
 CHAOS_FLAGS ?=
 .PHONY: chaos
-chaos: tools build ## chaos: run the fault suite (7 scenarios, under 30 minutes) on the real local stack and write its table to docs/reliability.md; CHAOS_SEED=n repeats a run
+chaos: tools build ## chaos: run the fault suite (7 scenarios) and then the API fuzzer (make fuzz-api) on the real local stack, under 30 minutes, and write their tables to docs/reliability.md; CHAOS_SEED=n repeats a run
 	$(GO) build -o $(BIN)/chaos ./cmd/chaos
 	$(BIN)/chaos -scale full -bin $(BIN) -doc docs/reliability.md $(if $(CHAOS_SEED),-seed $(CHAOS_SEED)) $(CHAOS_FLAGS)
+	$(MAKE) fuzz-api
 
 .PHONY: clean-stack
 clean-stack: ## clean-stack: wipe the local stack's data (.local/); the next `make dev` starts empty

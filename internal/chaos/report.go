@@ -1,10 +1,8 @@
 package chaos
 
 import (
-	"bytes"
 	"context"
 	"debug/buildinfo"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -14,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/storeplatform/storeplatform/internal/docsection"
 )
 
 // Result is one scenario's row of the table and the details under it.
@@ -30,6 +30,9 @@ type Result struct {
 	TimeToAll time.Duration
 	// Baseline is scenario 6's time to all-ready without the fault.
 	Baseline time.Duration
+	// ReadyTimes are the stores' times from the first request to ready
+	// (for the plot of stores ready over time).
+	ReadyTimes []time.Duration
 	// Kills and the recovery figures of the worker kills: for each
 	// interrupted activity, the time until it moved again, from the
 	// replacement worker polling and from the kill; RecoveryStuck were never
@@ -290,36 +293,18 @@ func (r *Report) Text() string {
 	return b.String()
 }
 
-// Doc markers: WriteDoc replaces what is between them and keeps the rest
-// of the page, which people write.
-const (
-	docBegin = "<!-- chaos:begin (written by `make chaos`, cmd/chaos; edits between these markers are overwritten) -->"
-	docEnd   = "<!-- chaos:end -->"
-)
+// docMarkers surround the section WriteDoc replaces; the rest of the page
+// is people's.
+var docMarkers = docsection.For("chaos", "`make chaos`, cmd/chaos")
 
-// WriteDoc writes the report between the markers of the page at path,
-// keeping the text around them; a page without the markers gets them
-// appended.
+// WriteDoc writes the report and its plots between the markers of the page
+// at path, keeping the text around them.
 func (r *Report) WriteDoc(path string) error {
-	old, err := os.ReadFile(path)
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
+	plots, err := r.WritePlots(filepath.Dir(path))
+	if err != nil {
 		return err
 	}
-	section := docBegin + "\n" + r.Markdown() + docEnd
-	var out []byte
-	i, j := bytes.Index(old, []byte(docBegin)), bytes.Index(old, []byte(docEnd))
-	switch {
-	case i >= 0 && j > i:
-		out = append(append(append([]byte{}, old[:i]...), section...), old[j+len(docEnd):]...)
-	case len(old) > 0:
-		out = append(append(old, '\n'), section+"\n"...)
-	default:
-		out = []byte("# Reliability\n\n" + section + "\n")
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	return os.WriteFile(path, out, 0o644)
+	return docsection.Write(path, docMarkers, r.Markdown()+plots, "Reliability")
 }
 
 // cell makes text safe for a table cell.

@@ -154,6 +154,7 @@ func (s *suite) finish(ctx context.Context, res *Result, want map[string]store.P
 	recs := waitSettled(ctx, s.p.c, want, deadline, s.log, fmt.Sprintf("scenario %d", res.N))
 	res.Requested = len(want)
 	res.TimeToAll = timeToAll(recs, want, start)
+	res.ReadyTimes = perStoreTimes(recs, start)
 	s.sw.poll(ctx)
 	s.judge(ctx, res, s.p.c, s.sw, want, s.reported)
 	res.API, res.APIBad = s.api.takeStats()

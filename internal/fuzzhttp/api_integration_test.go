@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -27,6 +28,7 @@ import (
 	"github.com/storeplatform/storeplatform/api"
 	"github.com/storeplatform/storeplatform/internal/auth"
 	"github.com/storeplatform/storeplatform/internal/deps"
+	"github.com/storeplatform/storeplatform/internal/docsection"
 	"github.com/storeplatform/storeplatform/internal/fuzzhttp"
 	"github.com/storeplatform/storeplatform/internal/helmclient"
 	"github.com/storeplatform/storeplatform/internal/store"
@@ -47,11 +49,14 @@ func TestMain(m *testing.M) { testenv.Main(m, &env) }
 //	FUZZ_WORKERS   requests in flight (default 4)
 //	FUZZ_STRICT=1  every figure must be 0, knownFindings included
 //	               (make fuzz-api sets it)
+//	FUZZ_DOC       a page of docs/ to write the figures into (make
+//	               fuzz-api: docs/reliability.md)
 type fuzzSettings struct {
 	requests, workers int
 	seed              uint64
 	only              []int
 	strict            bool
+	doc               string
 }
 
 func settingsFromEnv(t *testing.T) fuzzSettings {
@@ -83,6 +88,7 @@ func settingsFromEnv(t *testing.T) fuzzSettings {
 		s.only = append(s.only, n)
 	}
 	s.strict = os.Getenv("FUZZ_STRICT") == "1"
+	s.doc = os.Getenv("FUZZ_DOC")
 	return s
 }
 
@@ -174,6 +180,9 @@ func TestFuzzAPI(t *testing.T) {
 	fmt.Fprintf(&out, "seed %d, %d requests in %s, strict %v\n\n", s.seed, res.Sent, res.Duration.Round(time.Millisecond), s.strict)
 	fuzzhttp.WriteTable(&out, figs)
 	t.Logf("fuzz figures (\"known\": bugs in knownFindings, tolerated unless FUZZ_STRICT=1):\n%s", out.String())
+	if s.doc != "" {
+		writeDoc(t, s, res, figs)
+	}
 	if lines := p.internalErrorLines(); len(lines) > 0 {
 		t.Logf("the API's internal errors (one line per cause):\n%s", strings.Join(lines, "\n"))
 	}
@@ -626,4 +635,21 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// fuzzMarkers surround the figures in the page FUZZ_DOC names.
+var fuzzMarkers = docsection.For("fuzz", "`make fuzz-api`, internal/fuzzhttp")
+
+// writeDoc writes the run's figures into the page s.doc names.
+func writeDoc(t *testing.T, s fuzzSettings, res *fuzzhttp.Result, figs []fuzzhttp.Figure) {
+	t.Helper()
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "Run of %s (UTC): %d requests (%d in flight) in %s, seed `%d`, strict %v; %d cores, %s.\n\n",
+		time.Now().UTC().Format("2006-01-02 15:04"), res.Sent, s.workers, res.Duration.Round(time.Second), s.seed, s.strict,
+		runtime.NumCPU(), runtime.Version())
+	fuzzhttp.WriteMarkdown(&b, figs)
+	if err := docsection.Write(s.doc, fuzzMarkers, b.String(), "Reliability"); err != nil {
+		t.Fatalf("FUZZ_DOC: %v", err)
+	}
+	t.Logf("fuzz: figures written to %s", s.doc)
 }

@@ -67,6 +67,26 @@ func WriteTable(w io.Writer, figs []Figure) {
 	}
 }
 
+// WriteMarkdown prints figures as a Markdown table (for docs/).
+func WriteMarkdown(w io.Writer, figs []Figure) {
+	fmt.Fprintln(w, "| figure | count | known bugs | must be |")
+	fmt.Fprintln(w, "|---|---|---|---|")
+	for _, f := range figs {
+		must, known := "", ""
+		if f.MustBeZero {
+			must = "0"
+		}
+		if f.Known > 0 {
+			known = fmt.Sprint(f.Known)
+		}
+		name := strings.TrimSpace(f.Name)
+		if strings.HasPrefix(f.Name, " ") {
+			name = "… " + name
+		}
+		fmt.Fprintf(w, "| %s | %d | %s | %s |\n", strings.ReplaceAll(name, "|", `\|`), f.Count, known, must)
+	}
+}
+
 // Group is findings that share a Key: most likely one bug.
 type Group struct {
 	Key      string
