@@ -110,7 +110,7 @@ func retryPolicy(maxAttempts int32) *temporal.RetryPolicy {
 	return &temporal.RetryPolicy{
 		InitialInterval:        time.Second,
 		BackoffCoefficient:     2,
-		MaximumInterval:        10 * time.Second,
+		MaximumInterval:        5 * time.Second,
 		MaximumAttempts:        maxAttempts,
 		NonRetryableErrorTypes: activities.NonRetryable(),
 	}
