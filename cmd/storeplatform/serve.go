@@ -54,6 +54,9 @@ func runAPI(ctx context.Context, args []string, getenv func(string) string, stde
 		return err
 	}
 	defer d.Close(context.WithoutCancel(ctx))
+	if err := servePprof(ctx, cfg.PprofAddr, logger); err != nil {
+		return err
+	}
 	return serveAPI(ctx, cfg, d, logger, nil)
 }
 
@@ -165,6 +168,9 @@ func runWorker(ctx context.Context, args []string, getenv func(string) string, s
 		return err
 	}
 	defer d.Close(context.WithoutCancel(ctx))
+	if err := servePprof(ctx, cfg.PprofAddr, logger); err != nil {
+		return err
+	}
 	return runWorkerWith(ctx, cfg, d, logger)
 }
 

@@ -38,6 +38,7 @@ type Config struct {
 	StoreLimit        int
 	WebDir            string
 	TemporalUIURL     string
+	PprofAddr         string
 }
 
 // ErrUsage wraps errors of flag parsing, which the flag package reports
@@ -77,6 +78,7 @@ func Settings() []Setting {
 		{"STORE_LIMIT", "store-limit", "5", "stores one tenant may have (api)", nil},
 		{"WEB_DIR", "web-dir", "web/dist", "directory of the dashboard's build (make web), served at / (api); empty: none", func(c *Config) *string { return &c.WebDir }},
 		{"TEMPORAL_UI_URL", "temporal-ui-url", "", "Temporal Web UI address for the dashboard's workflow links, e.g. http://127.0.0.1:8233 (api)", func(c *Config) *string { return &c.TemporalUIURL }},
+		{"PPROF_ADDR", "pprof-addr", "", "address of an opt-in net/http/pprof listener, e.g. 127.0.0.1:6060 (api and worker; make bench); empty: none", func(c *Config) *string { return &c.PprofAddr }},
 		{"LOG_LEVEL", "log-level", "info", "debug, info, warn or error", func(c *Config) *string { return &c.LogLevel }},
 		{"LOG_FORMAT", "log-format", "json", "json or text", func(c *Config) *string { return &c.LogFormat }},
 	}
@@ -165,6 +167,11 @@ func (c Config) Validate() error {
 	if c.TemporalUIURL != "" {
 		if u, err := url.Parse(c.TemporalUIURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			errs = append(errs, fmt.Errorf("TEMPORAL_UI_URL: %q is not an http(s) URL such as http://127.0.0.1:8233", c.TemporalUIURL))
+		}
+	}
+	if c.PprofAddr != "" {
+		if err := hostPort(c.PprofAddr, true); err != nil {
+			errs = append(errs, fmt.Errorf("PPROF_ADDR: %w", err))
 		}
 	}
 	if c.StoreProfile != "local" && c.StoreProfile != "prod" {
