@@ -12,6 +12,8 @@ import (
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
+
+	"github.com/storeplatform/storeplatform/internal/childproc"
 )
 
 // pendingActivity is one activity a workflow waits for, from
@@ -128,12 +130,12 @@ func (k *killer) killOnce(ctx context.Context) {
 	var targets []target
 	for slot := range workers {
 		w := k.p.worker(slot)
-		if w == nil || !w.alive() {
+		if w == nil || !w.Alive() {
 			continue
 		}
 		kinds := map[string]bool{}
 		for _, pa := range before {
-			if pa.started && strings.HasPrefix(pa.identity, w.identity()) {
+			if pa.started && strings.HasPrefix(pa.identity, identity(w)) {
 				kinds[pa.kind] = true
 			}
 		}
@@ -166,10 +168,10 @@ func (k *killer) killOnce(ctx context.Context) {
 
 	victim := k.p.worker(pick.slot)
 	other := k.p.worker(1 - pick.slot)
-	kl := &kill{slot: pick.slot, identity: victim.identity(), aimed: pick.kind}
+	kl := &kill{slot: pick.slot, identity: identity(victim), aimed: pick.kind}
 	kl.at = time.Now()
-	victim.kill()
-	kl.otherAlive = other != nil && other.alive()
+	victim.Kill()
+	kl.otherAlive = other != nil && other.Alive()
 	if err := k.p.startWorker(pick.slot); err != nil {
 		k.log.Error(k.label+": restart worker", "error", err)
 	}
@@ -186,9 +188,9 @@ func (k *killer) killOnce(ctx context.Context) {
 	k.kills = append(k.kills, kl)
 	k.mu.Unlock()
 	k.wg.Go(func() {
-		if replacement.waitUp(2*time.Minute) == nil {
+		if replacement.WaitUp(2*time.Minute) == nil {
 			k.mu.Lock()
-			kl.replacementUp = replacement.upTime()
+			kl.replacementUp = replacement.UpTime()
 			k.mu.Unlock()
 		}
 	})
@@ -354,3 +356,7 @@ func countList(m map[string]int) string {
 	}
 	return strings.Join(parts, ", ")
 }
+
+// identity is how the Temporal SDK's default worker identity begins for
+// process c ("<pid>@host@...").
+func identity(c *childproc.Process) string { return fmt.Sprintf("%d@", c.PID()) }

@@ -2,11 +2,8 @@ package chaos
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -23,6 +20,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/storeplatform/storeplatform/internal/auth"
+	"github.com/storeplatform/storeplatform/internal/childproc"
 	"github.com/storeplatform/storeplatform/internal/devstack"
 	"github.com/storeplatform/storeplatform/internal/store"
 	"github.com/storeplatform/storeplatform/internal/storechart"
@@ -103,8 +101,8 @@ type platform struct {
 	logDir string
 
 	mu       sync.Mutex
-	api      *child
-	workers  [workers]*child
+	api      *childproc.Process
+	workers  [workers]*childproc.Process
 	gens     [workers]int
 	stopping bool
 	// unexpected counts exits of the platform's processes that the suite
@@ -147,7 +145,7 @@ func startPlatform(ctx context.Context, o Options) (*platform, error) {
 	if err != nil {
 		return nil, err
 	}
-	port, err := freePort()
+	port, err := childproc.FreePort()
 	if err != nil {
 		return nil, err
 	}
@@ -168,7 +166,7 @@ func startPlatform(ctx context.Context, o Options) (*platform, error) {
 		}
 	}
 	for i := range workers {
-		if err := p.worker(i).waitUp(2 * time.Minute); err != nil {
+		if err := p.worker(i).WaitUp(2 * time.Minute); err != nil {
 			return nil, err
 		}
 	}
@@ -179,7 +177,7 @@ func startPlatform(ctx context.Context, o Options) (*platform, error) {
 func (p *platform) bin() string { return filepath.Join(p.opts.BinDir, "storeplatform") }
 
 func (p *platform) startAPI() error {
-	c, err := startChild("api", filepath.Join(p.logDir, "api.log"), "api listening", p.env, p.bin(), "api")
+	c, err := childproc.Start("api", filepath.Join(p.logDir, "api.log"), "api listening", p.env, p.bin(), "api")
 	if err != nil {
 		return err
 	}
@@ -187,10 +185,10 @@ func (p *platform) startAPI() error {
 	p.api = c
 	p.mu.Unlock()
 	go p.supervise(c, func() error { return p.startAPI() })
-	if err := c.waitUp(2 * time.Minute); err != nil {
+	if err := c.WaitUp(2 * time.Minute); err != nil {
 		return err
 	}
-	return waitHTTP(p.apiURL+"/health", time.Minute)
+	return childproc.WaitHTTP(p.apiURL+"/health", time.Minute)
 }
 
 // startWorker starts worker slot i (again); its output is appended to
@@ -200,7 +198,7 @@ func (p *platform) startWorker(i int) error {
 	p.gens[i]++
 	name := fmt.Sprintf("worker-%d.%d", i+1, p.gens[i])
 	p.mu.Unlock()
-	c, err := startChild(name, filepath.Join(p.logDir, fmt.Sprintf("worker-%d.log", i+1)), "worker polling", p.env, p.bin(), "worker")
+	c, err := childproc.Start(name, filepath.Join(p.logDir, fmt.Sprintf("worker-%d.log", i+1)), "worker polling", p.env, p.bin(), "worker")
 	if err != nil {
 		return err
 	}
@@ -213,24 +211,24 @@ func (p *platform) startWorker(i int) error {
 
 // supervise starts a process again that exited without the suite killing
 // it, as a process supervisor would, and counts it.
-func (p *platform) supervise(c *child, restart func() error) {
-	<-c.done
+func (p *platform) supervise(c *childproc.Process, restart func() error) {
+	<-c.Done()
 	p.mu.Lock()
 	stopping := p.stopping
-	if !stopping && !c.killed.Load() {
-		p.unexpected = append(p.unexpected, fmt.Sprintf("%s exited by itself at %s (%v)", c.name, time.Now().Format(time.TimeOnly), c.cmd.ProcessState))
+	if !stopping && !c.Killed() {
+		p.unexpected = append(p.unexpected, fmt.Sprintf("%s exited by itself at %s (%v)", c.Name, time.Now().Format(time.TimeOnly), c.Cmd.ProcessState))
 	}
 	p.mu.Unlock()
-	if stopping || c.killed.Load() {
+	if stopping || c.Killed() {
 		return
 	}
 	time.Sleep(time.Second)
 	if err := restart(); err != nil {
-		p.opts.Logger.Error("restart after an unexpected exit", "process", c.name, "error", err)
+		p.opts.Logger.Error("restart after an unexpected exit", "process", c.Name, "error", err)
 	}
 }
 
-func (p *platform) worker(i int) *child {
+func (p *platform) worker(i int) *childproc.Process {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.workers[i]
@@ -248,11 +246,11 @@ func (p *platform) unexpectedExits() []string {
 func (p *platform) stop() {
 	p.mu.Lock()
 	p.stopping = true
-	procs := append([]*child{p.api}, p.workers[:]...)
+	procs := append([]*childproc.Process{p.api}, p.workers[:]...)
 	p.mu.Unlock()
 	for _, c := range procs {
 		if c != nil {
-			c.stop(15 * time.Second)
+			c.Stop(15 * time.Second)
 		}
 	}
 	if p.c != nil {
@@ -286,35 +284,4 @@ func packageVersion(repoRoot, dir, version string) (string, error) {
 		return "", err
 	}
 	return dir, nil
-}
-
-// waitHTTP waits until url answers at all.
-func waitHTTP(url string, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	hc := &http.Client{Timeout: 5 * time.Second}
-	for {
-		resp, err := hc.Get(url)
-		if err == nil {
-			resp.Body.Close()
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("%s: %w", url, err)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-}
-
-// freePort picks an unused loopback port below the kernel's ephemeral range,
-// as devstack does.
-func freePort() (int, error) {
-	for port := 20000 + int(time.Now().UnixNano()%12000); port < 32768; port++ {
-		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
-		if err != nil {
-			continue
-		}
-		l.Close()
-		return port, nil
-	}
-	return 0, errors.New("no free port")
 }

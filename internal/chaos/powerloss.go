@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/storeplatform/storeplatform/internal/auth"
+	"github.com/storeplatform/storeplatform/internal/childproc"
 	"github.com/storeplatform/storeplatform/internal/store"
 )
 
@@ -21,7 +22,7 @@ var devFixedPorts = []int{6443, 2379, 2380, 10247}
 type devInstance struct {
 	dir                             string
 	listen, temporalPort, mongoPort int
-	proc                            *child
+	proc                            *childproc.Process
 	c                               *conns
 }
 
@@ -34,13 +35,13 @@ func (d *devInstance) start(ctx context.Context, o Options) error {
 		"--listen", "127.0.0.1:" + strconv.Itoa(d.listen),
 		"--temporal-port", strconv.Itoa(d.temporalPort), "--temporal-ui-port", "-1", "--mongo-port", strconv.Itoa(d.mongoPort),
 		"--chart-dir", filepath.Join(o.RepoRoot, "charts", "store"), "--web-dir="}
-	proc, err := startChild("dev", filepath.Join(d.dir, "dev.log"), "Store Platform is running",
+	proc, err := childproc.Start("dev", filepath.Join(d.dir, "dev.log"), "Store Platform is running",
 		[]string{"KUBECONFIG="}, filepath.Join(o.BinDir, "storeplatform"), args...)
 	if err != nil {
 		return err
 	}
 	d.proc = proc
-	if err := proc.waitUp(5 * time.Minute); err != nil {
+	if err := proc.WaitUp(5 * time.Minute); err != nil {
 		return err
 	}
 	if d.c == nil {
@@ -53,7 +54,7 @@ func (d *devInstance) start(ctx context.Context, o Options) error {
 // stop stops dev as Ctrl-C would.
 func (d *devInstance) stop() {
 	if d.proc != nil {
-		d.proc.stop(60 * time.Second)
+		d.proc.Stop(60 * time.Second)
 	}
 	if d.c != nil {
 		d.c.close()
@@ -120,7 +121,7 @@ func (s *suite) devRun(ctx context.Context, dir string, count int, powerLoss boo
 	}
 	var ports [3]int
 	for i := range ports {
-		p, err := freePort()
+		p, err := childproc.FreePort()
 		if err != nil {
 			return 0, err
 		}
@@ -158,7 +159,7 @@ func (s *suite) devRun(ctx context.Context, dir string, count int, powerLoss boo
 	if powerLoss {
 		ready := s.waitMidRun(ctx, d.c, want, 30*time.Second)
 		killedAt := time.Now()
-		d.proc.kill()
+		d.proc.Kill()
 		if err := portsFree(append([]int{d.temporalPort, d.mongoPort, d.listen}, devFixedPorts...), time.Minute); err != nil {
 			res.fail("after the power loss: %v", err)
 		}
