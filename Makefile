@@ -112,8 +112,20 @@ lint: $(STATICCHECK_STAMP) ## lint: go vet and staticcheck
 	$(GO) vet $(GO_PACKAGES)
 	$(BIN)/staticcheck $(GO_PACKAGES)
 
+# The benchmark of issue #13 (internal/bench): on a local stack of its own (more kwok nodes for 100
+# stores), the platform side by side with the helm CLI of bin/ (go.mod's helm.sh/helm/v3, built by
+# `make tools`) and the cluster's floor (the same rendered manifests applied with client-go), and the
+# API on the embedded store. It prints the table and writes it into docs/benchmarks.md with the plot
+# docs/benchmarks-ready.png and the worker's CPU profile docs/bench/worker-cpu.pprof. About 15 minutes.
+# `make test` runs it small (TestBenchSmoke). BENCH_FLAGS='-stores 20 -keep' changes its sizes (bin/bench -h).
+BENCH_FLAGS ?=
 .PHONY: bench
-bench: ## bench: run the Go benchmarks (request decoding, chart rendering) and print their figures
+bench: tools build ## bench: the platform against the helm CLI and the cluster's floor (100 stores at once, deletions, the sequential flow, the API), printed and written to docs/benchmarks.md with a plot and the worker's CPU profile
+	$(GO) build -o $(BIN)/bench ./cmd/bench
+	$(BIN)/bench -doc docs/benchmarks.md -bin $(BIN) $(BENCH_FLAGS)
+
+.PHONY: bench-go
+bench-go: ## bench-go: run the Go micro-benchmarks (request decoding, chart rendering) and print their figures
 	$(GO) test -short -run '^$$' -bench . -benchmem $(GO_PACKAGES)
 
 # The API fuzzer (internal/fuzzhttp, issue #12): generated requests against the API on the real local

@@ -1,0 +1,197 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/event"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/storeplatform/storeplatform/api"
+	"github.com/storeplatform/storeplatform/internal/auth"
+	"github.com/storeplatform/storeplatform/internal/store"
+)
+
+// latencies are the times of a row's requests and the statuses they got.
+type latencies struct {
+	times    []time.Duration
+	statuses map[int]int
+}
+
+// quantile is the q-quantile (0..1) of the times, nearest rank.
+func (l latencies) quantile(q float64) time.Duration {
+	if len(l.times) == 0 {
+		return 0
+	}
+	ts := slices.Clone(l.times)
+	slices.Sort(ts)
+	i := int(q*float64(len(ts))+0.999999) - 1
+	return ts[min(max(i, 0), len(ts)-1)]
+}
+
+// postLatency sends requests POST /api/stores from clients concurrent
+// clients, each with its own token of one tenant, and times each answer.
+// The worker must be stopped first: the stores are requested, and their
+// workflows queued, but none is made.
+func (e *env) postLatency(ctx context.Context, c *apiClient, clients, requests int) (latencies, error) {
+	toks, err := e.tokens(ctx, "bench-post", clients)
+	if err != nil {
+		return latencies{}, err
+	}
+	l := latencies{statuses: map[int]int{}}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	var next atomic.Int64
+	errs := make([]error, clients)
+	for k := range clients {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= requests {
+					return
+				}
+				a, err := c.once(ctx, toks[k], http.MethodPost, "/api/stores", map[string]any{
+					"name": fmt.Sprintf("post-%04d", i), "engine": store.EngineWooCommerce})
+				if err != nil {
+					errs[k] = err
+					return
+				}
+				mu.Lock()
+				l.times = append(l.times, a.elapsed)
+				l.statuses[a.status]++
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	return l, firstError(errs)
+}
+
+// fillRecords inserts ready records straight into the API's collection
+// until tenant has tenantN stores and there are total in all: the other
+// tenant's records make up the rest. The records name fake namespaces.
+func (e *env) fillRecords(ctx context.Context, tenant string, tenantN, total int) error {
+	coll := e.db.Collection(store.CollectionName)
+	have, err := coll.CountDocuments(ctx, bson.M{})
+	if err != nil {
+		return err
+	}
+	now := time.Now().UTC()
+	var batch []any
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		_, err := coll.InsertMany(ctx, batch)
+		batch = batch[:0]
+		return err
+	}
+	others := max(total-tenantN-int(have), 0)
+	for i := range tenantN + others {
+		owner, name := tenant, fmt.Sprintf("list-%05d", i)
+		if i >= tenantN {
+			owner = "bench-others"
+		}
+		spec := specFor(name, owner)
+		at := now.Add(time.Duration(i) * time.Millisecond)
+		batch = append(batch, store.Record{
+			ID: bson.NewObjectID(), Spec: spec, Owner: owner, Phase: store.PhaseReady, Namespace: "fake-" + name,
+			URL: "http://" + spec.Host, CreatedAt: at, UpdatedAt: at, ReadyAt: &at,
+			Claim: store.Claim{LiveHost: "bench:" + name, Slot: "bench:" + name},
+		})
+		if len(batch) == 500 {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	return flush()
+}
+
+// listLatency times requests GET /api/stores?limit=20 (the dashboard's
+// first page) of tenant, one after another, with tokens taking turns.
+func (e *env) listLatency(ctx context.Context, c *apiClient, tenant string, requests int) (latencies, error) {
+	toks, err := e.tokens(ctx, tenant, max(requests/20, 1))
+	if err != nil {
+		return latencies{}, err
+	}
+	l := latencies{statuses: map[int]int{}}
+	for i := range requests {
+		a, err := c.once(ctx, toks[i%len(toks)], http.MethodGet, "/api/stores?limit=20", nil)
+		if err != nil {
+			return l, err
+		}
+		l.times = append(l.times, a.elapsed)
+		l.statuses[a.status]++
+	}
+	return l, nil
+}
+
+// eventQueries counts the MongoDB find commands per second that an API
+// serving n open GET /api/events streams of tenant sends, over window. The
+// API is an in-process api.Router on the same database (the separate api
+// process's queries cannot be counted from outside): its own MongoDB client
+// has a CommandMonitor.
+func (e *env) eventQueries(ctx context.Context, tenant string, counts []int, window time.Duration) ([]float64, error) {
+	var finds atomic.Int64
+	mon := &event.CommandMonitor{Started: func(_ context.Context, ev *event.CommandStartedEvent) {
+		if ev.CommandName == "find" {
+			finds.Add(1)
+		}
+	}}
+	mc, err := mongo.Connect(options.Client().ApplyURI(e.stack.MongoURI()).SetMonitor(mon))
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = mc.Disconnect(context.WithoutCancel(ctx)) }()
+	db := mc.Database(dbName)
+	stop := make(chan struct{})
+	srv := httptest.NewServer(api.Router(api.Options{
+		Stores: store.NewMongoRepository(db), Tokens: auth.NewMongoTokens(db), Temporal: e.temporal,
+		TaskQueue: taskQueue, StoreDomain: domain, StoreLimit: 100000, Stop: stop,
+	}))
+	defer srv.Close()
+	defer close(stop)
+	var out []float64
+	for _, n := range counts {
+		toks, err := e.tokens(ctx, tenant, n)
+		if err != nil {
+			return nil, err
+		}
+		sctx, cancel := context.WithCancel(ctx)
+		var wg sync.WaitGroup
+		for k := range n {
+			wg.Go(func() {
+				req, err := http.NewRequestWithContext(sctx, http.MethodGet, srv.URL+"/api/events", nil)
+				if err != nil {
+					return
+				}
+				req.Header.Set("Authorization", "Bearer "+toks[k])
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					return
+				}
+				defer resp.Body.Close()
+				_, _ = io.Copy(io.Discard, resp.Body)
+			})
+		}
+		// The streams send their snapshots first; then they only poll.
+		sleep(ctx, 3*time.Second)
+		before := finds.Load()
+		t0 := time.Now()
+		sleep(ctx, window)
+		out = append(out, float64(finds.Load()-before)/time.Since(t0).Seconds())
+		cancel()
+		wg.Wait()
+	}
+	return out, ctx.Err()
+}

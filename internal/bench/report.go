@@ -1,0 +1,232 @@
+package bench
+
+import (
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"gonum.org/v1/plot/vg"
+
+	"github.com/storeplatform/storeplatform/internal/docsection"
+	"github.com/storeplatform/storeplatform/internal/plotting"
+)
+
+// Row is one line of the table: the work, the figure of the platform and
+// of each peer ("" when not measured), and their ratio with the issue's
+// goal.
+type Row struct {
+	Work, Platform, HelmCLI, Floor, Ratio string
+}
+
+// Rows are the report's table, one row for each measurement the run made.
+func (r *Report) Rows() []Row {
+	var rows []Row
+	n := r.Options.Stores
+	if len(r.OnePlatform) > 0 {
+		p, h := median(r.OnePlatform), median(r.OneHelm)
+		row := Row{Work: fmt.Sprintf("one store, request → ready (median of %d)", len(r.OnePlatform)), Platform: secs(p)}
+		if len(r.OneHelm) > 0 {
+			row.HelmCLI = secs(h) + " (namespace + Secret + `install --wait`)"
+			row.Ratio = ratio(p, h, "helm CLI") + " (goal ≤ 0.5×)"
+		}
+		rows = append(rows, row)
+	}
+	if len(r.CreatePlatform) > 0 {
+		p := slowest(r.CreatePlatform)
+		row := Row{Work: fmt.Sprintf("%d stores requested at once → all ready", len(r.CreatePlatform)),
+			Platform: fmt.Sprintf("%s (all POSTs answered after %s)", secs(p), secs(r.PostsAnswered))}
+		var ratios []string
+		if len(r.CreateHelm) > 0 {
+			row.HelmCLI = secs(slowest(r.CreateHelm)) + fmt.Sprintf(" (%d parallel installs)", len(r.CreateHelm))
+			ratios = append(ratios, ratio(p, slowest(r.CreateHelm), "helm CLI")+" (goal ≤ 0.5×)")
+		}
+		if len(r.CreateFloor) > 0 {
+			row.Floor = secs(slowest(r.CreateFloor))
+			ratios = append(ratios, ratio(p, slowest(r.CreateFloor), "the floor")+" (goal ≤ 1.5×)")
+		}
+		row.Ratio = strings.Join(ratios, "; ")
+		rows = append(rows, row)
+	}
+	if len(r.DeletePlatform) > 0 {
+		p := slowest(r.DeletePlatform)
+		row := Row{Work: fmt.Sprintf("the same %d deleted → namespaces gone", len(r.DeletePlatform)), Platform: secs(p)}
+		if len(r.DeleteHelm) > 0 {
+			row.HelmCLI = secs(slowest(r.DeleteHelm)) + " (parallel uninstall + namespace delete)"
+			row.Ratio = ratio(p, slowest(r.DeleteHelm), "helm CLI") + " (goal ≤ 0.5×)"
+		}
+		if len(r.DeleteFloor) > 0 {
+			row.Floor = secs(slowest(r.DeleteFloor)) + " (namespace delete only)"
+		}
+		rows = append(rows, row)
+	}
+	if r.SequentialN > 0 {
+		est := r.SequentialTotal * time.Duration(n) / time.Duration(r.SequentialN)
+		row := Row{Work: fmt.Sprintf("%d stores one after another (record, then `helm install --wait`)", n),
+			HelmCLI: fmt.Sprintf("≈ %s (%d measured: %s, ×%g)", secs(est), r.SequentialN, secs(r.SequentialTotal), float64(n)/float64(r.SequentialN))}
+		if len(r.CreatePlatform) > 0 {
+			p := slowest(r.CreatePlatform)
+			row.Platform = secs(p) + " (all at once, above)"
+			row.Ratio = fmt.Sprintf("platform %.1f× faster (goal ≥ 10×)", est.Seconds()/p.Seconds())
+		}
+		rows = append(rows, row)
+	}
+	if len(r.Post.times) > 0 {
+		rows = append(rows, Row{Work: fmt.Sprintf("`POST /api/stores`, %d requests from %d concurrent clients", len(r.Post.times), r.Options.PostClients),
+			Platform: fmt.Sprintf("p50 %s, p99 %s (%s)", ms(r.Post.quantile(0.5)), ms(r.Post.quantile(0.99)), statuses(r.Post.statuses)),
+			Ratio:    "goal p99 ≤ 100 ms"})
+	}
+	if len(r.List.times) > 0 {
+		rows = append(rows, Row{Work: fmt.Sprintf("`GET /api/stores?limit=20` (the dashboard's first page), %d stores of the tenant, %d in all, %d requests one after another",
+			r.Options.ListTenant, max(r.Options.ListTotal, r.Options.ListTenant), len(r.List.times)),
+			Platform: fmt.Sprintf("p50 %s, p99 %s (%s)", ms(r.List.quantile(0.5)), ms(r.List.quantile(0.99)), statuses(r.List.statuses)),
+			Ratio:    "goal p99 ≤ 50 ms"})
+	}
+	if len(r.EventFinds) == 2 {
+		row := Row{Work: fmt.Sprintf("MongoDB `find`s per second with 1 vs %d open `GET /api/events` streams (in-process API, CommandMonitor)", r.Options.Streams),
+			Platform: fmt.Sprintf("%.1f/s vs %.1f/s", r.EventFinds[0], r.EventFinds[1])}
+		if r.EventFinds[0] > 0 {
+			row.Ratio = fmt.Sprintf("%.1f× (goal ≤ 1×)", r.EventFinds[1]/r.EventFinds[0])
+		}
+		rows = append(rows, row)
+	}
+	if api, wok := r.CPU["api"]; wok && len(r.CreatePlatform) > 0 {
+		w := r.CPU["worker"]
+		per := (api + w).Seconds() / float64(len(r.CreatePlatform))
+		rows = append(rows, Row{Work: fmt.Sprintf("the platform's own CPU per store (api + worker, %d stores at once; FerretDB and Temporal apart)", len(r.CreatePlatform)),
+			Platform: fmt.Sprintf("%.2f CPU-s (api %.2f s + worker %.2f s)", per, api.Seconds(), w.Seconds()),
+			Ratio:    "goal ≤ 0.3 CPU-s"})
+		var ctx []string
+		for _, p := range []string{"temporal", "kube-apiserver", "ferretdb"} {
+			if d, ok := r.CPU[p]; ok {
+				ctx = append(ctx, fmt.Sprintf("%s %.1f s", p, d.Seconds()))
+			}
+		}
+		if len(ctx) > 0 {
+			rows = append(rows, Row{Work: "CPU of the rest of the stack in that run (context)", Platform: strings.Join(ctx, ", ")})
+		}
+	}
+	if r.WorkerPeakRSS > 0 {
+		rows = append(rows, Row{Work: fmt.Sprintf("the worker's peak RSS with %d stores in flight", len(r.CreatePlatform)),
+			Platform: fmt.Sprintf("%.0f MiB", float64(r.WorkerPeakRSS)/(1<<20)),
+			Ratio:    "Flux helm-controller at concurrency 10: ~205 MiB"})
+	}
+	return rows
+}
+
+// Text is the table for a terminal.
+func (r *Report) Text() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "bench of %s UTC: %s; %s; %s in all\n", r.Started.Format("2006-01-02 15:04"), r.Machine, r.Versions, r.Elapsed.Round(time.Second))
+	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "work\tplatform\thelm CLI\tfloor\tratio")
+	for _, row := range r.Rows() {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", row.Work, dash(row.Platform), dash(row.HelmCLI), dash(row.Floor), dash(row.Ratio))
+	}
+	tw.Flush()
+	for _, p := range r.Problems {
+		fmt.Fprintln(&b, "not measured:", p)
+	}
+	return b.String()
+}
+
+// Markdown is the page's section: the run's header, the table, the plot,
+// the profile's top functions and what was not measured.
+func (r *Report) Markdown(plot, profile string) string {
+	var b strings.Builder
+	o := r.Options
+	fmt.Fprintf(&b, "Run of %s UTC on %s; %s; `make bench` took %s. Local stack of its own: %d kwok nodes, profile `local`, WooCommerce, size small.\n\n",
+		r.Started.Format("2006-01-02 15:04"), r.Machine, r.Versions, r.Elapsed.Round(time.Second), nodesFor(o.Stores))
+	b.WriteString("| work | platform | helm CLI | floor | ratio |\n|---|---|---|---|---|\n")
+	for _, row := range r.Rows() {
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", row.Work, dash(row.Platform), dash(row.HelmCLI), dash(row.Floor), dash(row.Ratio))
+	}
+	b.WriteString("\nRatios are the platform's time over the peer's (below 1: the platform is faster).\n")
+	if len(r.Problems) > 0 {
+		b.WriteString("\nNot measured in this run:\n\n")
+		for _, p := range r.Problems {
+			fmt.Fprintf(&b, "- %s\n", p)
+		}
+	}
+	if plot != "" {
+		fmt.Fprintf(&b, "\n![Stores ready over time, %d requested at once](%s)\n", o.Stores, plot)
+	}
+	if r.ProfileTop != "" {
+		fmt.Fprintf(&b, "\nThe worker's CPU profile during the platform's %d-store creation (the first %d s; [`%s`](%s), `go tool pprof -top -nodecount=15 bin/storeplatform %s`):\n\n```\n%s\n```\n",
+			o.Stores, o.ProfileSeconds, profile, profile, profile, r.ProfileTop)
+	}
+	return b.String()
+}
+
+// WriteDoc writes the section into the page at path (between the bench
+// markers) and the plot beside it as plotName.
+func (r *Report) WriteDoc(path, plotName, profileRel string) error {
+	plotRel := ""
+	if len(r.CreatePlatform) > 0 {
+		if err := r.Plot(filepath.Join(filepath.Dir(path), plotName)); err != nil {
+			return err
+		}
+		plotRel = plotName
+	}
+	return docsection.Write(path, docsection.For("bench", "`make bench`, cmd/bench"), r.Markdown(plotRel, profileRel), "Benchmarks")
+}
+
+// Plot draws the stores ready over time of the at-once creations.
+func (r *Report) Plot(path string) error {
+	var series []plotting.Series
+	for _, s := range []struct {
+		name  string
+		times []time.Duration
+	}{{"platform", r.CreatePlatform}, {"helm CLI (parallel installs)", r.CreateHelm}, {"floor (client-go apply)", r.CreateFloor}} {
+		if len(s.times) > 0 {
+			series = append(series, plotting.Series{Name: s.name, Times: s.times})
+		}
+	}
+	f := plotting.Figure{
+		Title:  fmt.Sprintf("%d stores requested at once: stores ready over time", r.Options.Stores),
+		XLabel: "seconds since the requests", YLabel: "stores ready", Series: series,
+	}
+	return f.Save(path, 18*vg.Centimeter, 11*vg.Centimeter)
+}
+
+func median(ts []time.Duration) time.Duration {
+	if len(ts) == 0 {
+		return 0
+	}
+	s := slices.Clone(ts)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+func secs(d time.Duration) string { return fmt.Sprintf("%.1f s", d.Seconds()) }
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }
+
+func ratio(p, peer time.Duration, name string) string {
+	if peer <= 0 {
+		return ""
+	}
+	return fmt.Sprintf("%.2f× %s", p.Seconds()/peer.Seconds(), name)
+}
+
+func statuses(s map[int]int) string {
+	var codes []int
+	for k := range s {
+		codes = append(codes, k)
+	}
+	slices.Sort(codes)
+	var parts []string
+	for _, k := range codes {
+		parts = append(parts, fmt.Sprintf("%d×%d", k, s[k]))
+	}
+	return strings.Join(parts, " ")
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "—"
+	}
+	return s
+}
