@@ -39,11 +39,19 @@ func (l latencies) quantile(q float64) time.Duration {
 }
 
 // postLatency sends requests POST /api/stores from clients concurrent
-// clients, each with its own token of one tenant, and times each answer.
-// The worker must be stopped first: the stores are requested, and their
-// workflows queued, but none is made.
-func (e *env) postLatency(ctx context.Context, c *apiClient, clients, requests int) (latencies, error) {
-	toks, err := e.tokens(ctx, "bench-post", clients)
+// clients, each with its own token, and times each answer: of one tenant
+// (tenant set) or of a tenant each. The worker must be stopped first: the
+// stores are requested, and their workflows queued, but none is made.
+func (e *env) postLatency(ctx context.Context, c *apiClient, tenant string, clients, requests int) (latencies, error) {
+	var toks []string
+	var err error
+	prefix := "post-"
+	if tenant != "" {
+		toks, err = e.tokens(ctx, tenant, clients)
+		prefix = "post1-"
+	} else {
+		toks, err = e.tenantTokens(ctx, "bench-post", clients)
+	}
 	if err != nil {
 		return latencies{}, err
 	}
@@ -60,7 +68,7 @@ func (e *env) postLatency(ctx context.Context, c *apiClient, clients, requests i
 					return
 				}
 				a, err := c.once(ctx, toks[k], http.MethodPost, "/api/stores", map[string]any{
-					"name": fmt.Sprintf("post-%04d", i), "engine": store.EngineWooCommerce})
+					"name": fmt.Sprintf("%s%04d", prefix, i), "engine": store.EngineWooCommerce})
 				if err != nil {
 					errs[k] = err
 					return

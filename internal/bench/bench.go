@@ -46,11 +46,13 @@ type Options struct {
 	// flow (which uses the helm CLI).
 	Peers bool
 	// API runs the API's rows; PostRequests from PostClients clients
-	// (default 500 from 50), ListTenant records of one tenant among
+	// (default 500 from 50) of a tenant each, PostOneTenantRequests
+	// (default 100) from as many clients of one tenant, ListTenant records of one tenant among
 	// ListTotal (default 1,000 of 10,000), Streams open event streams
 	// compared with one (default 50).
 	API                                 bool
 	PostRequests, PostClients           int
+	PostOneTenantRequests               int
 	ListTenant, ListTotal, ListRequests int
 	Streams                             int
 	StreamWindow                        time.Duration
@@ -74,6 +76,7 @@ func (o *Options) defaults() {
 	def(&o.Sequential, 10)
 	def(&o.PostRequests, 500)
 	def(&o.PostClients, 50)
+	def(&o.PostOneTenantRequests, 100)
 	def(&o.ListTenant, 1000)
 	def(&o.ListTotal, 10000)
 	def(&o.ListRequests, 200)
@@ -92,11 +95,14 @@ func (o *Options) defaults() {
 
 // Report is what a run measured. A slice left empty is a row not run.
 type Report struct {
-	Started  time.Time
-	Elapsed  time.Duration
-	Machine  string
-	Versions string
-	Options  Options
+	Started time.Time
+	Elapsed time.Duration
+	Machine string
+	// LoadBefore and LoadAfter are the 1, 5 and 15 minute load averages
+	// at the start and the end: anything else running skews the figures.
+	LoadBefore, LoadAfter string
+	Versions              string
+	Options               Options
 
 	// One holds the single store's times, request to ready.
 	OnePlatform, OneHelm []time.Duration
@@ -114,8 +120,10 @@ type Report struct {
 	SequentialTotal time.Duration
 	// Post and List are the API's latencies; EventFinds the MongoDB finds
 	// per second with 1 and with Options.Streams event streams.
-	Post, List latencies
-	EventFinds []float64
+	// PostOneTenant is Post with every client of one tenant: concurrent
+	// creates of a tenant race for the same free slot of its STORE_LIMIT.
+	Post, PostOneTenant, List latencies
+	EventFinds                []float64
 	// CPU is the CPU time of each process during the platform's at-once
 	// creation (api, worker, temporal, kube-apiserver, ferretdb);
 	// WorkerPeakRSS the worker's peak resident set then.
@@ -137,6 +145,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 	r := &Report{Started: time.Now().UTC(), Options: o, CPU: map[string]time.Duration{}}
 	r.Machine = machine()
+	r.LoadBefore = loadAverage()
 	log := o.Logger
 	log.Info("starting the bench stack", "dir", o.Dir, "nodes", nodesFor(o.Stores))
 	e, err := startEnv(ctx, o)
@@ -160,6 +169,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		e.runAPI(ctx, c, r, fail)
 	}
 	r.Elapsed = time.Since(r.Started)
+	r.LoadAfter = loadAverage()
 	return r, ctx.Err()
 }
 
@@ -207,7 +217,9 @@ func (e *env) runAtOnce(ctx context.Context, c *apiClient, r *Report, fail func(
 	for i := range names {
 		names[i] = fmt.Sprintf("p%03d", i+1)
 	}
-	toks, err := e.tokens(ctx, "bench", n)
+	// A tenant each: the stores of one tenant would first race for its
+	// STORE_LIMIT slots (the POST rows show what that costs).
+	toks, err := e.tenantTokens(ctx, "bench", n)
 	if err != nil {
 		fail("stores at once (platform)", err)
 		return
@@ -315,9 +327,13 @@ func (e *env) runAPI(ctx context.Context, c *apiClient, r *Report, fail func(str
 	o := e.o
 	e.worker.Stop(15 * time.Second)
 	var err error
-	log.Info("timing POST /api/stores", "requests", o.PostRequests, "clients", o.PostClients)
-	if r.Post, err = e.postLatency(ctx, c, o.PostClients, o.PostRequests); err != nil {
-		fail("POST /api/stores", err)
+	log.Info("timing POST /api/stores, a tenant per client", "requests", o.PostRequests, "clients", o.PostClients)
+	if r.Post, err = e.postLatency(ctx, c, "", o.PostClients, o.PostRequests); err != nil {
+		fail("POST /api/stores (a tenant per client)", err)
+	}
+	log.Info("timing POST /api/stores, one tenant", "requests", o.PostOneTenantRequests, "clients", o.PostClients)
+	if r.PostOneTenant, err = e.postLatency(ctx, c, "bench-post-one", o.PostClients, o.PostOneTenantRequests); err != nil {
+		fail("POST /api/stores (one tenant)", err)
 	}
 	const tenant = "bench-list"
 	log.Info("inserting records", "tenant", o.ListTenant, "total", o.ListTotal)
@@ -377,6 +393,15 @@ func commit(repoRoot string) string {
 		s += " (with uncommitted changes)"
 	}
 	return s
+}
+
+// loadAverage is the first three fields of /proc/loadavg.
+func loadAverage() string {
+	data, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(data)); err == nil && len(f) >= 3 {
+		return strings.Join(f[:3], " ")
+	}
+	return "unknown"
 }
 
 func slowest(ts []time.Duration) time.Duration {

@@ -60,7 +60,7 @@ func TestBenchSmoke(t *testing.T) {
 	rep, err := bench.Run(t.Context(), bench.Options{
 		RepoRoot: root, BinDir: bin, Dir: t.TempDir(), FerretDBCommand: []string{self, "ferretdb"},
 		Stores: 5, Single: 1, API: true,
-		PostRequests: 20, PostClients: 5, ListTenant: 50, ListTotal: 100, ListRequests: 20, Streams: 3,
+		PostRequests: 20, PostClients: 5, PostOneTenantRequests: 10, ListTenant: 50, ListTotal: 100, ListRequests: 20, Streams: 3,
 		StreamWindow: 3 * time.Second, Timeout: 3 * time.Minute,
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})),
 	})
@@ -88,8 +88,8 @@ func TestBenchSmoke(t *testing.T) {
 		t.Errorf("peers ran without Options.Peers")
 	}
 	rows := rep.Rows()
-	if len(rows) < 8 {
-		t.Errorf("%d rows, want the platform's 8 or more (one, at once, deletions, POST, GET, events, CPU, RSS)", len(rows))
+	if len(rows) < 9 {
+		t.Errorf("%d rows, want the platform's 9 or more (one, at once, deletions, 2 POST, GET, events, CPU, RSS)", len(rows))
 	}
 	for _, row := range rows {
 		if row.Platform == "" {

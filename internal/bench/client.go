@@ -21,7 +21,7 @@ type apiClient struct {
 }
 
 func newAPIClient(base string) *apiClient {
-	return &apiClient{base: base, hc: &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{
+	return &apiClient{base: base, hc: &http.Client{Timeout: 3 * time.Minute, Transport: &http.Transport{
 		MaxIdleConns: 200, MaxIdleConnsPerHost: 200, IdleConnTimeout: time.Minute,
 	}}}
 }

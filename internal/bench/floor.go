@@ -104,10 +104,13 @@ func (e *env) floorCreate(ctx context.Context, specs []store.Spec) ([]time.Durat
 		return nil, err
 	}
 	wctx, stopWatch := context.WithCancel(ctx)
-	defer stopWatch()
+	// Shutdown waits for the informers, which stop only once wctx ends.
+	defer func() {
+		stopWatch()
+		factory.Shutdown()
+	}()
 	factory.Start(wctx.Done())
 	factory.WaitForCacheSync(wctx.Done())
-	defer factory.Shutdown()
 
 	mu.Lock()
 	t0 = time.Now()

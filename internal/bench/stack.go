@@ -198,6 +198,21 @@ func (e *env) tokens(ctx context.Context, tenant string, n int) ([]string, error
 	return out, nil
 }
 
+// tenantTokens makes one token of each of n tenants prefix-001, prefix-002,
+// ...: stores of different tenants never race for the same slot of a
+// tenant's STORE_LIMIT (see Report.PostOneTenant).
+func (e *env) tenantTokens(ctx context.Context, prefix string, n int) ([]string, error) {
+	out := make([]string, n)
+	for i := range out {
+		t, err := e.token(ctx, fmt.Sprintf("%s-%03d", prefix, i+1), auth.RoleTenant)
+		if err != nil {
+			return nil, fmt.Errorf("token: %w", err)
+		}
+		out[i] = t
+	}
+	return out, nil
+}
+
 func (e *env) stop() {
 	for _, c := range []*childproc.Process{e.worker, e.api} {
 		if c != nil {
