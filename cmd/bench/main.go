@@ -55,7 +55,7 @@ func run(ctx context.Context, args []string) error {
 	sequential := fs.Int("sequential", 10, "stores of the sequential flow that are timed")
 	noPeers := fs.Bool("no-peers", false, "run no helm CLI, floor or sequential rows")
 	noAPI := fs.Bool("no-api", false, "run none of the API's rows")
-	profileSeconds := fs.Int("profile-seconds", 45, "length of the worker's CPU profile (with -doc)")
+	profileSeconds := fs.Int("profile-seconds", 60, "length of the worker's CPU profile (with -doc)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil

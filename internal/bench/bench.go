@@ -47,9 +47,10 @@ type Options struct {
 	Peers bool
 	// API runs the API's rows; PostRequests from PostClients clients
 	// (default 500 from 50) of a tenant each, PostOneTenantRequests
-	// (default 100) from as many clients of one tenant, ListTenant records of one tenant among
-	// ListTotal (default 1,000 of 10,000), Streams open event streams
-	// compared with one (default 50).
+	// (default 50) from as many clients of one tenant, ListTenant records
+	// of one tenant among ListTotal (default 1,000 of 10,000) listed
+	// ListRequests times (default 200, or as many as a minute allows, at
+	// least 20), Streams open event streams compared with one (default 50).
 	API                                 bool
 	PostRequests, PostClients           int
 	PostOneTenantRequests               int
@@ -57,7 +58,7 @@ type Options struct {
 	Streams                             int
 	StreamWindow                        time.Duration
 	// ProfilePath, when set, is where the worker's CPU profile of the
-	// at-once creation is written (ProfileSeconds long, default 45).
+	// at-once creation is written (ProfileSeconds long, default 60).
 	ProfilePath    string
 	ProfileSeconds int
 	// Timeout bounds each wait for stores (default 15 minutes).
@@ -76,12 +77,12 @@ func (o *Options) defaults() {
 	def(&o.Sequential, 10)
 	def(&o.PostRequests, 500)
 	def(&o.PostClients, 50)
-	def(&o.PostOneTenantRequests, 100)
+	def(&o.PostOneTenantRequests, 50)
 	def(&o.ListTenant, 1000)
 	def(&o.ListTotal, 10000)
 	def(&o.ListRequests, 200)
 	def(&o.Streams, 50)
-	def(&o.ProfileSeconds, 45)
+	def(&o.ProfileSeconds, 60)
 	if o.StreamWindow == 0 {
 		o.StreamWindow = 10 * time.Second
 	}
@@ -342,7 +343,7 @@ func (e *env) runAPI(ctx context.Context, c *apiClient, r *Report, fail func(str
 		return
 	}
 	log.Info("timing GET /api/stores", "requests", o.ListRequests)
-	if r.List, err = e.listLatency(ctx, c, tenant, o.ListRequests); err != nil {
+	if r.List, err = e.listLatency(ctx, c, tenant, o.ListRequests, time.Minute); err != nil {
 		fail("GET /api/stores", err)
 	}
 	log.Info("counting MongoDB finds of event streams", "streams", []int{1, o.Streams})

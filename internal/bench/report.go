@@ -65,7 +65,7 @@ func (r *Report) Rows() []Row {
 	if r.SequentialN > 0 {
 		est := r.SequentialTotal * time.Duration(n) / time.Duration(r.SequentialN)
 		row := Row{Work: fmt.Sprintf("%d stores one after another (record, then `helm install --wait`)", n),
-			HelmCLI: fmt.Sprintf("≈ %s (%d measured: %s, ×%g)", secs(est), r.SequentialN, secs(r.SequentialTotal), float64(n)/float64(r.SequentialN))}
+			HelmCLI: fmt.Sprintf("≈ %s (%d measured: %s, ×%.3g)", secs(est), r.SequentialN, secs(r.SequentialTotal), float64(n)/float64(r.SequentialN))}
 		if len(r.CreatePlatform) > 0 {
 			p := slowest(r.CreatePlatform)
 			row.Platform = secs(p) + " (all at once, above)"
@@ -143,7 +143,7 @@ func (r *Report) Text() string {
 func (r *Report) Markdown(plot, profile string) string {
 	var b strings.Builder
 	o := r.Options
-	fmt.Fprintf(&b, "Run of %s UTC on %s; %s; load average %s before, %s after; `make bench` took %s. Local stack of its own: %d kwok nodes, profile `local`, WooCommerce, size small.\n\n",
+	fmt.Fprintf(&b, "Run of %s UTC on %s; %s; load average %s before, %s after; `make bench` took %s. Local stack of its own: %d kwok nodes, FerretDB (SQLite) and the Temporal dev server in processes of their own, one `storeplatform api` and one `storeplatform worker`; profile `local`, WooCommerce, size small.\n\n",
 		r.Started.Format("2006-01-02 15:04"), r.Machine, r.Versions, r.LoadBefore, r.LoadAfter, r.Elapsed.Round(time.Second), nodesFor(o.Stores))
 	b.WriteString("| work | platform | helm CLI | floor | ratio |\n|---|---|---|---|---|\n")
 	for _, row := range r.Rows() {
@@ -225,7 +225,11 @@ func statuses(s map[int]int) string {
 	slices.Sort(codes)
 	var parts []string
 	for _, k := range codes {
-		parts = append(parts, fmt.Sprintf("%d×%d", k, s[k]))
+		name := fmt.Sprint(k)
+		if k == 0 {
+			name = "no answer"
+		}
+		parts = append(parts, fmt.Sprintf("%s×%d", name, s[k]))
 	}
 	return strings.Join(parts, " ")
 }
