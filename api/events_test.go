@@ -75,16 +75,21 @@ func streamEvents(ctx context.Context, url, token, lastID string, n int) ([]sseE
 	return out, nil
 }
 
-func TestEventStreams(t *testing.T) {
-	f := newFixture(t)
+// seedChanged seeds the fixture's stores, changed an hour ago a second
+// apart (acme-1, acme-2, other-1), in milliseconds as MongoDB keeps them.
+func seedChanged(f *fixture) {
 	seed(f)
-	// MongoDB keeps milliseconds: so do the fake's times.
 	base := time.Now().Add(-time.Hour).Truncate(time.Millisecond)
 	for i, name := range []string{"acme-1", "acme-2", "other-1"} {
 		r := f.stores.recs[name]
 		r.UpdatedAt = base.Add(time.Duration(i) * time.Second)
 		f.stores.recs[name] = r
 	}
+}
+
+func TestEventStreams(t *testing.T) {
+	f := newFixture(t)
+	seedChanged(f)
 	srv := httptest.NewServer(f.handler)
 	defer srv.Close()
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
@@ -168,13 +173,7 @@ func TestEventStreamsEndOnStop(t *testing.T) {
 // open.
 func TestEventStreamsShareOneReadPerTick(t *testing.T) {
 	f := newFixture(t)
-	seed(f)
-	base := time.Now().Add(-time.Hour).Truncate(time.Millisecond)
-	for i, name := range []string{"acme-1", "acme-2", "other-1"} {
-		r := f.stores.recs[name]
-		r.UpdatedAt = base.Add(time.Duration(i) * time.Second)
-		f.stores.recs[name] = r
-	}
+	seedChanged(f)
 	f.handler = Router(Options{Stores: f.stores, Temporal: f.temporal, TaskQueue: "q", RatePerSecond: 1000, RateBurst: 1000,
 		Tokens: fakeTokens{acmeToken: {Tenant: "acme", Role: "tenant"}}})
 	srv := httptest.NewServer(f.handler)

@@ -123,12 +123,8 @@ func (f *fakeStores) FreeSlot(_ context.Context, owner string, limit int) (strin
 	if live >= limit {
 		return "", false, nil
 	}
-	for k := 0; k < limit; k++ {
-		if s := store.SlotOf(owner, k); !taken[s] {
-			return s, true, nil
-		}
-	}
-	return "", false, nil
+	s, ok := store.PickFreeSlot(owner, limit, taken)
+	return s, ok, nil
 }
 
 func (f *fakeStores) ClaimHost(_ context.Context, name string, generation int, host string) error {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"time"
 
@@ -100,12 +101,25 @@ func (r *MongoRepository) FreeSlot(ctx context.Context, owner string, limit int)
 	for _, c := range held {
 		taken[c.Slot] = true
 	}
+	s, ok := PickFreeSlot(owner, limit, taken)
+	return s, ok, nil
+}
+
+// PickFreeSlot is one of owner's slots below limit that taken does not
+// hold, chosen at random: concurrent creates of one tenant then rarely try
+// the same slot (with the first free one, all of them did, and all but one
+// had to read and try again, request after request).
+func PickFreeSlot(owner string, limit int, taken map[string]bool) (string, bool) {
+	var free []string
 	for k := 0; k < limit; k++ {
 		if s := SlotOf(owner, k); !taken[s] {
-			return s, true, nil
+			free = append(free, s)
 		}
 	}
-	return "", false, nil
+	if len(free) == 0 {
+		return "", false
+	}
+	return free[rand.IntN(len(free))], true
 }
 
 // ClaimHost makes host the claimed host of the live store name at
