@@ -51,7 +51,7 @@ type Releases interface {
 	Install(ctx context.Context, namespace, name string, c *chart.Chart, vals map[string]any) (*release.Release, error)
 	Upgrade(ctx context.Context, namespace, name string, c *chart.Chart, vals map[string]any, description string) (*release.Release, error)
 	Rollback(ctx context.Context, namespace, name string, revision int) error
-	Uninstall(ctx context.Context, namespace, name string) error
+	Uninstall(ctx context.Context, namespace, name string, wait bool) error
 }
 
 // StatusWriter records a store's status. store.MongoRepository implements it.

@@ -129,14 +129,22 @@ func (r *Runner) Rollback(_ context.Context, namespace, name string, revision in
 }
 
 // Uninstall removes release name; a release that does not exist is
-// success. It does not wait: deleting the namespace is the final cleanup.
-func (r *Runner) Uninstall(_ context.Context, namespace, name string) error {
+// success. Without wait it returns once the deletions are asked for
+// (deleting the namespace is the final cleanup). With wait it deletes in
+// the foreground and returns when the objects and their pods are gone:
+// what a reinstall of the same names needs (a StatefulSet's new pod
+// cannot be made while the old one of that name waits for the garbage
+// collector).
+func (r *Runner) Uninstall(_ context.Context, namespace, name string, wait bool) error {
 	ac, err := r.action(namespace)
 	if err != nil {
 		return err
 	}
 	un := action.NewUninstall(ac)
-	un.IgnoreNotFound, un.Wait, un.Timeout = true, false, r.Timeout
+	un.IgnoreNotFound, un.Wait, un.Timeout = true, wait, r.Timeout
+	if wait {
+		un.DeletionPropagation = "foreground"
+	}
 	_, err = un.Run(name)
 	if errors.Is(err, driver.ErrReleaseNotFound) {
 		return nil
