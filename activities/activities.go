@@ -17,6 +17,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/metadata"
 
+	"github.com/storeplatform/storeplatform/internal/kubewatch"
 	"github.com/storeplatform/storeplatform/internal/store"
 	"github.com/storeplatform/storeplatform/internal/storechart"
 )
@@ -50,7 +51,7 @@ type Releases interface {
 	Install(ctx context.Context, namespace, name string, c *chart.Chart, vals map[string]any) (*release.Release, error)
 	Upgrade(ctx context.Context, namespace, name string, c *chart.Chart, vals map[string]any, description string) (*release.Release, error)
 	Rollback(ctx context.Context, namespace, name string, revision int) error
-	Uninstall(ctx context.Context, namespace, name string) error
+	Uninstall(ctx context.Context, namespace, name string, wait bool) error
 }
 
 // StatusWriter records a store's status. store.MongoRepository implements it.
@@ -84,11 +85,42 @@ type Activities struct {
 	// nil: only Chart.
 	Versions *storechart.Versions
 	Logger   *slog.Logger
-	// PollInterval is how often waits look again (default 2s).
+	// PollInterval is how often waits look again (default 2s); with Watch,
+	// they wake on changes and read the API server every few seconds anyway.
 	PollInterval time.Duration
+	// Watch is the worker's shared watch of the stores' workloads; nil:
+	// waits poll.
+	Watch *kubewatch.Watcher
 	// CrashLoopLimit is how many restarts in CrashLoopBackOff make a
 	// workload failed (default 5).
 	CrashLoopLimit int32
+	// HelmSlots bounds the Helm actions running at once (HELM_CONCURRENCY):
+	// a buffered channel of that size; nil: no bound. Helm actions are the
+	// worker's CPU work; waits cost next to nothing, so the worker can take
+	// many more activities than it runs Helm actions.
+	HelmSlots chan struct{}
+}
+
+// NewHelmSlots is a HelmSlots of n (n <= 0: no bound).
+func NewHelmSlots(n int) chan struct{} {
+	if n <= 0 {
+		return nil
+	}
+	return make(chan struct{}, n)
+}
+
+// helmTurn waits, heartbeating through the caller's keepAlive, for one of
+// HelmSlots; the returned func gives it back.
+func (a *Activities) helmTurn(ctx context.Context) (func(), error) {
+	if a.HelmSlots == nil {
+		return func() {}, nil
+	}
+	select {
+	case a.HelmSlots <- struct{}{}:
+		return func() { <-a.HelmSlots }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 func (a *Activities) pollInterval() time.Duration {

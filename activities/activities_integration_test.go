@@ -23,6 +23,7 @@ import (
 
 	"github.com/storeplatform/storeplatform/activities"
 	"github.com/storeplatform/storeplatform/internal/helmclient"
+	"github.com/storeplatform/storeplatform/internal/kubewatch"
 	"github.com/storeplatform/storeplatform/internal/store"
 	"github.com/storeplatform/storeplatform/internal/storechart"
 	"github.com/storeplatform/storeplatform/internal/testenv"
@@ -379,5 +380,45 @@ func TestHelmActionsWaitForTheReleaseLease(t *testing.T) {
 				t.Fatal(err)
 			}
 		})
+	}
+}
+
+// TestWaitReadyWithTheWatch: a wait woken by the shared watch (and
+// confirming with a read of its own) ends ready once the store's workloads
+// are, as the polling one does.
+func TestWaitReadyWithTheWatch(t *testing.T) {
+	a, _ := newActivities(t)
+	w, err := kubewatch.Start(t.Context(), env.RESTConfig, activities.LabelStore, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Watch = w
+	a.PollInterval = time.Minute // the watch, not the poll, must end the wait (the fallback read is every 5 s)
+	spec := store.Spec{Name: "watched", Generation: 1, Engine: store.EngineWooCommerce, Host: "watched.example.com"}
+	in := activities.NamespaceInput{Spec: spec}
+	for _, fn := range []any{a.CreateNamespace, a.EnsureCredentials} {
+		if err := run(t, fn, in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := runInstall(t, a, in); err != nil {
+		t.Fatal(err)
+	}
+	var s testsuite.WorkflowTestSuite
+	aenv := s.NewTestActivityEnvironment()
+	aenv.RegisterActivity(a.WaitReady)
+	v, err := aenv.ExecuteActivity(a.WaitReady, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p activities.WaitProgress
+	if err := v.Get(&p); err != nil {
+		t.Fatal(err)
+	}
+	if p.Total == 0 || p.Ready != p.Total {
+		t.Fatalf("wait ended with %+v, want every workload ready", p)
+	}
+	if err := run(t, a.UninstallRelease, in); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -25,9 +25,10 @@ const LeasePrefix = "storeplatform-release-"
 // activity with a heartbeat timeout (tests, tools).
 const defaultLeaseDuration = 30 * time.Second
 
-// holdRelease heartbeats (keepAlive) and takes the Lease that guards the
+// holdRelease heartbeats (keepAlive), takes the Lease that guards the
 // release name in namespace ns, waiting while another holder renews it, and
-// renews it until the returned stop is called, which also gives it back.
+// then waits for one of the worker's Helm slots (HelmSlots). The Lease is
+// renewed until the returned stop is called, which gives both back.
 //
 // Temporal retries an attempt whose heartbeats stopped. When the worker
 // died that is right; when it was only slow (a starved CPU), the first
@@ -54,16 +55,26 @@ func (a *Activities) holdRelease(ctx context.Context, ns, name, what string) (st
 		stopBeat()
 		return nil, err
 	}
-	if !held {
-		return stopBeat, nil
+	stopLease := func() {}
+	if held {
+		renewCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		var wg sync.WaitGroup
+		wg.Go(func() { l.renew(renewCtx) })
+		stopLease = func() {
+			cancel()
+			wg.Wait()
+			l.giveBack(context.WithoutCancel(ctx))
+		}
 	}
-	renewCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	var wg sync.WaitGroup
-	wg.Go(func() { l.renew(renewCtx) })
+	endTurn, err := a.helmTurn(ctx)
+	if err != nil {
+		stopLease()
+		stopBeat()
+		return nil, err
+	}
 	return func() {
-		cancel()
-		wg.Wait()
-		l.giveBack(context.WithoutCancel(ctx))
+		endTurn()
+		stopLease()
 		stopBeat()
 	}, nil
 }

@@ -92,7 +92,9 @@ func (a *Activities) installOrUpgrade(ctx context.Context, spec store.Spec, c *c
 			fallthrough
 		default: // pending-install, uninstalling, a failed first install, ...
 			a.logger().Warn("replacing a release that never deployed", "release", name, "status", last.Info.Status)
-			if err := a.Releases.Uninstall(ctx, ns, name); err != nil {
+			// Wait until its objects and their pods are gone: the install
+			// makes the same names again.
+			if err := a.Releases.Uninstall(ctx, ns, name, true); err != nil {
 				return InstallResult{}, fmt.Errorf("remove release %s (%s): %w", name, last.Info.Status, err)
 			}
 			prefix = "recover-" + last.Info.Status.String() + "+"
@@ -138,7 +140,7 @@ func (a *Activities) UninstallRelease(ctx context.Context, in NamespaceInput) er
 		return err
 	}
 	defer stop()
-	if err := a.Releases.Uninstall(ctx, in.Spec.Namespace(), in.Spec.Name); err != nil {
+	if err := a.Releases.Uninstall(ctx, in.Spec.Namespace(), in.Spec.Name, false); err != nil {
 		return fmt.Errorf("helm uninstall %s: %w", in.Spec.Name, err)
 	}
 	return nil

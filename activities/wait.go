@@ -11,7 +11,9 @@ import (
 	"go.temporal.io/sdk/temporal"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 
+	"github.com/storeplatform/storeplatform/internal/kubewatch"
 	"github.com/storeplatform/storeplatform/internal/store"
 )
 
@@ -36,22 +38,46 @@ var permanentReasons = map[string]bool{
 	"CreateContainerError":       true,
 }
 
-// WaitReady polls the store's Deployments and StatefulSets until every one
-// is ready, heartbeating its progress (also written to the store's record
-// when it changes). It honours cancellation. A pod that cannot pull its
-// image or start its container, or that crash-loops past CrashLoopLimit,
-// fails it permanently with WorkloadFailed. Not being ready yet is never an
-// error: the activity's StartToCloseTimeout is the deadline.
+// WaitReady waits until every Deployment and StatefulSet of the store is
+// ready, heartbeating its progress (also written to the store's record when
+// it changes). With a Watcher it wakes on every change of the store's
+// objects and reads them from the shared cache, confirming a verdict (ready
+// or failed) with a read of its own, since the cache may lag behind the
+// API server; every few seconds it reads the API server anyway. Without one
+// it reads the API server every PollInterval. It honours cancellation. A
+// pod that cannot pull its image or start its container, or that
+// crash-loops past CrashLoopLimit, fails it permanently with
+// WorkloadFailed. Not being ready yet is never an error: the activity's
+// StartToCloseTimeout is the deadline.
 func (a *Activities) WaitReady(ctx context.Context, in NamespaceInput) (WaitProgress, error) {
 	spec := in.Spec
-	var last string
+	ns := spec.Namespace()
+	var wake <-chan struct{}
+	if a.Watch != nil {
+		ch, unsubscribe := a.Watch.Subscribe(ns)
+		defer unsubscribe()
+		wake = ch
+	}
+	var (
+		last   string
+		direct = true // the first look, and every verdict, is a read of the API server
+	)
 	for {
-		p, failure, err := a.readiness(ctx, spec)
+		lists, err := a.workloads(ctx, ns, spec.Name, direct)
+		var p WaitProgress
 		if err != nil {
 			// The API server may be briefly unavailable: keep heartbeating and
 			// try again rather than burn an attempt.
 			a.logger().Warn("reading workloads", "store", spec.Name, "error", err)
+			activity.RecordHeartbeat(ctx, "reading workloads: "+err.Error())
 		} else {
+			var failure string
+			p, failure = readiness(spec, lists, a.crashLoopLimit())
+			done := failure != "" || p.Total > 0 && p.Ready == p.Total
+			if done && !direct {
+				direct = true // confirm the cache's verdict
+				continue
+			}
 			activity.RecordHeartbeat(ctx, p)
 			if failure != "" {
 				return p, temporal.NewNonRetryableApplicationError(failure, ErrWorkloadFailed, nil)
@@ -62,36 +88,68 @@ func (a *Activities) WaitReady(ctx context.Context, in NamespaceInput) (WaitProg
 					Name: spec.Name, Generation: spec.Generation, Message: p.Summary, Workloads: p.Workloads, At: time.Now().UTC(),
 				})
 			}
-			if p.Total > 0 && p.Ready == p.Total {
+			if done {
 				return p, nil
 			}
 		}
+		next := a.pollInterval()
+		if wake != nil {
+			next = a.watchFallback()
+		}
+		timer := time.NewTimer(next)
 		select {
 		case <-ctx.Done():
+			timer.Stop()
 			return p, ctx.Err()
-		case <-time.After(a.pollInterval()):
+		case <-wake:
+			timer.Stop()
+			direct = !a.Watch.Synced()
+		case <-timer.C:
+			direct = true
 		}
 	}
 }
 
-// readiness reads the store's workloads and pods once. failure is non-empty
-// when a workload can never become ready.
-func (a *Activities) readiness(ctx context.Context, spec store.Spec) (p WaitProgress, failure string, err error) {
-	ns := spec.Namespace()
-	sel := metav1.ListOptions{LabelSelector: "app.kubernetes.io/instance=" + spec.Name}
-	deps, err := a.Kube.AppsV1().Deployments(ns).List(ctx, sel)
-	if err != nil {
-		return p, "", err
+// watchFallback is how often a wait with a Watcher reads the API server
+// anyway: five times PollInterval, at most 5 s (well within the heartbeat
+// timeout).
+func (a *Activities) watchFallback() time.Duration {
+	return min(5*a.pollInterval(), 5*time.Second)
+}
+
+// workloads lists the store's Deployments, StatefulSets and Pods: from
+// the API server when direct (or without a Watcher), else from the cache.
+func (a *Activities) workloads(ctx context.Context, ns, name string, direct bool) (kubewatch.Lists, error) {
+	selector := "app.kubernetes.io/instance=" + name
+	if !direct && a.Watch != nil {
+		sel, err := labels.Parse(selector)
+		if err != nil {
+			return kubewatch.Lists{}, err
+		}
+		return a.Watch.List(ns, sel)
 	}
-	sts, err := a.Kube.AppsV1().StatefulSets(ns).List(ctx, sel)
+	var l kubewatch.Lists
+	opts := metav1.ListOptions{LabelSelector: selector}
+	deps, err := a.Kube.AppsV1().Deployments(ns).List(ctx, opts)
 	if err != nil {
-		return p, "", err
+		return l, err
 	}
-	pods, err := a.Kube.CoreV1().Pods(ns).List(ctx, sel)
+	sts, err := a.Kube.AppsV1().StatefulSets(ns).List(ctx, opts)
 	if err != nil {
-		return p, "", err
+		return l, err
 	}
-	for _, d := range deps.Items {
+	pods, err := a.Kube.CoreV1().Pods(ns).List(ctx, opts)
+	if err != nil {
+		return l, err
+	}
+	l.Deployments, l.StatefulSets, l.Pods = deps.Items, sts.Items, pods.Items
+	return l, nil
+}
+
+// readiness judges the store's workloads. failure is non-empty when a
+// workload can never become ready.
+func readiness(spec store.Spec, l kubewatch.Lists, crashLoopLimit int32) (p WaitProgress, failure string) {
+	for _, d := range l.Deployments {
 		// Like `kubectl rollout status`: the newest ReplicaSet has every
 		// replica, they are available, and no pod of an older one is left.
 		w := workload("Deployment", d.Name, d.Spec.Replicas, d.Status.AvailableReplicas, d.Status.ObservedGeneration, d.Generation)
@@ -100,7 +158,7 @@ func (a *Activities) readiness(ctx context.Context, spec store.Spec) (p WaitProg
 		}
 		p.Workloads = append(p.Workloads, w)
 	}
-	for _, s := range sts.Items {
+	for _, s := range l.StatefulSets {
 		w := workload("StatefulSet", s.Name, s.Spec.Replicas, s.Status.ReadyReplicas, s.Status.ObservedGeneration, s.Generation)
 		if w.Reason == "" && (s.Status.UpdatedReplicas < w.Desired || s.Status.Replicas > w.Desired ||
 			(s.Status.UpdateRevision != "" && s.Status.CurrentRevision != s.Status.UpdateRevision && w.Desired > 0)) {
@@ -109,7 +167,7 @@ func (a *Activities) readiness(ctx context.Context, spec store.Spec) (p WaitProg
 		p.Workloads = append(p.Workloads, w)
 	}
 	sort.Slice(p.Workloads, func(i, j int) bool { return p.Workloads[i].Name < p.Workloads[j].Name })
-	failure = classifyPods(pods.Items, a.crashLoopLimit())
+	failure = classifyPods(l.Pods, crashLoopLimit)
 	var waiting []string
 	for _, w := range p.Workloads {
 		p.Total++
@@ -130,13 +188,13 @@ func (a *Activities) readiness(ctx context.Context, spec store.Spec) (p WaitProg
 		// Suspended: done when every workload is scaled to zero and no pod is
 		// left (not even a terminating one).
 		failure = ""
-		if n := runningPods(pods.Items); n > 0 || p.Ready < p.Total {
+		if n := runningPods(l.Pods); n > 0 || p.Ready < p.Total {
 			p.Ready, p.Summary = 0, fmt.Sprintf("suspending: %d pods left", n)
 		} else {
 			p.Summary = "suspended: no pods"
 		}
 	}
-	return p, failure, nil
+	return p, failure
 }
 
 // runningPods counts the pods that have not ended: a finished Job's pod

@@ -109,6 +109,9 @@ func Router(o Options) *mux.Router {
 		o.RatePerSecond, o.RateBurst = 10, 40
 	}
 	s := &server{o: o, limits: newLimits(o.RatePerSecond, o.RateBurst, o.Now), metrics: newMetrics()}
+	if o.Stores != nil {
+		s.feed = newChangeFeed(o.Stores.Changed, eventPoll, o.Now, o.Logger)
+	}
 	// SkipClean: a path with dot segments or doubled slashes names no route
 	// (404 problem+json); cleaning it would answer 301, which a client may
 	// follow with another method.
@@ -179,6 +182,7 @@ type server struct {
 	o       Options
 	limits  *limits
 	metrics *metrics
+	feed    *changeFeed
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

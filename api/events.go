@@ -10,7 +10,6 @@ import (
 
 	"github.com/storeplatform/storeplatform/internal/auth"
 	"github.com/storeplatform/storeplatform/internal/store"
-	"github.com/storeplatform/storeplatform/workflows"
 )
 
 // Intervals of the event streams.
@@ -64,30 +63,58 @@ func (s *server) stream(w http.ResponseWriter, r *http.Request, q store.ChangeQu
 		}
 		q.Since = time.UnixMilli(ms)
 	}
+	// Subscribe before the first read, so that nothing changed between the
+	// two is missed; what both bring is sent once (by UpdatedAt).
+	sub, unsubscribe := s.feed.subscribe()
+	defer unsubscribe()
 	flusher, ok := s.openEventStream(w, r)
 	if !ok {
 		return
 	}
 	ctx := r.Context()
-	var lastProgress []byte
-	poll := time.NewTicker(eventPoll)
-	defer poll.Stop()
+	// cur is the streamed store as last seen (one store's stream only): its
+	// running workflow's progress is sent with it.
+	var (
+		cur          *store.Record
+		lastProgress []byte
+	)
+	if progress && q.Name != "" {
+		if rec, err := s.o.Stores.Get(ctx, q.Name); err == nil && (q.Owner == "" || rec.Owner == q.Owner) {
+			cur = &rec
+		}
+	}
+	send := func(recs []store.Record) {
+		for _, rec := range recs {
+			if !rec.UpdatedAt.After(q.Since) || (q.Owner != "" && rec.Owner != q.Owner) || (q.Name != "" && rec.Name != q.Name) {
+				continue
+			}
+			data, _ := json.Marshal(rec)
+			fmt.Fprintf(w, "id: %d\nevent: store\ndata: %s\n\n", rec.UpdatedAt.UnixMilli(), data)
+			q.Since = rec.UpdatedAt
+			if q.Name != "" {
+				cur = &rec
+			}
+		}
+	}
+	catchUp := func() {
+		for ctx.Err() == nil {
+			recs, err := s.o.Stores.Changed(ctx, q)
+			if err != nil && ctx.Err() == nil {
+				s.o.Logger.WarnContext(ctx, "event stream", "error", err.Error(), "request_id", requestID(r))
+			}
+			send(recs)
+			if len(recs) < store.ChangedLimit {
+				return
+			}
+			q.Since = recs[len(recs)-1].UpdatedAt // a full page: read on
+		}
+	}
+	catchUp() // the snapshot, or what changed since Last-Event-ID
 	keepAlive := time.NewTicker(eventKeepAlive)
 	defer keepAlive.Stop()
 	for {
-		recs, err := s.o.Stores.Changed(ctx, q)
-		if err != nil && ctx.Err() == nil {
-			s.o.Logger.WarnContext(ctx, "event stream", "error", err.Error(), "request_id", requestID(r))
-		}
-		for _, rec := range recs {
-			data, _ := json.Marshal(rec)
-			fmt.Fprintf(w, "id: %d\nevent: store\ndata: %s\n\n", rec.UpdatedAt.UnixMilli(), data)
-			if rec.UpdatedAt.After(q.Since) {
-				q.Since = rec.UpdatedAt
-			}
-		}
-		if progress && q.Name != "" {
-			if p := s.progressOf(r, q.Owner, q.Name); p != nil {
+		if progress && cur != nil {
+			if p := s.progress(ctx, *cur); p != nil {
 				data, _ := json.Marshal(p)
 				if string(data) != string(lastProgress) {
 					lastProgress = data
@@ -103,19 +130,14 @@ func (s *server) stream(w http.ResponseWriter, r *http.Request, q store.ChangeQu
 			return
 		case <-keepAlive.C:
 			fmt.Fprint(w, ": keep-alive\n\n")
-		case <-poll.C:
+		case recs := <-sub.batches:
+			if sub.lagged.Swap(false) {
+				catchUp()
+			} else {
+				send(recs)
+			}
 		}
 	}
-}
-
-// progressOf reads the store's record, then its workflow's progress; nil
-// when the store is not owner's (owner "" is an admin).
-func (s *server) progressOf(r *http.Request, owner, name string) *workflows.Progress {
-	rec, err := s.o.Stores.Get(r.Context(), name)
-	if err != nil || (owner != "" && rec.Owner != owner) {
-		return nil
-	}
-	return s.progress(r.Context(), rec)
 }
 
 // openEventStream starts a text/event-stream answer: unbuffered, uncached,

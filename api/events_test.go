@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -29,6 +30,16 @@ type sseEvent struct {
 // context ends.
 func readEvents(t *testing.T, ctx context.Context, url, token, lastID string, n int) []sseEvent {
 	t.Helper()
+	out, err := streamEvents(ctx, url, token, lastID, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// streamEvents is readEvents for any goroutine: it reports what went
+// wrong instead of failing the test.
+func streamEvents(ctx context.Context, url, token, lastID string, n int) ([]sseEvent, error) {
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	req.Header.Set("Authorization", "Bearer "+token)
 	if lastID != "" {
@@ -36,11 +47,11 @@ func readEvents(t *testing.T, ctx context.Context, url, token, lastID string, n 
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/event-stream" {
-		t.Fatalf("stream: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+		return nil, fmt.Errorf("stream: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
 	var out []sseEvent
 	var cur sseEvent
@@ -61,19 +72,24 @@ func readEvents(t *testing.T, ctx context.Context, url, token, lastID string, n 
 			cur = sseEvent{}
 		}
 	}
-	return out
+	return out, nil
 }
 
-func TestEventStreams(t *testing.T) {
-	f := newFixture(t)
+// seedChanged seeds the fixture's stores, changed an hour ago a second
+// apart (acme-1, acme-2, other-1), in milliseconds as MongoDB keeps them.
+func seedChanged(f *fixture) {
 	seed(f)
-	// MongoDB keeps milliseconds: so do the fake's times.
 	base := time.Now().Add(-time.Hour).Truncate(time.Millisecond)
 	for i, name := range []string{"acme-1", "acme-2", "other-1"} {
 		r := f.stores.recs[name]
 		r.UpdatedAt = base.Add(time.Duration(i) * time.Second)
 		f.stores.recs[name] = r
 	}
+}
+
+func TestEventStreams(t *testing.T) {
+	f := newFixture(t)
+	seedChanged(f)
 	srv := httptest.NewServer(f.handler)
 	defer srv.Close()
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
@@ -148,5 +164,65 @@ func TestEventStreamsEndOnStop(t *testing.T) {
 	case <-done:
 	case <-time.After(5 * time.Second):
 		t.Fatal("the stream did not end when the server stopped")
+	}
+}
+
+// TestEventStreamsShareOneReadPerTick: 50 open streams cost one read of
+// the changes per tick in all, besides each stream's first read (its
+// snapshot), and every stream still gets a change made while they are
+// open.
+func TestEventStreamsShareOneReadPerTick(t *testing.T) {
+	f := newFixture(t)
+	seedChanged(f)
+	f.handler = Router(Options{Stores: f.stores, Temporal: f.temporal, TaskQueue: "q", RatePerSecond: 1000, RateBurst: 1000,
+		Tokens: fakeTokens{acmeToken: {Tenant: "acme", Role: "tenant"}}})
+	srv := httptest.NewServer(f.handler)
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	const streams = 50
+	type result struct {
+		evs []sseEvent
+		err error
+	}
+	got := make(chan result, streams)
+	opened := time.Now()
+	for range streams {
+		go func() {
+			evs, err := streamEvents(ctx, srv.URL+"/api/events", acmeToken, "", 3)
+			got <- result{evs, err}
+		}()
+	}
+	// Every stream has its snapshot (acme's two stores) before the change.
+	for {
+		f.stores.mu.Lock()
+		n := f.stores.changedCalls
+		f.stores.mu.Unlock()
+		if n >= streams {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(3 * eventPoll)
+	r := f.stores.recs["acme-1"]
+	r.Phase, r.UpdatedAt = store.PhaseDeleting, time.Now().Add(time.Second).Truncate(time.Millisecond)
+	f.stores.set(r)
+	for range streams {
+		res := <-got
+		if res.err != nil {
+			t.Fatal(res.err)
+		}
+		if evs := res.evs; len(evs) != 3 || evs[2].rec.Name != "acme-1" || evs[2].rec.Phase != store.PhaseDeleting {
+			t.Fatalf("a stream got %+v, want the snapshot and the change", evs)
+		}
+	}
+	f.stores.mu.Lock()
+	calls := f.stores.changedCalls
+	f.stores.mu.Unlock()
+	// The feed read once per tick since the first stream opened (about 4
+	// ticks); a read per stream and tick would be 50 times as many.
+	ticks := int(time.Since(opened)/eventPoll) + 1
+	if reads := calls - streams; reads < 1 || reads > ticks {
+		t.Fatalf("%d reads of the changes besides the %d snapshots in %d ticks, want at most one per tick", reads, streams, ticks)
 	}
 }

@@ -20,6 +20,8 @@ type fakeStores struct {
 	recs map[string]store.Record
 	// fail, when set, is returned by every call.
 	fail error
+	// changedCalls counts the reads of Changed (the event streams' queries).
+	changedCalls int
 }
 
 var _ StoreRepository = (*fakeStores)(nil)
@@ -121,12 +123,8 @@ func (f *fakeStores) FreeSlot(_ context.Context, owner string, limit int) (strin
 	if live >= limit {
 		return "", false, nil
 	}
-	for k := 0; k < limit; k++ {
-		if s := store.SlotOf(owner, k); !taken[s] {
-			return s, true, nil
-		}
-	}
-	return "", false, nil
+	s, ok := store.PickFreeSlot(owner, limit, taken)
+	return s, ok, nil
 }
 
 func (f *fakeStores) ClaimHost(_ context.Context, name string, generation int, host string) error {
@@ -233,6 +231,7 @@ func bsonID(n byte) bson.ObjectID {
 func (f *fakeStores) Changed(_ context.Context, q store.ChangeQuery) ([]store.Record, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.changedCalls++
 	var out []store.Record
 	for _, r := range f.recs {
 		if r.UpdatedAt.After(q.Since) && (q.Owner == "" || r.Owner == q.Owner) && (q.Name == "" || r.Name == q.Name) {

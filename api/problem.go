@@ -7,6 +7,7 @@ import (
 
 	"github.com/gorilla/mux"
 	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/x/mongo/driver"
 	"go.mongodb.org/mongo-driver/v2/x/mongo/driver/topology"
 	"go.temporal.io/api/serviceerror"
 
@@ -153,8 +154,12 @@ func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
 func dependencyDown(err error) bool {
 	var sel topology.ServerSelectionError
 	var unavailable *serviceerror.Unavailable
+	// A request in flight when MongoDB went away gets the driver's "pool
+	// cleared" error, which carries no network label.
+	var poolCleared driver.RetryablePoolError
 	return mongo.IsNetworkError(err) || mongo.IsTimeout(err) || errors.As(err, &sel) ||
-		errors.Is(err, mongo.ErrClientDisconnected) || errors.As(err, &unavailable)
+		errors.Is(err, mongo.ErrClientDisconnected) || errors.As(err, &unavailable) ||
+		errors.As(err, &poolCleared) && poolCleared.Retryable()
 }
 
 // notFound answers 404 with detail.

@@ -28,6 +28,7 @@ func TestDependencyDownIs503(t *testing.T) {
 		{"mongo network error", fmt.Errorf("get: %w", mongo.CommandError{Message: "connection refused", Labels: []string{"NetworkError"}}), http.StatusServiceUnavailable},
 		{"mongo timeout", fmt.Errorf("insert: %w", context.DeadlineExceeded), http.StatusServiceUnavailable},
 		{"mongo disconnected", mongo.ErrClientDisconnected, http.StatusServiceUnavailable},
+		{"mongo pool cleared (a request in flight when it went away)", fmt.Errorf("insert: %w", poolCleared{}), http.StatusServiceUnavailable},
 		{"temporal unavailable", serviceerror.NewUnavailable("connection refused"), http.StatusServiceUnavailable},
 		{"anything else", errors.New("boom"), http.StatusInternalServerError},
 	}
@@ -44,3 +45,14 @@ func TestDependencyDownIs503(t *testing.T) {
 		})
 	}
 }
+
+// poolCleared behaves as the driver's error for a request in flight when
+// its connection pool was cleared (its type is not exported): a
+// driver.RetryablePoolError that is retryable, without a network label.
+type poolCleared struct{}
+
+func (poolCleared) Error() string {
+	return "connection pool for 127.0.0.1:27017 was cleared because another operation failed with: EOF"
+}
+
+func (poolCleared) Retryable() bool { return true }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/storeplatform/storeplatform/activities"
 	"github.com/storeplatform/storeplatform/internal/helmclient"
+	"github.com/storeplatform/storeplatform/internal/kubewatch"
 	"github.com/storeplatform/storeplatform/internal/store"
 	"github.com/storeplatform/storeplatform/internal/storechart"
 )
@@ -24,11 +25,14 @@ type ActivityDeps struct {
 	DB         *mongo.Database
 	Temporal   client.Client
 	Logger     *slog.Logger
+	// HelmConcurrency bounds the Helm actions running at once (0: none).
+	HelmConcurrency int
 }
 
-// NewActivities builds the activities once for the worker's lifetime: the
-// chart and its profile's values are loaded, the Helm runner and the
-// metadata client created, and the store collection's indexes ensured.
+// NewActivities builds the activities once for the worker's lifetime (ctx):
+// the chart and its profile's values are loaded, the Helm runner and the
+// metadata client created, the watch of the stores' workloads started, and
+// the store collection's indexes ensured.
 func NewActivities(ctx context.Context, d ActivityDeps, chartDir, versionsDir, profile string) (*activities.Activities, error) {
 	c, err := storechart.Load(chartDir)
 	if err != nil {
@@ -42,10 +46,7 @@ func NewActivities(ctx context.Context, d ActivityDeps, chartDir, versionsDir, p
 	if err != nil {
 		return nil, fmt.Errorf("STORE_PROFILE: %w", err)
 	}
-	// Finding what blocks a namespace lists every resource type at once.
-	mdConfig := rest.CopyConfig(d.RESTConfig)
-	mdConfig.QPS, mdConfig.Burst = 50, 100
-	md, err := metadata.NewForConfig(mdConfig)
+	md, err := metadata.NewForConfig(d.RESTConfig)
 	if err != nil {
 		return nil, err
 	}
@@ -53,12 +54,18 @@ func NewActivities(ctx context.Context, d ActivityDeps, chartDir, versionsDir, p
 	if err != nil {
 		return nil, err
 	}
+	// One watch per workload type over every store, for the waits; it
+	// stops with ctx (the worker's life).
+	watch, err := kubewatch.Start(ctx, d.RESTConfig, activities.LabelStore, d.Logger)
+	if err != nil {
+		return nil, fmt.Errorf("watch the stores' workloads: %w", err)
+	}
 	repo := store.NewMongoRepository(d.DB)
 	if err := repo.EnsureIndexes(ctx); err != nil {
 		return nil, fmt.Errorf("mongodb indexes: %w", err)
 	}
 	return &activities.Activities{
 		Kube: d.Kube, Metadata: md, Releases: runner, Stores: repo, Fleet: repo, Workflows: d.Temporal,
-		Chart: c, Profile: prof, Versions: versions, Logger: d.Logger,
+		Chart: c, Profile: prof, Versions: versions, Logger: d.Logger, HelmSlots: activities.NewHelmSlots(d.HelmConcurrency), Watch: watch,
 	}, nil
 }

@@ -52,13 +52,12 @@ func runDev(ctx context.Context, args []string, getenv func(string) string, stdo
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 
-	cfg := config.Config{
-		ListenAddr: *listen, MongoDB: "storeplatform", TemporalNamespace: "default", TaskQueue: "store-platform",
-		Kubeconfig: *kubeconfig, LogLevel: "info", LogFormat: "text",
-		ChartDir: *chartDir, ChartVersionsDir: filepath.Join(filepath.Dir(*chartDir), "versions"), WebDir: *webDir, StoreProfile: "local", MaxActivities: 20, StoreDomain: "stores.localhost", StoreLimit: 5,
-		// Placeholders that pass validation; the stack's real values follow.
-		MongoURI: "mongodb://127.0.0.1/", TemporalAddress: "127.0.0.1:7233",
-	}
+	// The defaults of every setting, with the stack's own; MONGODB_URI and
+	// TEMPORAL_ADDRESS are placeholders until the stack runs.
+	cfg := config.Defaults()
+	cfg.ListenAddr, cfg.Kubeconfig, cfg.LogFormat = *listen, *kubeconfig, "text"
+	cfg.ChartDir, cfg.ChartVersionsDir, cfg.WebDir = *chartDir, filepath.Join(filepath.Dir(*chartDir), "versions"), *webDir
+	cfg.StoreProfile = "local"
 	if err := cfg.Validate(); err != nil {
 		return err
 	}

@@ -176,7 +176,7 @@ func runWorker(ctx context.Context, args []string, getenv func(string) string, s
 
 func runWorkerWith(ctx context.Context, cfg config.Config, d *deps.Deps, logger *slog.Logger) error {
 	acts, err := worker.NewActivities(ctx, worker.ActivityDeps{
-		Kube: d.Kube, RESTConfig: d.KubeConfig, DB: d.DB, Temporal: d.Temporal, Logger: logger,
+		Kube: d.Kube, RESTConfig: d.KubeConfig, DB: d.DB, Temporal: d.Temporal, Logger: logger, HelmConcurrency: cfg.HelmConcurrency,
 	}, cfg.ChartDir, cfg.ChartVersionsDir, cfg.StoreProfile)
 	if err != nil {
 		return err

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"net/url"
 	"os"
@@ -34,6 +35,9 @@ type Config struct {
 	StoreProfile      string
 	ChartVersionsDir  string
 	MaxActivities     int
+	HelmConcurrency   int
+	KubeQPS           int
+	KubeBurst         int
 	StoreDomain       string
 	StoreLimit        int
 	WebDir            string
@@ -53,34 +57,56 @@ func (r Reported) Error() string { return r.Err.Error() }
 // Unwrap returns the wrapped error.
 func (r Reported) Unwrap() error { return r.Err }
 
-// Setting describes one environment variable and its flag.
+// Setting describes one environment variable and its flag. A setting has
+// a text field, or a number field with its bounds (Min..Max), or neither
+// (CONNECT_TIMEOUT, parsed by Load).
 type Setting struct {
 	Env, Flag, Default, Help string
 	field                    func(*Config) *string
+	number                   func(*Config) *int
+	Min, Max                 int
+}
+
+// text is a setting with a text field (or none: nil).
+func text(env, flag, def, help string, field func(*Config) *string) Setting {
+	return Setting{Env: env, Flag: flag, Default: def, Help: help, field: field}
+}
+
+// num is a setting with a number field from lo to hi.
+func num(env, flag, def, help string, field func(*Config) *int, lo, hi int) Setting {
+	return Setting{Env: env, Flag: flag, Default: def, Help: help, number: field, Min: lo, Max: hi}
 }
 
 // Settings lists every setting, in the order of the README's table.
 func Settings() []Setting {
 	return []Setting{
-		{"LISTEN_ADDR", "listen", "127.0.0.1:8080", "address the HTTP API listens on", func(c *Config) *string { return &c.ListenAddr }},
-		{"MONGODB_URI", "mongodb-uri", "mongodb://127.0.0.1:27017/", "MongoDB connection string (Atlas: mongodb+srv://...)", func(c *Config) *string { return &c.MongoURI }},
-		{"MONGODB_DB", "mongodb-db", "storeplatform", "MongoDB database name", func(c *Config) *string { return &c.MongoDB }},
-		{"TEMPORAL_ADDRESS", "temporal-address", "127.0.0.1:7233", "Temporal frontend host:port", func(c *Config) *string { return &c.TemporalAddress }},
-		{"TEMPORAL_NAMESPACE", "temporal-namespace", "default", "Temporal namespace", func(c *Config) *string { return &c.TemporalNamespace }},
-		{"TEMPORAL_TASK_QUEUE", "task-queue", "store-platform", "Temporal task queue of the store workflows", func(c *Config) *string { return &c.TaskQueue }},
-		{"KUBECONFIG", "kubeconfig", "", "kubeconfig file; empty: in-cluster config, then ~/.kube/config", func(c *Config) *string { return &c.Kubeconfig }},
-		{"CONNECT_TIMEOUT", "connect-timeout", "15s", "how long to wait for each dependency at start", nil},
-		{"CHART_DIR", "chart-dir", "charts/store", "directory of the store chart (worker; api: the sizes of GET /api/sizes)", func(c *Config) *string { return &c.ChartDir }},
-		{"STORE_PROFILE", "store-profile", "prod", "values profile of every store: local or prod, with its sizes in sizes/<profile>/ (worker and api)", func(c *Config) *string { return &c.StoreProfile }},
-		{"CHART_VERSIONS_DIR", "chart-versions-dir", "charts/versions", "directory of packaged store chart versions (store-<version>.tgz) that rollouts may install; missing: only CHART_DIR (worker and api)", func(c *Config) *string { return &c.ChartVersionsDir }},
-		{"WORKER_MAX_ACTIVITIES", "max-activities", "20", "activities one worker runs at once (worker)", nil},
-		{"STORE_DOMAIN", "store-domain", "stores.localhost", "a store's default host is <name>.<STORE_DOMAIN> (api)", func(c *Config) *string { return &c.StoreDomain }},
-		{"STORE_LIMIT", "store-limit", "5", "stores one tenant may have (api)", nil},
-		{"WEB_DIR", "web-dir", "web/dist", "directory of the dashboard's build (make web), served at / (api); empty: none", func(c *Config) *string { return &c.WebDir }},
-		{"TEMPORAL_UI_URL", "temporal-ui-url", "", "Temporal Web UI address for the dashboard's workflow links, e.g. http://127.0.0.1:8233 (api)", func(c *Config) *string { return &c.TemporalUIURL }},
-		{"PPROF_ADDR", "pprof-addr", "", "address of an opt-in net/http/pprof listener, e.g. 127.0.0.1:6060 (api and worker; make bench); empty: none", func(c *Config) *string { return &c.PprofAddr }},
-		{"LOG_LEVEL", "log-level", "info", "debug, info, warn or error", func(c *Config) *string { return &c.LogLevel }},
-		{"LOG_FORMAT", "log-format", "json", "json or text", func(c *Config) *string { return &c.LogFormat }},
+		text("LISTEN_ADDR", "listen", "127.0.0.1:8080", "address the HTTP API listens on", func(c *Config) *string { return &c.ListenAddr }),
+		text("MONGODB_URI", "mongodb-uri", "mongodb://127.0.0.1:27017/", "MongoDB connection string (Atlas: mongodb+srv://...)", func(c *Config) *string { return &c.MongoURI }),
+		text("MONGODB_DB", "mongodb-db", "storeplatform", "MongoDB database name", func(c *Config) *string { return &c.MongoDB }),
+		text("TEMPORAL_ADDRESS", "temporal-address", "127.0.0.1:7233", "Temporal frontend host:port", func(c *Config) *string { return &c.TemporalAddress }),
+		text("TEMPORAL_NAMESPACE", "temporal-namespace", "default", "Temporal namespace", func(c *Config) *string { return &c.TemporalNamespace }),
+		text("TEMPORAL_TASK_QUEUE", "task-queue", "store-platform", "Temporal task queue of the store workflows", func(c *Config) *string { return &c.TaskQueue }),
+		text("KUBECONFIG", "kubeconfig", "", "kubeconfig file; empty: in-cluster config, then ~/.kube/config", func(c *Config) *string { return &c.Kubeconfig }),
+		text("CONNECT_TIMEOUT", "connect-timeout", "15s", "how long to wait for each dependency at start", nil),
+		text("CHART_DIR", "chart-dir", "charts/store", "directory of the store chart (worker; api: the sizes of GET /api/sizes)", func(c *Config) *string { return &c.ChartDir }),
+		text("STORE_PROFILE", "store-profile", "prod", "values profile of every store: local or prod, with its sizes in sizes/<profile>/ (worker and api)", func(c *Config) *string { return &c.StoreProfile }),
+		text("CHART_VERSIONS_DIR", "chart-versions-dir", "charts/versions", "directory of packaged store chart versions (store-<version>.tgz) that rollouts may install; missing: only CHART_DIR (worker and api)", func(c *Config) *string { return &c.ChartVersionsDir }),
+		num("WORKER_MAX_ACTIVITIES", "max-activities", "200", "activities one worker runs at once: waits are cheap, Helm actions are bounded by HELM_CONCURRENCY (worker)",
+			func(c *Config) *int { return &c.MaxActivities }, 1, 10000),
+		num("HELM_CONCURRENCY", "helm-concurrency", "8", "Helm actions (install, upgrade, rollback, uninstall) one worker runs at once; the others wait their turn, heartbeating (worker)",
+			func(c *Config) *int { return &c.HelmConcurrency }, 1, 1000),
+		num("KUBE_QPS", "kube-qps", "50", "requests per second the process's Kubernetes clients may send (worker and api)",
+			func(c *Config) *int { return &c.KubeQPS }, 1, 100000),
+		num("KUBE_BURST", "kube-burst", "100", "requests the process's Kubernetes clients may send at once above KUBE_QPS (worker and api)",
+			func(c *Config) *int { return &c.KubeBurst }, 1, 100000),
+		text("STORE_DOMAIN", "store-domain", "stores.localhost", "a store's default host is <name>.<STORE_DOMAIN> (api)", func(c *Config) *string { return &c.StoreDomain }),
+		num("STORE_LIMIT", "store-limit", "5", "stores one tenant may have (api)",
+			func(c *Config) *int { return &c.StoreLimit }, 1, 100000),
+		text("WEB_DIR", "web-dir", "web/dist", "directory of the dashboard's build (make web), served at / (api); empty: none", func(c *Config) *string { return &c.WebDir }),
+		text("TEMPORAL_UI_URL", "temporal-ui-url", "", "Temporal Web UI address for the dashboard's workflow links, e.g. http://127.0.0.1:8233 (api)", func(c *Config) *string { return &c.TemporalUIURL }),
+		text("PPROF_ADDR", "pprof-addr", "", "address of an opt-in net/http/pprof listener, e.g. 127.0.0.1:6060 (api and worker; make bench); empty: none", func(c *Config) *string { return &c.PprofAddr }),
+		text("LOG_LEVEL", "log-level", "info", "debug, info, warn or error", func(c *Config) *string { return &c.LogLevel }),
+		text("LOG_FORMAT", "log-format", "json", "json or text", func(c *Config) *string { return &c.LogFormat }),
 	}
 }
 
@@ -88,7 +114,8 @@ func Settings() []Setting {
 // validates the result. The error names the bad setting.
 func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, error) {
 	var c Config
-	var timeout, maxActivities, storeLimit string
+	var timeout string
+	numbers := map[string]*string{}
 	for _, s := range Settings() {
 		v := getenv(s.Env)
 		if v == "" {
@@ -98,12 +125,11 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, 
 		switch {
 		case s.field != nil:
 			target = s.field(&c)
-		case s.Env == "CONNECT_TIMEOUT":
-			target = &timeout
-		case s.Env == "STORE_LIMIT":
-			target = &storeLimit
+		case s.number != nil:
+			target = new(string)
+			numbers[s.Env] = target
 		default:
-			target = &maxActivities
+			target = &timeout
 		}
 		fs.StringVar(target, s.Flag, v, s.Help+" (env "+s.Env+")")
 	}
@@ -119,16 +145,30 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, 
 		return c, fmt.Errorf("CONNECT_TIMEOUT: %q is not a positive duration such as 15s", timeout)
 	}
 	c.ConnectTimeout = d
-	n, err := strconv.Atoi(maxActivities)
-	if err != nil || n < 1 || n > 1000 {
-		return c, fmt.Errorf("WORKER_MAX_ACTIVITIES: %q is not a number from 1 to 1000", maxActivities)
+	for _, s := range Settings() {
+		if s.number == nil {
+			continue
+		}
+		v := *numbers[s.Env]
+		n, err := strconv.Atoi(v)
+		if err != nil || n < s.Min || n > s.Max {
+			return c, fmt.Errorf("%s: %q is not a number from %d to %d", s.Env, v, s.Min, s.Max)
+		}
+		*s.number(&c) = n
 	}
-	c.MaxActivities = n
-	if n, err = strconv.Atoi(storeLimit); err != nil || n < 1 || n > 100000 {
-		return c, fmt.Errorf("STORE_LIMIT: %q is not a positive number", storeLimit)
-	}
-	c.StoreLimit = n
 	return c, c.Validate()
+}
+
+// Defaults is the configuration of an empty environment without flags:
+// every setting at its default.
+func Defaults() Config {
+	fs := flag.NewFlagSet("defaults", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	c, err := Load(fs, nil, func(string) string { return "" })
+	if err != nil {
+		panic("config: the defaults do not validate: " + err.Error()) // a programming error, caught by TestDefaults
+	}
+	return c
 }
 
 // Validate checks every setting's form without connecting to anything.

@@ -22,8 +22,19 @@ func TestLoadDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.TemporalAddress != "127.0.0.1:7233" || c.MongoDB != "storeplatform" || c.TaskQueue != "store-platform" || c.ConnectTimeout.Seconds() != 15 {
+	if c.TemporalAddress != "127.0.0.1:7233" || c.MongoDB != "storeplatform" || c.TaskQueue != "store-platform" || c.ConnectTimeout.Seconds() != 15 ||
+		c.MaxActivities != 200 || c.HelmConcurrency != 8 || c.KubeQPS != 50 || c.KubeBurst != 100 || c.StoreLimit != 5 {
 		t.Fatalf("defaults: %+v", c)
+	}
+}
+
+func TestDefaults(t *testing.T) {
+	want, err := load(t, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := Defaults(); got != want {
+		t.Fatalf("Defaults() %+v, want %+v", got, want)
 	}
 }
 
@@ -59,6 +70,12 @@ func TestLoadRejectsBadSettings(t *testing.T) {
 		{"connect timeout", map[string]string{"CONNECT_TIMEOUT": "soon"}, "CONNECT_TIMEOUT"},
 		{"log level", map[string]string{"LOG_LEVEL": "loud"}, "LOG_LEVEL"},
 		{"empty namespace", map[string]string{"TEMPORAL_NAMESPACE": " "}, "TEMPORAL_NAMESPACE"},
+		{"max activities zero", map[string]string{"WORKER_MAX_ACTIVITIES": "0"}, "WORKER_MAX_ACTIVITIES"},
+		{"helm concurrency not a number", map[string]string{"HELM_CONCURRENCY": "many"}, "HELM_CONCURRENCY"},
+		{"kube qps negative", map[string]string{"KUBE_QPS": "-5"}, "KUBE_QPS"},
+		{"kube burst too big", map[string]string{"KUBE_BURST": "1000000"}, "KUBE_BURST"},
+		{"store limit zero", map[string]string{"STORE_LIMIT": "0"}, "STORE_LIMIT"},
+		{"numbers in range", map[string]string{"KUBE_QPS": "20", "KUBE_BURST": "40", "HELM_CONCURRENCY": "2", "WORKER_MAX_ACTIVITIES": "50"}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -93,5 +110,25 @@ func TestUnknownFlagIsUsageError(t *testing.T) {
 	_, err := load(t, nil, "-nope")
 	if !errors.Is(err, ErrUsage) {
 		t.Fatalf("want ErrUsage, got %v", err)
+	}
+}
+
+// TestREADMEListsEverySetting: the README's configuration table has a row
+// per setting with its flag and default, so the two cannot drift apart.
+func TestREADMEListsEverySetting(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := string(b)
+	for _, s := range Settings() {
+		def := "`" + s.Default + "`"
+		if s.Default == "" {
+			def = "(empty)"
+		}
+		row := "| `" + s.Env + "` | `-" + s.Flag + "` | " + def + " |"
+		if !strings.Contains(readme, row) {
+			t.Errorf("README.md has no row starting %q", row)
+		}
 	}
 }

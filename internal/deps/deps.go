@@ -67,6 +67,9 @@ func Connect(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Deps
 		return nil, fmt.Errorf("KUBECONFIG: %w", err)
 	}
 	d.KubeConfig.Timeout = cfg.ConnectTimeout
+	// One rate limit for the process: client-go's default (5 per second,
+	// bursts of 10) throttles a worker with tens of stores in flight.
+	d.KubeConfig.QPS, d.KubeConfig.Burst = float32(cfg.KubeQPS), cfg.KubeBurst
 	if d.Kube, err = kubernetes.NewForConfig(d.KubeConfig); err != nil {
 		return nil, fmt.Errorf("KUBECONFIG: %w", err)
 	}

@@ -127,3 +127,14 @@ func TestWriteTable(t *testing.T) {
 		t.Fatalf("%q", lines)
 	}
 }
+
+func TestWriteMarkdown(t *testing.T) {
+	var b strings.Builder
+	WriteMarkdown(&b, []Figure{{Name: "requests sent", Count: 10}, {Name: "  answered 2xx", Count: 7},
+		{Name: "5xx | answers", Count: 2, Known: 1, MustBeZero: true}})
+	want := "| figure | count | known bugs | must be |\n|---|---|---|---|\n| requests sent | 10 |  |  |\n" +
+		"| … answered 2xx | 7 |  |  |\n| 5xx \\| answers | 2 | 1 | 0 |\n"
+	if b.String() != want {
+		t.Fatalf("got\n%s\nwant\n%s", b.String(), want)
+	}
+}

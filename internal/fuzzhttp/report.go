@@ -51,18 +51,24 @@ func (r *Result) Figures(known func(Finding) bool, extra ...Figure) []Figure {
 	return append(figs, extra...)
 }
 
+// marks are a figure's "known" and "must be" cells: how many are known
+// bugs (blank for none) and "0" for the figures that must be 0.
+func (f Figure) marks() (known, must string) {
+	if f.Known > 0 {
+		known = fmt.Sprint(f.Known)
+	}
+	if f.MustBeZero {
+		must = "0"
+	}
+	return known, must
+}
+
 // WriteTable prints figures as a table: count, how many of them are known
 // bugs, and "0" for the figures that must be 0.
 func WriteTable(w io.Writer, figs []Figure) {
 	fmt.Fprintf(w, "%-44s %8s %8s %8s\n", "figure", "count", "known", "must be")
 	for _, f := range figs {
-		must, known := "", ""
-		if f.MustBeZero {
-			must = "0"
-		}
-		if f.Known > 0 {
-			known = fmt.Sprint(f.Known)
-		}
+		known, must := f.marks()
 		fmt.Fprintf(w, "%-44s %8d %8s %8s\n", f.Name, f.Count, known, must)
 	}
 }
@@ -72,13 +78,7 @@ func WriteMarkdown(w io.Writer, figs []Figure) {
 	fmt.Fprintln(w, "| figure | count | known bugs | must be |")
 	fmt.Fprintln(w, "|---|---|---|---|")
 	for _, f := range figs {
-		must, known := "", ""
-		if f.MustBeZero {
-			must = "0"
-		}
-		if f.Known > 0 {
-			known = fmt.Sprint(f.Known)
-		}
+		known, must := f.marks()
 		name := strings.TrimSpace(f.Name)
 		if strings.HasPrefix(f.Name, " ") {
 			name = "… " + name

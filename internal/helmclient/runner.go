@@ -101,7 +101,11 @@ func (r *Runner) Install(ctx context.Context, namespace, name string, c *chart.C
 	if err != nil {
 		return nil, err
 	}
-	return NewInstall(ac, namespace, name, r.Timeout).RunWithContext(ctx, c, vals)
+	rel, err := NewInstall(ac, namespace, name, r.Timeout).RunWithContext(ctx, c, vals)
+	if err != nil {
+		return rel, err
+	}
+	return rel, ensureRecorded(ctx, ac, rel)
 }
 
 // Upgrade upgrades release name to the chart and values. description, when
@@ -114,7 +118,55 @@ func (r *Runner) Upgrade(ctx context.Context, namespace, name string, c *chart.C
 	}
 	up := NewUpgrade(ac, namespace, r.Timeout)
 	up.Description = description
-	return up.RunWithContext(ctx, name, c, vals)
+	rel, err := up.RunWithContext(ctx, name, c, vals)
+	if err != nil {
+		return rel, err
+	}
+	return rel, ensureRecorded(ctx, ac, rel)
+}
+
+// ensureRecorded makes the release storage say what Helm reported: rel
+// deployed, and no older revision still deployed. Helm's install and
+// upgrade mark the release deployed in memory and, when the API server
+// cannot store that (it was restarted at that moment), only log it and
+// report success (pkg/action install.go and upgrade.go of v3.22.0,
+// recordRelease): the store would run while its release says
+// pending-install, and its next change would take it for a release that
+// never deployed. It writes until the API server takes it or ctx ends
+// (then the error makes the activity retry, which recovers the release).
+func ensureRecorded(ctx context.Context, ac *action.Configuration, rel *release.Release) error {
+	for {
+		err := recordedOnce(ac, rel)
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("record release %s revision %d as %s: %w", rel.Name, rel.Version, rel.Info.Status, err)
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+func recordedOnce(ac *action.Configuration, rel *release.Release) error {
+	hist, err := ac.Releases.History(rel.Name)
+	if err != nil {
+		return err
+	}
+	for _, h := range hist {
+		switch {
+		case h.Version == rel.Version && h.Info.Status != rel.Info.Status:
+			if err := ac.Releases.Update(rel); err != nil {
+				return err
+			}
+		case h.Version < rel.Version && h.Info.Status == release.StatusDeployed:
+			h.Info.Status = release.StatusSuperseded
+			if err := ac.Releases.Update(h); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // Rollback rolls release name back to revision.
@@ -129,14 +181,22 @@ func (r *Runner) Rollback(_ context.Context, namespace, name string, revision in
 }
 
 // Uninstall removes release name; a release that does not exist is
-// success. It does not wait: deleting the namespace is the final cleanup.
-func (r *Runner) Uninstall(_ context.Context, namespace, name string) error {
+// success. Without wait it returns once the deletions are asked for
+// (deleting the namespace is the final cleanup). With wait it deletes in
+// the foreground and returns when the objects and their pods are gone:
+// what a reinstall of the same names needs (a StatefulSet's new pod
+// cannot be made while the old one of that name waits for the garbage
+// collector).
+func (r *Runner) Uninstall(_ context.Context, namespace, name string, wait bool) error {
 	ac, err := r.action(namespace)
 	if err != nil {
 		return err
 	}
 	un := action.NewUninstall(ac)
-	un.IgnoreNotFound, un.Wait, un.Timeout = true, false, r.Timeout
+	un.IgnoreNotFound, un.Wait, un.Timeout = true, wait, r.Timeout
+	if wait {
+		un.DeletionPropagation = "foreground"
+	}
 	_, err = un.Run(name)
 	if errors.Is(err, driver.ErrReleaseNotFound) {
 		return nil

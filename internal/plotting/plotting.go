@@ -63,8 +63,11 @@ func (f Figure) Save(path string, w, h vg.Length) error {
 	p.Y.Label.Text = f.YLabel
 	p.Y.Min = 0
 	p.X.Min = 0
-	p.Legend.Top = true
+	// The lines rise from the left: the bottom right stays free.
+	p.Legend.Top = false
 	p.Legend.Left = false
+	p.Legend.XOffs = -vg.Points(8)
+	p.Legend.YOffs = vg.Points(8)
 	p.Add(plotter.NewGrid())
 	top := 0.0
 	for i, s := range f.Series {

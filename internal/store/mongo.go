@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"time"
 
@@ -29,8 +30,10 @@ func NewMongoRepository(db *mongo.Database) *MongoRepository {
 }
 
 // EnsureIndexes creates the unique indexes on the store name and on the
-// claims (host, limit slot), and the index of the owner listing, unless
-// they exist. Records from before the claims get theirs first.
+// claims (host, limit slot), and the indexes of the listings (a tenant's
+// stores, newest first, as List pages them by _id) and of the event
+// streams' change feed (updated_at), unless they exist. Records from
+// before the claims get theirs first.
 func (r *MongoRepository) EnsureIndexes(ctx context.Context) error {
 	if err := r.claimLegacy(ctx); err != nil {
 		return err
@@ -40,6 +43,8 @@ func (r *MongoRepository) EnsureIndexes(ctx context.Context) error {
 		{Keys: bson.D{{Key: "owner", Value: 1}, {Key: "created_at", Value: -1}}, Options: options.Index().SetName("owner_created")},
 		{Keys: bson.D{{Key: "live_host", Value: 1}}, Options: options.Index().SetUnique(true).SetName("live_host_unique")},
 		{Keys: bson.D{{Key: "slot", Value: 1}}, Options: options.Index().SetUnique(true).SetName("slot_unique")},
+		{Keys: bson.D{{Key: "owner", Value: 1}, {Key: "_id", Value: -1}}, Options: options.Index().SetName("owner_id")},
+		{Keys: bson.D{{Key: "updated_at", Value: 1}}, Options: options.Index().SetName("updated_at")},
 	})
 }
 
@@ -96,12 +101,25 @@ func (r *MongoRepository) FreeSlot(ctx context.Context, owner string, limit int)
 	for _, c := range held {
 		taken[c.Slot] = true
 	}
+	s, ok := PickFreeSlot(owner, limit, taken)
+	return s, ok, nil
+}
+
+// PickFreeSlot is one of owner's slots below limit that taken does not
+// hold, chosen at random: concurrent creates of one tenant then rarely try
+// the same slot (with the first free one, all of them did, and all but one
+// had to read and try again, request after request).
+func PickFreeSlot(owner string, limit int, taken map[string]bool) (string, bool) {
+	var free []string
 	for k := 0; k < limit; k++ {
 		if s := SlotOf(owner, k); !taken[s] {
-			return s, true, nil
+			free = append(free, s)
 		}
 	}
-	return "", false, nil
+	if len(free) == 0 {
+		return "", false
+	}
+	return free[rand.IntN(len(free))], true
 }
 
 // ClaimHost makes host the claimed host of the live store name at
@@ -469,8 +487,13 @@ type ChangeQuery struct {
 	Since       time.Time
 }
 
+// ChangedLimit is the most records one Changed call returns; a caller that
+// got as many asks again from the last one's UpdatedAt.
+const ChangedLimit = 500
+
 // Changed returns the records changed after q.Since, oldest change first,
-// for the live event streams (FerretDB has no change streams, so they poll).
+// at most ChangedLimit, for the live event streams (FerretDB has no change
+// streams, so they poll).
 func (r *MongoRepository) Changed(ctx context.Context, q ChangeQuery) ([]Record, error) {
 	filter := bson.M{"updated_at": bson.M{"$gt": q.Since}}
 	if q.Owner != "" {
@@ -479,7 +502,7 @@ func (r *MongoRepository) Changed(ctx context.Context, q ChangeQuery) ([]Record,
 	if q.Name != "" {
 		filter["name"] = q.Name
 	}
-	cur, err := r.coll.Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "updated_at", Value: 1}}).SetLimit(500))
+	cur, err := r.coll.Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "updated_at", Value: 1}}).SetLimit(ChangedLimit))
 	if err != nil {
 		return nil, err
 	}

@@ -126,3 +126,27 @@ func TestListHidesDeletedUnlessAsked(t *testing.T) {
 func TestMongoRepositoryKeepsTheContract(t *testing.T) {
 	storetest.Contract(t, func(t *testing.T) storetest.Repository { return newRepo(t) })
 }
+
+// TestEnsureIndexesServeTheListings: the listing of a tenant's stores
+// (owner, newest _id first) and the event streams' change feed
+// (updated_at) have their indexes, besides the unique ones.
+func TestEnsureIndexesServeTheListings(t *testing.T) {
+	env.Require(t)
+	db := env.Mongo.Database(fmt.Sprintf("store_idx_%d", time.Now().UnixNano()))
+	if err := store.NewMongoRepository(db).EnsureIndexes(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	specs, err := db.Collection(store.CollectionName).Indexes().ListSpecifications(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, s := range specs {
+		got[s.Name] = string(s.KeysDocument)
+	}
+	for _, name := range []string{"name_unique", "owner_created", "live_host_unique", "slot_unique", "owner_id", "updated_at"} {
+		if _, ok := got[name]; !ok {
+			t.Errorf("index %s missing; have %v", name, got)
+		}
+	}
+}
