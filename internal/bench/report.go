@@ -160,8 +160,8 @@ func (r *Report) Markdown(plot, profile string) string {
 		fmt.Fprintf(&b, "\n![Stores ready over time, %d requested at once](%s)\n", o.Stores, plot)
 	}
 	if r.ProfileTop != "" {
-		fmt.Fprintf(&b, "\nThe worker's CPU profile during the platform's %d-store creation (the first %d s; [`%s`](%s), `go tool pprof -top -nodecount=15 bin/storeplatform %s`):\n\n```\n%s\n```\n",
-			o.Stores, o.ProfileSeconds, profile, profile, profile, r.ProfileTop)
+		fmt.Fprintf(&b, "\nThe worker's CPU profile of the %d s from the platform's %d requests at once (all ready after %s; [`%s`](%s), `go tool pprof -top -nodecount=15 bin/storeplatform %s`):\n\n```\n%s\n```\n",
+			o.ProfileSeconds, o.Stores, secs(slowest(r.CreatePlatform)), profile, profile, profile, r.ProfileTop)
 	}
 	return b.String()
 }
