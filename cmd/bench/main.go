@@ -4,10 +4,11 @@
 // table; with -doc it also writes it into that page, with the plot and the
 // worker's CPU profile beside it (make bench: docs/benchmarks.md).
 //
-//	bench [-doc docs/benchmarks.md] [-bin bin] [-stores 100] [-single 3] [-sequential 10] [-no-peers] [-no-api] [-dir d] [-keep]
+//	bench [-doc docs/benchmarks.md] [-bin bin] [-stores 100] [-single 3] [-sequential 10] [-no-peers] [-no-api] [-timeout 15m] [-dir d] [-keep]
 //
-// `bench ferretdb -listen addr -dir d` is the FerretDB process the harness
-// starts.
+// SIGINT or SIGTERM ends the run early: the rows measured so far are still
+// printed and written. `bench ferretdb -listen addr -dir d` is the FerretDB
+// process the harness starts.
 package main
 
 import (
@@ -20,6 +21,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"syscall"
+	"time"
 
 	"github.com/storeplatform/storeplatform/internal/bench"
 	"github.com/storeplatform/storeplatform/internal/devstack"
@@ -56,6 +58,7 @@ func run(ctx context.Context, args []string) error {
 	noPeers := fs.Bool("no-peers", false, "run no helm CLI, floor or sequential rows")
 	noAPI := fs.Bool("no-api", false, "run none of the API's rows")
 	profileSeconds := fs.Int("profile-seconds", 60, "length of the worker's CPU profile (with -doc)")
+	timeout := fs.Duration("timeout", 15*time.Minute, "longest wait for a set of stores to be ready or gone")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -86,8 +89,8 @@ func run(ctx context.Context, args []string) error {
 	o := bench.Options{
 		RepoRoot: root, BinDir: binDir, Dir: runDir, FerretDBCommand: []string{self, "ferretdb"},
 		Stores: *stores, Single: *single, Sequential: *sequential, Peers: !*noPeers, API: !*noAPI,
-		ProfileSeconds: *profileSeconds,
-		Logger:         slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})),
+		ProfileSeconds: *profileSeconds, Timeout: *timeout,
+		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})),
 	}
 	if *doc != "" {
 		o.ProfilePath = filepath.Join(filepath.Dir(*doc), profileName)
