@@ -258,15 +258,43 @@ func (s *server) signalRollout(signal string) http.HandlerFunc {
 	}
 }
 
-// queryRollout asks the rollout workflow for its state.
+// rolloutQueryTimeout bounds one query of a rollout's state; queryRollout
+// asks up to rolloutQueryAttempts times.
+const (
+	rolloutQueryTimeout  = 6 * time.Second
+	rolloutQueryAttempts = 3
+)
+
+// queryRollout asks the rollout workflow for its state. A query times out
+// when the worker that last ran the workflow (its sticky queue) died: the
+// server keeps sending queries there until that worker has not polled for
+// a few seconds, then to the other workers. So a timed-out query is asked
+// again (make chaos scenario 7 saw 500s right after worker kills); after
+// the last attempt the timeout is an unavailable dependency (503).
 func (s *server) queryRollout(ctx context.Context, id string) (workflows.RolloutState, error) {
 	var st workflows.RolloutState
-	v, err := s.o.Temporal.QueryWorkflow(ctx, workflows.RolloutWorkflowID(id), "", workflows.QueryRollout)
-	if err != nil {
-		return st, err
+	var err error
+	for range rolloutQueryAttempts {
+		qctx, cancel := context.WithTimeout(ctx, rolloutQueryTimeout)
+		var v converter.EncodedValue
+		v, err = s.o.Temporal.QueryWorkflow(qctx, workflows.RolloutWorkflowID(id), "", workflows.QueryRollout)
+		cancel()
+		if err == nil {
+			return st, v.Get(&st)
+		}
+		var timedOut *serviceerror.DeadlineExceeded
+		if ctx.Err() != nil || !errors.As(err, &timedOut) && !errors.Is(err, context.DeadlineExceeded) {
+			return st, err
+		}
 	}
-	return st, v.Get(&st)
+	return st, errNoWorker{err}
 }
+
+// errNoWorker is a query that no worker answered in time: 503.
+type errNoWorker struct{ err error }
+
+func (e errNoWorker) Error() string { return "no worker answered the query: " + e.err.Error() }
+func (e errNoWorker) Unwrap() error { return e.err }
 
 // rolloutEvents handles GET /api/rollouts/{id}/events: the rollout's state
 // as Server-Sent Events ("rollout"), sent whenever it changes, until the

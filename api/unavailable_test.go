@@ -7,11 +7,17 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/x/mongo/driver/topology"
 	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/mocks"
+
+	"github.com/stretchr/testify/mock"
+
+	"github.com/storeplatform/storeplatform/workflows"
 )
 
 // TestDependencyDownIs503: while MongoDB or Temporal cannot be reached
@@ -56,3 +62,40 @@ func (poolCleared) Error() string {
 }
 
 func (poolCleared) Retryable() bool { return true }
+
+// TestRolloutQueryAskedAgainAfterATimeout: a query that timed out (the
+// worker holding the rollout's sticky queue just died) is asked again and
+// the state answered; when no worker answers at all, 503, not 500.
+func TestRolloutQueryAskedAgainAfterATimeout(t *testing.T) {
+	timeout := serviceerror.NewDeadlineExceeded("query timed out before a worker could process it")
+	for _, tt := range []struct {
+		name     string
+		timeouts int
+		want     int
+	}{
+		{"answered on the second ask", 1, http.StatusOK},
+		{"answered on the last ask", rolloutQueryAttempts - 1, http.StatusOK},
+		{"never answered", rolloutQueryAttempts, http.StatusServiceUnavailable},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			id := workflows.RolloutWorkflowID("r1")
+			f.temporal.On("QueryWorkflow", mock.Anything, id, "", workflows.QueryRollout).Return(nil, timeout).Times(tt.timeouts)
+			if tt.timeouts < rolloutQueryAttempts {
+				val := &mocks.Value{}
+				val.On("Get", mock.Anything).Run(func(args mock.Arguments) {
+					*(args.Get(0).(*workflows.RolloutState)) = workflows.RolloutState{Status: workflows.RolloutRunning}
+				}).Return(nil)
+				f.temporal.On("QueryWorkflow", mock.Anything, id, "", workflows.QueryRollout).Return(val, nil).Once()
+			}
+			rec := f.do(t, http.MethodGet, "/api/rollouts/r1", adminToken, "")
+			if rec.Code != tt.want {
+				t.Fatalf("%d %s", rec.Code, rec.Body)
+			}
+			if tt.want == http.StatusOK && !strings.Contains(rec.Body.String(), string(workflows.RolloutRunning)) {
+				t.Fatalf("body %s", rec.Body)
+			}
+			f.temporal.AssertExpectations(t)
+		})
+	}
+}

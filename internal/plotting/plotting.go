@@ -63,11 +63,12 @@ func (f Figure) Save(path string, w, h vg.Length) error {
 	p.Y.Label.Text = f.YLabel
 	p.Y.Min = 0
 	p.X.Min = 0
-	// The lines rise from the left: the bottom right stays free.
-	p.Legend.Top = false
-	p.Legend.Left = false
-	p.Legend.XOffs = -vg.Points(8)
-	p.Legend.YOffs = vg.Points(8)
+	// The lines rise from the bottom left to the right: the top left
+	// stays free.
+	p.Legend.Top = true
+	p.Legend.Left = true
+	p.Legend.XOffs = vg.Points(8)
+	p.Legend.YOffs = -vg.Points(4)
 	p.Add(plotter.NewGrid())
 	top := 0.0
 	for i, s := range f.Series {
