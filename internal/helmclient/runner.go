@@ -80,6 +80,10 @@ func NewInstall(ac *action.Configuration, namespace, name string, timeout time.D
 	in.Wait, in.Atomic = false, false
 	in.Replace = true
 	in.Timeout = timeout
+	// The API server validates what it is sent; Helm's own client-side
+	// check fetched and parsed the server's OpenAPI documents on every
+	// install, 57% of the worker's CPU in make bench's profile.
+	in.DisableOpenAPIValidation = true
 	return in
 }
 
@@ -92,6 +96,7 @@ func NewUpgrade(ac *action.Configuration, namespace string, timeout time.Duratio
 	up.ReuseValues, up.ResetValues = false, true
 	up.MaxHistory = 10
 	up.Timeout = timeout
+	up.DisableOpenAPIValidation = true // as NewInstall
 	return up
 }
 
