@@ -57,37 +57,31 @@ func (e *env) postLatency(ctx context.Context, c *apiClient, tenant string, clie
 	}
 	l := latencies{statuses: map[int]int{}}
 	var mu sync.Mutex
-	var wg sync.WaitGroup
 	var next atomic.Int64
-	errs := make([]error, clients)
-	for k := range clients {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= requests {
-					return
-				}
-				t0 := time.Now()
-				a, err := c.once(ctx, toks[k], http.MethodPost, "/api/stores", map[string]any{
-					"name": fmt.Sprintf("%s%04d", prefix, i), "engine": store.EngineWooCommerce})
-				if err != nil && ctx.Err() != nil {
-					errs[k] = err
-					return
-				}
-				if err != nil {
-					// No answer within the client's timeout: counted as
-					// status 0 with the time waited.
-					a = answer{elapsed: time.Since(t0)}
-				}
-				mu.Lock()
-				l.times = append(l.times, a.elapsed)
-				l.statuses[a.status]++
-				mu.Unlock()
+	err = inParallel(clients, func(k int) error {
+		for {
+			i := int(next.Add(1)) - 1
+			if i >= requests {
+				return nil
 			}
-		})
-	}
-	wg.Wait()
-	return l, firstError(errs)
+			t0 := time.Now()
+			a, err := c.once(ctx, toks[k], http.MethodPost, "/api/stores", map[string]any{
+				"name": fmt.Sprintf("%s%04d", prefix, i), "engine": store.EngineWooCommerce})
+			if err != nil && ctx.Err() != nil {
+				return err
+			}
+			if err != nil {
+				// No answer within the client's timeout: counted as
+				// status 0 with the time waited.
+				a = answer{elapsed: time.Since(t0)}
+			}
+			mu.Lock()
+			l.times = append(l.times, a.elapsed)
+			l.statuses[a.status]++
+			mu.Unlock()
+		}
+	})
+	return l, err
 }
 
 // fillRecords inserts ready records straight into the API's collection

@@ -1,16 +1,15 @@
 package bench
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
 	"time"
 
+	"github.com/storeplatform/storeplatform/internal/apicall"
 	"github.com/storeplatform/storeplatform/internal/store"
 )
 
@@ -35,31 +34,8 @@ type answer struct {
 
 // once sends one request.
 func (c *apiClient) once(ctx context.Context, token, method, path string, body any) (answer, error) {
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return answer{}, err
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
-	if err != nil {
-		return answer{}, err
-	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	t0 := time.Now()
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		return answer{}, err
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
-	a := answer{status: resp.StatusCode, body: data, elapsed: time.Since(t0)}
-	return a, err
+	a, err := apicall.Send(ctx, c.hc, token, method, c.base+path, body, 16<<20)
+	return answer{status: a.Status, body: a.Body, elapsed: a.Elapsed}, err
 }
 
 // do sends a request until its answer is not 429, waiting as Retry-After

@@ -115,22 +115,18 @@ func (e *env) floorCreate(ctx context.Context, specs []store.Spec) ([]time.Durat
 	mu.Lock()
 	t0 = time.Now()
 	mu.Unlock()
-	errs := make([]error, len(specs))
-	var wg sync.WaitGroup
-	for i, spec := range specs {
-		wg.Go(func() {
-			if errs[i] = e.prepare(ctx, spec); errs[i] != nil {
-				return
+	err = inParallel(len(specs), func(i int) error {
+		if err := e.prepare(ctx, specs[i]); err != nil {
+			return err
+		}
+		for _, o := range objs[i] {
+			if err := e.apply(ctx, mapper, specs[i].Namespace(), o); err != nil {
+				return err
 			}
-			for _, o := range objs[i] {
-				if errs[i] = e.apply(ctx, mapper, spec.Namespace(), o); errs[i] != nil {
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	if err := firstError(errs); err != nil {
+		}
+		return nil
+	})
+	if err != nil {
 		return nil, err
 	}
 	select {

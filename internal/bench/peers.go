@@ -121,57 +121,40 @@ func (e *env) helmCreate(ctx context.Context, specs []store.Spec) ([]time.Durati
 	}
 	t0 := time.Now()
 	times := make([]time.Duration, len(specs))
-	errs := make([]error, len(specs))
-	var wg sync.WaitGroup
-	for i, spec := range specs {
-		wg.Go(func() {
-			if errs[i] = e.prepare(ctx, spec); errs[i] != nil {
-				return
-			}
-			errs[i] = e.helm(ctx, "install", spec.Name, e.chartDir, "-n", spec.Namespace(), "--wait", "--timeout", "10m", "-f", files[i])
-			times[i] = time.Since(t0)
-		})
-	}
-	wg.Wait()
-	return times, firstError(errs)
+	err := inParallel(len(specs), func(i int) error {
+		spec := specs[i]
+		if err := e.prepare(ctx, spec); err != nil {
+			return err
+		}
+		err := e.helm(ctx, "install", spec.Name, e.chartDir, "-n", spec.Namespace(), "--wait", "--timeout", "10m", "-f", files[i])
+		times[i] = time.Since(t0)
+		return err
+	})
+	return times, err
 }
 
 // helmDelete runs `helm uninstall` and then deletes the namespace, for
 // every spec at once, and waits until every namespace is gone.
 func (e *env) helmDelete(ctx context.Context, specs []store.Spec) ([]time.Duration, error) {
 	t0 := time.Now()
-	errs := make([]error, len(specs))
-	nss := make([]string, len(specs))
-	var wg sync.WaitGroup
-	for i, spec := range specs {
-		nss[i] = spec.Namespace()
-		wg.Go(func() {
-			if errs[i] = e.helm(ctx, "uninstall", spec.Name, "-n", spec.Namespace()); errs[i] != nil {
-				return
-			}
-			errs[i] = e.deleteNamespace(ctx, spec.Namespace())
-		})
-	}
-	wg.Wait()
-	if err := firstError(errs); err != nil {
+	err := inParallel(len(specs), func(i int) error {
+		if err := e.helm(ctx, "uninstall", specs[i].Name, "-n", specs[i].Namespace()); err != nil {
+			return err
+		}
+		return e.deleteNamespace(ctx, specs[i].Namespace())
+	})
+	if err != nil {
 		return nil, err
 	}
-	return e.waitNamespacesGone(ctx, nss, t0)
+	return e.waitNamespacesGone(ctx, namespaces(specs), t0)
 }
 
 // deleteNamespaces deletes every spec's namespace at once and waits until
 // they are gone.
 func (e *env) deleteNamespaces(ctx context.Context, specs []store.Spec) ([]time.Duration, error) {
 	t0 := time.Now()
-	errs := make([]error, len(specs))
-	nss := make([]string, len(specs))
-	var wg sync.WaitGroup
-	for i, spec := range specs {
-		nss[i] = spec.Namespace()
-		wg.Go(func() { errs[i] = e.deleteNamespace(ctx, nss[i]) })
-	}
-	wg.Wait()
-	if err := firstError(errs); err != nil {
+	nss := namespaces(specs)
+	if err := inParallel(len(specs), func(i int) error { return e.deleteNamespace(ctx, nss[i]) }); err != nil {
 		return nil, err
 	}
 	return e.waitNamespacesGone(ctx, nss, t0)
@@ -207,11 +190,28 @@ func (e *env) sequential(ctx context.Context, specs []store.Spec) (time.Duration
 	return time.Since(t0), nil
 }
 
-func firstError(errs []error) error {
+// inParallel runs fn(0) … fn(n-1) at once and returns the first error (by
+// index) once all have ended.
+func inParallel(n int, fn func(i int) error) error {
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { errs[i] = fn(i) })
+	}
+	wg.Wait()
 	for _, err := range errs {
 		if err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// namespaces are the specs' namespaces.
+func namespaces(specs []store.Spec) []string {
+	out := make([]string, len(specs))
+	for i, s := range specs {
+		out[i] = s.Namespace()
+	}
+	return out
 }

@@ -49,22 +49,16 @@ func (e *env) platformOne(ctx context.Context, c *apiClient, name string) (time.
 // readyAt, and how long the last POST took to be answered.
 func (e *env) platformCreate(ctx context.Context, c *apiClient, names, toks []string) (times []time.Duration, answered time.Duration, err error) {
 	t0 := time.Now()
-	errs := make([]error, len(names))
-	var wg sync.WaitGroup
 	var mu sync.Mutex
-	for i, name := range names {
-		wg.Go(func() {
-			_, errs[i] = c.createStore(ctx, toks[i], name)
-			mu.Lock()
-			answered = max(answered, time.Since(t0))
-			mu.Unlock()
-		})
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return nil, answered, err
-		}
+	err = inParallel(len(names), func(i int) error {
+		_, err := c.createStore(ctx, toks[i], names[i])
+		mu.Lock()
+		answered = max(answered, time.Since(t0))
+		mu.Unlock()
+		return err
+	})
+	if err != nil {
+		return nil, answered, err
 	}
 	want := map[string]int{}
 	for i, n := range names {
@@ -111,16 +105,8 @@ func (e *env) platformCreate(ctx context.Context, c *apiClient, names, toks []st
 // later of the two.
 func (e *env) platformDelete(ctx context.Context, c *apiClient, names, toks []string) ([]time.Duration, error) {
 	t0 := time.Now()
-	errs := make([]error, len(names))
-	var wg sync.WaitGroup
-	for i, name := range names {
-		wg.Go(func() { errs[i] = c.deleteStore(ctx, toks[i], name) })
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return nil, err
-		}
+	if err := inParallel(len(names), func(i int) error { return c.deleteStore(ctx, toks[i], names[i]) }); err != nil {
+		return nil, err
 	}
 	nss := make([]string, len(names))
 	for i, n := range names {
@@ -128,6 +114,7 @@ func (e *env) platformDelete(ctx context.Context, c *apiClient, names, toks []st
 	}
 	var nsTimes []time.Duration
 	var nsErr error
+	var wg sync.WaitGroup
 	wg.Go(func() { nsTimes, nsErr = e.waitNamespacesGone(ctx, nss, t0) })
 	want := map[string]int{}
 	for i, n := range names {

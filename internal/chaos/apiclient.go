@@ -1,17 +1,16 @@
 package chaos
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/storeplatform/storeplatform/internal/apicall"
 )
 
 // apiClient sends the scenarios' requests to the platform's HTTP API and
@@ -44,38 +43,18 @@ type answer struct {
 // once sends one request and records its answer; err is a transport error
 // (no answer).
 func (c *apiClient) once(ctx context.Context, token, method, path string, body any) (answer, error) {
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return answer{}, err
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
-	if err != nil {
-		return answer{}, err
-	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	t0 := time.Now()
-	resp, err := c.hc.Do(req)
-	if err != nil {
+	r, err := apicall.Send(ctx, c.hc, token, method, c.base+path, body, 1<<20)
+	if r.Status == 0 { // no answer (a read error after the status still counts as one)
 		c.record(0, method+" "+path+": no answer: "+err.Error())
 		return answer{}, err
 	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	a := answer{status: resp.StatusCode, body: data, elapsed: time.Since(t0)}
-	a.retryAfter, _ = strconv.Atoi(resp.Header.Get("Retry-After"))
-	a.ct = resp.Header.Get("Content-Type")
+	a := answer{status: r.Status, body: r.Body, elapsed: r.Elapsed, ct: r.Header.Get("Content-Type")}
+	a.retryAfter, _ = strconv.Atoi(r.Header.Get("Retry-After"))
 	var note string
 	ct := a.ct
 	switch {
 	case a.status >= 500:
-		note = fmt.Sprintf("%s %s: %d %s after %s: %.300s", method, path, a.status, ct, a.elapsed.Round(time.Millisecond), strings.TrimSpace(string(data)))
+		note = fmt.Sprintf("%s %s: %d %s after %s: %.300s", method, path, a.status, ct, a.elapsed.Round(time.Millisecond), strings.TrimSpace(string(a.body)))
 	case a.status >= 400 && !strings.HasPrefix(ct, "application/problem+json"):
 		note = fmt.Sprintf("%s %s: %d with Content-Type %q, not problem+json", method, path, a.status, ct)
 	}
