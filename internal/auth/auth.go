@@ -37,7 +37,10 @@ const (
 // people recognise them.
 const tokenPrefix = "sp_"
 
-// Token is a token's record; the token itself is never stored.
+// Token is a token's record; the token itself is never stored. Its key is
+// the token's hash, so that checking a token is one lookup by _id: the only
+// filter FerretDB's SQLite backend (the embedded store) answers without
+// reading every document of the collection.
 type Token struct {
 	ID        string     `json:"id" bson:"token_id"`
 	Name      string     `json:"name,omitempty" bson:"name,omitempty"`
@@ -45,7 +48,7 @@ type Token struct {
 	Role      Role       `json:"role" bson:"role"`
 	CreatedAt time.Time  `json:"createdAt" bson:"created_at"`
 	RevokedAt *time.Time `json:"revokedAt,omitempty" bson:"revoked_at,omitempty"`
-	Hash      string     `json:"-" bson:"hash"`
+	Hash      string     `json:"-" bson:"_id"`
 }
 
 // Errors.
@@ -64,12 +67,69 @@ func NewMongoTokens(db *mongo.Database) *MongoTokens {
 	return &MongoTokens{coll: db.Collection("tokens")}
 }
 
-// EnsureIndexes creates the unique index on token hashes and IDs.
+// EnsureIndexes keys tokens written before the hash was their _id by their
+// hash, then makes token IDs unique. Running it again, or after a crash
+// half-way, finishes what is left.
 func (s *MongoTokens) EnsureIndexes(ctx context.Context) error {
+	if err := s.rekeyLegacy(ctx); err != nil {
+		return err
+	}
 	return mongoindex.Ensure(ctx, s.coll, []mongo.IndexModel{
-		{Keys: bson.D{{Key: "hash", Value: 1}}, Options: options.Index().SetUnique(true).SetName("hash_unique")},
 		{Keys: bson.D{{Key: "token_id", Value: 1}}, Options: options.Index().SetUnique(true).SetName("token_id_unique")},
 	})
+}
+
+// legacyToken is a token record as it was stored before the hash became
+// its _id.
+type legacyToken struct {
+	OID       bson.ObjectID `bson:"_id"`
+	ID        string        `bson:"token_id"`
+	Name      string        `bson:"name,omitempty"`
+	Tenant    string        `bson:"tenant"`
+	Role      Role          `bson:"role"`
+	CreatedAt time.Time     `bson:"created_at"`
+	RevokedAt *time.Time    `bson:"revoked_at,omitempty"`
+	Hash      string        `bson:"hash"`
+}
+
+// rekeyLegacy copies every token record keyed by an ObjectID to one keyed
+// by its hash and then removes the old one, so that no token is ever
+// missing. The old unique indexes on the hash and the token ID would refuse
+// the copy: they go first (the _id is unique by itself, and token_id_unique
+// is made again once the old records are gone).
+func (s *MongoTokens) rekeyLegacy(ctx context.Context) error {
+	cur, err := s.coll.Find(ctx, bson.M{"_id": bson.M{"$type": "objectId"}})
+	if err != nil {
+		return fmt.Errorf("find tokens to rekey: %w", err)
+	}
+	var old []legacyToken
+	if err := cur.All(ctx, &old); err != nil {
+		return fmt.Errorf("find tokens to rekey: %w", err)
+	}
+	if len(old) == 0 {
+		return nil
+	}
+	specs, err := s.coll.Indexes().ListSpecifications(ctx)
+	if err != nil {
+		return fmt.Errorf("list token indexes: %w", err)
+	}
+	for _, spec := range specs {
+		if spec.Name == "hash_unique" || spec.Name == "token_id_unique" {
+			if err := s.coll.Indexes().DropOne(ctx, spec.Name); err != nil {
+				return fmt.Errorf("drop token index %s: %w", spec.Name, err)
+			}
+		}
+	}
+	for _, l := range old {
+		t := Token{ID: l.ID, Name: l.Name, Tenant: l.Tenant, Role: l.Role, CreatedAt: l.CreatedAt, RevokedAt: l.RevokedAt, Hash: l.Hash}
+		if _, err := s.coll.InsertOne(ctx, t); err != nil && !mongo.IsDuplicateKeyError(err) {
+			return fmt.Errorf("rekey token %s: %w", t.ID, err)
+		}
+		if _, err := s.coll.DeleteOne(ctx, bson.M{"_id": l.OID}); err != nil {
+			return fmt.Errorf("rekey token %s: %w", t.ID, err)
+		}
+	}
+	return nil
 }
 
 // hash is the stored form of a token.
@@ -106,7 +166,7 @@ func (s *MongoTokens) Verify(ctx context.Context, token string) (Token, error) {
 		return Token{}, ErrInvalidToken
 	}
 	var t Token
-	err := s.coll.FindOne(ctx, bson.M{"hash": hash(token)}).Decode(&t)
+	err := s.coll.FindOne(ctx, bson.M{"_id": hash(token)}).Decode(&t)
 	if errors.Is(err, mongo.ErrNoDocuments) {
 		return Token{}, ErrInvalidToken
 	}
