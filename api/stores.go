@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gorilla/mux"
 	"go.temporal.io/api/serviceerror"
@@ -104,28 +105,40 @@ func (s *server) withDefaults(spec store.Spec) store.Spec {
 // ensureRecord returns the record of spec's store, creating it (or taking
 // the place of a deleted store of that name) when there is none. The same
 // request twice gives the same record.
+//
+// The first try assumes a new name (the common case) and inserts at once
+// with a slot picked at random, reading nothing first: the unique indexes
+// decide, and on the embedded store every read by something other than
+// _id reads the whole collection. Only a conflict makes the next try read
+// the name's record and the tenant's free slots.
 func (s *server) ensureRecord(ctx context.Context, who auth.Token, spec store.Spec) (store.Record, error) {
 	for attempt := 0; attempt < s.o.StoreLimit+3; attempt++ {
-		cur, err := s.o.Stores.Get(ctx, spec.Name)
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			return store.Record{}, err
-		}
-		found := err == nil
-		if found && cur.Phase != store.PhaseDeleted {
-			if cur.Owner != who.Tenant {
-				return store.Record{}, errStoreConflict{"the name " + spec.Name + " is taken"}
+		var cur store.Record
+		found := false
+		slot, ok := store.PickFreeSlot(who.Tenant, s.o.StoreLimit, nil)
+		if attempt > 0 {
+			var err error
+			cur, err = s.o.Stores.Get(ctx, spec.Name)
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return store.Record{}, err
 			}
-			if !sameSpec(cur.Spec, spec) {
-				return store.Record{}, errStoreConflict{"store " + spec.Name + " exists with a different spec"}
+			found = err == nil
+			if found && cur.Phase != store.PhaseDeleted {
+				if cur.Owner != who.Tenant {
+					return store.Record{}, errStoreConflict{"the name " + spec.Name + " is taken"}
+				}
+				if !sameSpec(cur.Spec, spec) {
+					return store.Record{}, errStoreConflict{"store " + spec.Name + " exists with a different spec"}
+				}
+				return cur, nil
 			}
-			return cur, nil
-		}
-		// The record claims a free slot of the tenant's limit and its host,
-		// both under unique indexes: two concurrent requests never take the
-		// same one, so the limit and the host hold however many race.
-		slot, ok, err := s.o.Stores.FreeSlot(ctx, who.Tenant, s.o.StoreLimit)
-		if err != nil {
-			return store.Record{}, err
+			// The record claims a free slot of the tenant's limit and its
+			// host, both under unique indexes: two concurrent requests never
+			// take the same one, so the limit and the host hold however
+			// many race.
+			if slot, ok, err = s.o.Stores.FreeSlot(ctx, who.Tenant, s.o.StoreLimit); err != nil {
+				return store.Record{}, err
+			}
 		}
 		if !ok {
 			return store.Record{}, errLimit
@@ -134,11 +147,12 @@ func (s *server) ensureRecord(ctx context.Context, who auth.Token, spec store.Sp
 		if found {
 			spec.Generation = cur.Generation + 1
 		}
-		now := s.o.Now().UTC()
+		now := s.o.Now().UTC().Truncate(time.Millisecond) // as MongoDB keeps it
 		rec := store.Record{Spec: spec, Owner: who.Tenant, Claim: store.Claim{LiveHost: spec.Host, Slot: slot},
 			Phase: store.PhaseRequested, Message: "waiting for the workflow to start",
 			Namespace: spec.Namespace(), CreatedAt: now, UpdatedAt: now,
 			CreateWorkflowID: workflows.CreateWorkflowID(spec.Name, spec.Generation)}
+		var err error
 		if found {
 			err = s.o.Stores.ReplaceDeleted(ctx, cur, rec)
 		} else {
@@ -146,13 +160,13 @@ func (s *server) ensureRecord(ctx context.Context, who auth.Token, spec store.Sp
 		}
 		switch {
 		case errors.Is(err, store.ErrConflict), errors.Is(err, store.ErrSlotTaken):
-			continue // a concurrent request wrote it, or took the slot, first: read again
+			continue // the name has a record, or a concurrent request took the slot first: read, then try again
 		case errors.Is(err, store.ErrHostTaken):
 			return store.Record{}, errStoreConflict{"the host " + spec.Host + " is taken by another store"}
 		case err != nil:
 			return store.Record{}, err
 		}
-		return s.o.Stores.Get(ctx, spec.Name)
+		return rec, nil
 	}
 	return store.Record{}, errStoreConflict{"store " + spec.Name + " is being changed by another request; try again"}
 }

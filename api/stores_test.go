@@ -144,8 +144,9 @@ func TestCreateStoreErrors(t *testing.T) {
 			f.stores.recs["shop"] = store.Record{Spec: store.Spec{Name: "shop", Generation: 1, Engine: "woocommerce", Title: "Shop", Host: "shop.stores.localhost"}, Owner: "acme", Phase: store.PhaseReady}
 		}, 409, ProblemConflict},
 		{"limit reached", acmeToken, wooBody, func(f *fixture) {
-			for _, n := range []string{"a-1", "a-2"} {
-				f.stores.recs[n] = store.Record{Spec: store.Spec{Name: n, Generation: 1}, Owner: "acme", Phase: store.PhaseReady}
+			for k, n := range []string{"a-1", "a-2"} {
+				f.stores.recs[n] = store.Record{Spec: store.Spec{Name: n, Generation: 1}, Owner: "acme", Phase: store.PhaseReady,
+					Claim: store.Claim{LiveHost: n + ".stores.localhost", Slot: store.SlotOf("acme", k)}}
 			}
 		}, 409, ProblemStoreLimitReached},
 		{"database down", acmeToken, wooBody, func(f *fixture) { f.stores.fail = errors.New("connection refused to 10.0.0.5") }, 500, ProblemInternal},

@@ -70,7 +70,8 @@ func TestClaimsAreUnique(t *testing.T) {
 
 // TestLegacyRecordsGetClaims: records written before claims existed get
 // them when the indexes are made; two live stores on one host (possible
-// then) leave the host to the older one.
+// then) leave the host to the older one; live stores hold numbered slots of
+// their owner's limit, also those an earlier version gave a placeholder.
 func TestLegacyRecordsGetClaims(t *testing.T) {
 	env.Require(t)
 	ctx := t.Context()
@@ -81,6 +82,8 @@ func TestLegacyRecordsGetClaims(t *testing.T) {
 		{"name": "old", "owner": "acme", "host": "same.example.com", "phase": "ready"},
 		{"name": "newer", "owner": "globex", "host": "same.example.com", "phase": "ready"},
 		{"name": "gone", "owner": "acme", "host": "gone.example.com", "phase": "deleted"},
+		{"name": "claimed", "owner": "acme", "host": "claimed.example.com", "phase": "ready",
+			"live_host": "claimed.example.com", "slot": "legacy:claimed"},
 	} {
 		d["generation"], d["created_at"] = 1, base.Add(time.Duration(i)*time.Minute)
 		if _, err := coll.InsertOne(ctx, d); err != nil {
@@ -91,17 +94,33 @@ func TestLegacyRecordsGetClaims(t *testing.T) {
 	if err := r.EnsureIndexes(ctx); err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]string{"old": "same.example.com", "newer": "legacy:newer", "gone": "deleted:gone"}
-	for name, host := range want {
-		var got store.Record
-		if err := coll.FindOne(ctx, bson.M{"name": name}).Decode(&got); err != nil {
+	want := map[string]store.Claim{
+		"old":     {LiveHost: "same.example.com", Slot: store.SlotOf("acme", 0)},
+		"newer":   {LiveHost: "legacy:newer", Slot: store.SlotOf("globex", 0)},
+		"gone":    {LiveHost: "deleted:gone", Slot: "deleted:gone"},
+		"claimed": {LiveHost: "claimed.example.com", Slot: store.SlotOf("acme", 1)},
+	}
+	for i := 0; i < 2; i++ { // a second start changes nothing
+		for name, c := range want {
+			var got store.Record
+			if err := coll.FindOne(ctx, bson.M{"name": name}).Decode(&got); err != nil {
+				t.Fatal(err)
+			}
+			if got.Claim != c {
+				t.Errorf("%s: claims %+v, want %+v", name, got.Claim, c)
+			}
+		}
+		if err := r.EnsureIndexes(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if got.LiveHost != host || got.Slot == "" {
-			t.Errorf("%s: claims %+v, want host %q and a slot", name, got.Claim, host)
-		}
 	}
-	if err := r.Insert(ctx, liveRecord("x", "globex", "gone.example.com", store.SlotOf("globex", 0))); err != nil {
+	if _, ok, _ := r.FreeSlot(ctx, "acme", 2); ok {
+		t.Fatal("acme's two live legacy stores leave a slot of a limit of 2 free")
+	}
+	if err := r.Insert(ctx, liveRecord("y", "acme", "y.example.com", store.SlotOf("acme", 1))); !errors.Is(err, store.ErrSlotTaken) {
+		t.Fatalf("a legacy store's slot taken again: %v", err)
+	}
+	if err := r.Insert(ctx, liveRecord("x", "globex", "gone.example.com", store.SlotOf("globex", 1))); err != nil {
 		t.Fatalf("a deleted legacy store's host: %v", err)
 	}
 }

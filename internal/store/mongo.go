@@ -50,10 +50,17 @@ func (r *MongoRepository) EnsureIndexes(ctx context.Context) error {
 
 // claimLegacy gives records written before claims existed theirs: a live
 // store its host (the first of two live stores on one host keeps it, the
-// other gets a placeholder) and a slot outside the limit's; a deleted one
-// placeholders.
+// other gets a placeholder) and the lowest numbered slot of its owner that
+// is free, so that it counts against the owner's limit the way every
+// other store does; a deleted one placeholders. Live records that an
+// earlier version gave a placeholder slot ("legacy:<name>") get a numbered
+// one too.
 func (r *MongoRepository) claimLegacy(ctx context.Context) error {
-	cur, err := r.coll.Find(ctx, bson.M{"live_host": bson.M{"$exists": false}}, options.Find().SetSort(bson.D{{Key: "created_at", Value: 1}}))
+	filter := bson.M{"$or": bson.A{
+		bson.M{"live_host": bson.M{"$exists": false}},
+		bson.M{"slot": bson.M{"$regex": "^legacy:"}, "phase": bson.M{"$ne": PhaseDeleted}},
+	}}
+	cur, err := r.coll.Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "created_at", Value: 1}}))
 	if err != nil {
 		return fmt.Errorf("find records without claims: %w", err)
 	}
@@ -67,6 +74,8 @@ func (r *MongoRepository) claimLegacy(ctx context.Context) error {
 		switch {
 		case rec.Phase == PhaseDeleted:
 			c = released("deleted", rec.Name)
+		case rec.LiveHost != "":
+			c.LiveHost = rec.LiveHost // claimed before: only the slot is new
 		case rec.Host != "" && !hosts[rec.Host]:
 			n, err := r.coll.CountDocuments(ctx, bson.M{"live_host": rec.Host})
 			if err != nil {
@@ -76,11 +85,38 @@ func (r *MongoRepository) claimLegacy(ctx context.Context) error {
 				c.LiveHost, hosts[rec.Host] = rec.Host, true
 			}
 		}
+		if rec.Phase != PhaseDeleted {
+			if c.Slot, err = r.lowestFreeSlot(ctx, rec.Owner); err != nil {
+				return err
+			}
+		}
 		if _, err := r.coll.UpdateOne(ctx, bson.M{"_id": rec.ID}, bson.M{"$set": bson.M{"live_host": c.LiveHost, "slot": c.Slot}}); err != nil {
 			return fmt.Errorf("claims of store %s: %w", rec.Name, err)
 		}
 	}
 	return nil
+}
+
+// lowestFreeSlot is the lowest numbered slot of owner that no record holds,
+// limit or not.
+func (r *MongoRepository) lowestFreeSlot(ctx context.Context, owner string) (string, error) {
+	cur, err := r.coll.Find(ctx, bson.M{"owner": owner}, options.Find().SetProjection(bson.M{"slot": 1}))
+	if err != nil {
+		return "", err
+	}
+	var held []Claim
+	if err := cur.All(ctx, &held); err != nil {
+		return "", err
+	}
+	taken := map[string]bool{}
+	for _, c := range held {
+		taken[c.Slot] = true
+	}
+	for k := 0; ; k++ {
+		if s := SlotOf(owner, k); !taken[s] {
+			return s, nil
+		}
+	}
 }
 
 // FreeSlot is the first slot below limit that none of owner's stores
