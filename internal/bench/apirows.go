@@ -204,8 +204,17 @@ func (e *env) eventQueries(ctx context.Context, tenant string, counts []int, win
 				_, _ = io.Copy(io.Discard, resp.Body)
 			})
 		}
-		// The streams send their snapshots first; then they only poll.
-		sleep(ctx, 3*time.Second)
+		// The streams send their snapshots first (with many records on the
+		// embedded store, a query each that reads them all, so 50 take a
+		// while); then they only wait for the feed. The window starts once
+		// two seconds pass with no more finds than the feed's own ticks.
+		for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline) && ctx.Err() == nil; {
+			a := finds.Load()
+			sleep(ctx, 2*time.Second)
+			if finds.Load()-a <= 3 {
+				break
+			}
+		}
 		before := finds.Load()
 		t0 := time.Now()
 		sleep(ctx, window)

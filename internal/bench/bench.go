@@ -130,6 +130,9 @@ type Report struct {
 	// WorkerPeakRSS the worker's peak resident set then.
 	CPU           map[string]time.Duration
 	WorkerPeakRSS int64
+	// APIUse is what each at-once creation cost kube-apiserver, by who
+	// created ("platform", "helm CLI", "floor").
+	APIUse map[string]APIUse
 	// ProfileTop is `go tool pprof -top` of the worker's profile.
 	ProfileTop string
 	// Problems are the rows that could not be measured, and why.
@@ -144,7 +147,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	if o.RepoRoot == "" || o.BinDir == "" || o.Dir == "" {
 		return nil, errors.New("bench: RepoRoot, BinDir and Dir are required")
 	}
-	r := &Report{Started: time.Now().UTC(), Options: o, CPU: map[string]time.Duration{}}
+	r := &Report{Started: time.Now().UTC(), Options: o, CPU: map[string]time.Duration{}, APIUse: map[string]APIUse{}}
 	r.Machine = machine()
 	r.LoadBefore = loadAverage()
 	log := o.Logger
@@ -239,9 +242,11 @@ func (e *env) runAtOnce(ctx context.Context, c *apiClient, r *Report, fail func(
 		profiled <- nil
 	}
 	meter := startCPU(pids)
+	am := e.startAPIMeter(ctx)
 	log.Info("creating stores at once (platform)", "stores", n)
 	times, answered, err := e.platformCreate(ctx, c, names, toks)
 	r.CPU = meter.used()
+	r.APIUse[peerPlatform] = am.stop(ctx)
 	if rss, err := peakRSS(e.worker.PID()); err == nil {
 		r.WorkerPeakRSS = rss
 	}
@@ -285,7 +290,10 @@ func (e *env) runPeers(ctx context.Context, r *Report, fail func(string, error))
 	var err error
 	hs := specs("h", e.o.Stores)
 	log.Info("creating stores at once (helm CLI)", "stores", len(hs))
-	if r.CreateHelm, err = e.helmCreate(ctx, hs); err != nil {
+	am := e.startAPIMeter(ctx)
+	r.CreateHelm, err = e.helmCreate(ctx, hs)
+	r.APIUse[peerHelm] = am.stop(ctx)
+	if err != nil {
 		r.CreateHelm = nil
 		fail("stores at once (helm CLI)", err)
 	} else {
@@ -298,7 +306,10 @@ func (e *env) runPeers(ctx context.Context, r *Report, fail func(string, error))
 	}
 	fs := specs("f", e.o.Stores)
 	log.Info("creating stores at once (floor)", "stores", len(fs))
-	if r.CreateFloor, err = e.floorCreate(ctx, fs); err != nil {
+	am = e.startAPIMeter(ctx)
+	r.CreateFloor, err = e.floorCreate(ctx, fs)
+	r.APIUse[peerFloor] = am.stop(ctx)
+	if err != nil {
 		fail("stores at once (floor)", err)
 	} else {
 		log.Info("stores ready (floor)", "seconds", slowest(r.CreateFloor).Seconds())

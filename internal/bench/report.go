@@ -50,6 +50,9 @@ func (r *Report) Rows() []Row {
 		row.Ratio = strings.Join(ratios, "; ")
 		rows = append(rows, row)
 	}
+	if row, ok := r.apiRow(); ok {
+		rows = append(rows, row)
+	}
 	if len(r.DeletePlatform) > 0 {
 		p := slowest(r.DeletePlatform)
 		row := Row{Work: fmt.Sprintf("the same %d deleted → namespaces gone", len(r.DeletePlatform)), Platform: secs(p)}
@@ -121,6 +124,63 @@ func (r *Report) Rows() []Row {
 	return rows
 }
 
+// Who made the stores of an at-once creation (Report.APIUse's keys).
+const (
+	peerPlatform = "platform"
+	peerHelm     = "helm CLI"
+	peerFloor    = "floor"
+)
+
+// apiRow is the row of kube-apiserver's requests and CPU per store in the
+// at-once creations.
+func (r *Report) apiRow() (Row, bool) {
+	cell := func(who string, n int) string {
+		u, ok := r.APIUse[who]
+		if !ok || n == 0 || u.Requests == nil {
+			return ""
+		}
+		f := float64(n)
+		return fmt.Sprintf("%.0f requests (%.0f writes), %.2f CPU-s", u.Requests.total(false)/f, u.Requests.total(true)/f, u.CPU.Seconds()/f)
+	}
+	row := Row{Work: "kube-apiserver per store in that creation: requests from every client (writes), its CPU",
+		Platform: cell(peerPlatform, len(r.CreatePlatform)), HelmCLI: cell(peerHelm, len(r.CreateHelm)), Floor: cell(peerFloor, len(r.CreateFloor))}
+	return row, row.Platform != ""
+}
+
+// apiBreakdown is the largest kinds of kube-apiserver request per store in
+// the at-once creations, the platform's, the helm CLI's and the floor's
+// side by side: where the platform's extra requests go.
+func (r *Report) apiBreakdown(n int) string {
+	u, ok := r.APIUse[peerPlatform]
+	if !ok || len(r.CreatePlatform) == 0 || u.Requests == nil {
+		return ""
+	}
+	counts := map[string]int{peerPlatform: len(r.CreatePlatform), peerHelm: len(r.CreateHelm), peerFloor: len(r.CreateFloor)}
+	kinds := u.Requests.top(n)
+	for _, who := range []string{peerHelm, peerFloor} {
+		for _, k := range r.APIUse[who].Requests.top(n) {
+			if !slices.Contains(kinds, k) {
+				kinds = append(kinds, k)
+			}
+		}
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "| kube-apiserver requests per store | %s | %s | %s |\n|---|---|---|---|\n", peerPlatform, peerHelm, peerFloor)
+	for _, k := range kinds {
+		fmt.Fprintf(&b, "| `%s` |", k)
+		for _, who := range []string{peerPlatform, peerHelm, peerFloor} {
+			c := r.APIUse[who].Requests
+			if c == nil || counts[who] == 0 {
+				b.WriteString(" — |")
+				continue
+			}
+			fmt.Fprintf(&b, " %.1f |", c[k]/float64(counts[who]))
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
 // Text is the table for a terminal.
 func (r *Report) Text() string {
 	var b strings.Builder
@@ -155,6 +215,10 @@ func (r *Report) Markdown(plot, profile string) string {
 		for _, p := range r.Problems {
 			fmt.Fprintf(&b, "- %s\n", p)
 		}
+	}
+	if t := r.apiBreakdown(10); t != "" {
+		b.WriteString("\nWhere kube-apiserver's requests of the at-once creations went (per store, from every client: the platform's or the peer's own, and those of the controllers, the scheduler and kwok):\n\n")
+		b.WriteString(t)
 	}
 	if plot != "" {
 		fmt.Fprintf(&b, "\n![Stores ready over time, %d requested at once](%s)\n", o.Stores, plot)

@@ -1,0 +1,143 @@
+package bench
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/storeplatform/storeplatform/internal/devstack"
+)
+
+// APIUse is what one at-once creation cost kube-apiserver: its requests
+// and its CPU time.
+type APIUse struct {
+	Requests apiCounts
+	CPU      time.Duration
+}
+
+// apiCounts are kube-apiserver's requests (its apiserver_request_total
+// counter) by "VERB resource[/subresource]", from every client: what the
+// whole cluster did, the platform's or the peer's own requests and those
+// of the controllers and kwok they cause.
+type apiCounts map[string]float64
+
+// writeVerbs are the verbs that change something.
+var writeVerbs = []string{"POST", "PUT", "PATCH", "APPLY", "DELETE", "DELETECOLLECTION"}
+
+// apiRequests reads kube-apiserver's request counters from its /metrics.
+func (e *env) apiRequests(ctx context.Context) (apiCounts, error) {
+	raw, err := e.kube.CoreV1().RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("kube-apiserver /metrics: %w", err)
+	}
+	return parseAPICounts(raw)
+}
+
+// parseAPICounts sums apiserver_request_total of Prometheus's text format
+// by verb, resource and subresource.
+func parseAPICounts(raw []byte) (apiCounts, error) {
+	out := apiCounts{}
+	sc := bufio.NewScanner(bytes.NewReader(raw))
+	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	const name = "apiserver_request_total{"
+	for sc.Scan() {
+		line := sc.Text()
+		if !strings.HasPrefix(line, name) {
+			continue
+		}
+		end := strings.LastIndex(line, "}")
+		if end < 0 {
+			return nil, fmt.Errorf("metrics line %q", line)
+		}
+		v, err := strconv.ParseFloat(strings.TrimSpace(line[end+1:]), 64)
+		if err != nil {
+			return nil, fmt.Errorf("metrics line %q: %w", line, err)
+		}
+		labels := map[string]string{}
+		for _, kv := range strings.Split(line[len(name):end], ",") {
+			k, val, ok := strings.Cut(kv, "=")
+			if ok {
+				labels[k] = strings.Trim(val, `"`)
+			}
+		}
+		key := labels["verb"] + " " + labels["resource"]
+		if s := labels["subresource"]; s != "" {
+			key += "/" + s
+		}
+		out[key] += v
+	}
+	return out, sc.Err()
+}
+
+// since is a - before.
+func (a apiCounts) since(before apiCounts) apiCounts {
+	out := apiCounts{}
+	for k, v := range a {
+		if d := v - before[k]; d > 0 {
+			out[k] = d
+		}
+	}
+	return out
+}
+
+// total is the sum of every request, or of the writes only.
+func (a apiCounts) total(writesOnly bool) float64 {
+	var n float64
+	for k, v := range a {
+		verb, _, _ := strings.Cut(k, " ")
+		if !writesOnly || slices.Contains(writeVerbs, verb) {
+			n += v
+		}
+	}
+	return n
+}
+
+// top are the n largest kinds of request, largest first.
+func (a apiCounts) top(n int) []string {
+	keys := slices.Collect(maps.Keys(a))
+	slices.SortFunc(keys, func(x, y string) int {
+		if a[x] != a[y] {
+			if a[x] > a[y] {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(x, y)
+	})
+	return keys[:min(n, len(keys))]
+}
+
+// apiMeter measures the requests and kube-apiserver's CPU of one at-once
+// creation.
+type apiMeter struct {
+	e      *env
+	before apiCounts
+	cpu    *cpuMeter
+}
+
+func (e *env) startAPIMeter(ctx context.Context) *apiMeter {
+	m := &apiMeter{e: e}
+	m.before, _ = e.apiRequests(ctx)
+	if pid := e.stack.PID(devstack.ProcKubeAPIServer); pid > 0 {
+		m.cpu = startCPU(map[string]int{"kube-apiserver": pid})
+	}
+	return m
+}
+
+// stop returns what was measured; a part that could not be read is zero.
+func (m *apiMeter) stop(ctx context.Context) APIUse {
+	var u APIUse
+	if after, err := m.e.apiRequests(ctx); err == nil && m.before != nil {
+		u.Requests = after.since(m.before)
+	}
+	if m.cpu != nil {
+		u.CPU = m.cpu.used()[devstack.ProcKubeAPIServer]
+	}
+	return u
+}
