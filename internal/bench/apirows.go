@@ -87,8 +87,6 @@ func (e *env) postLatency(ctx context.Context, c *apiClient, tenant string, clie
 // fillRecords inserts ready records straight into the API's collection
 // until tenant has tenantN stores and there are total in all: the other
 // tenant's records make up the rest. The records name fake namespaces.
-// Then it runs the API's start-up step for records written by others
-// (store.MongoRepository.EnsureIndexes).
 func (e *env) fillRecords(ctx context.Context, tenant string, tenantN, total int) error {
 	coll := e.db.Collection(store.CollectionName)
 	have, err := coll.CountDocuments(ctx, bson.M{})
@@ -124,12 +122,7 @@ func (e *env) fillRecords(ctx context.Context, tenant string, tenantN, total int
 			}
 		}
 	}
-	if err := flush(); err != nil {
-		return err
-	}
-	// What the API does at start for records it did not write: put them on
-	// their owners' lists, which a tenant's listing reads.
-	return store.NewMongoRepository(e.db).EnsureIndexes(ctx)
+	return flush()
 }
 
 // listLatency times requests GET /api/stores?limit=20 (the dashboard's

@@ -33,13 +33,9 @@ func NewMongoRepository(db *mongo.Database) *MongoRepository {
 // claims (host, limit slot), and the indexes of the listings (a tenant's
 // stores, newest first, as List pages them by _id) and of the event
 // streams' change feed (updated_at), unless they exist. Records from
-// before the claims get theirs first, and records that have an owner are
-// put on their owner's list (OwnersCollection) if they are not on it.
+// before the claims get theirs first.
 func (r *MongoRepository) EnsureIndexes(ctx context.Context) error {
 	if err := r.claimLegacy(ctx); err != nil {
-		return err
-	}
-	if err := r.indexOwned(ctx); err != nil {
 		return err
 	}
 	return mongoindex.Ensure(ctx, r.coll, []mongo.IndexModel{
@@ -407,17 +403,8 @@ func isWriteConflict(err error) bool {
 	return errors.As(err, &ce) && strings.Contains(ce.Message, "UNIQUE constraint failed")
 }
 
-// Insert adds a new record; ErrConflict when its name is taken. A record
-// with an owner goes on its owner's list first (OwnersCollection).
+// Insert adds a new record; ErrConflict when its name is taken.
 func (r *MongoRepository) Insert(ctx context.Context, rec Record) error {
-	if rec.Owner != "" {
-		if rec.ID.IsZero() {
-			rec.ID = bson.NewObjectID()
-		}
-		if err := r.addOwned(ctx, rec.Owner, rec.ID); err != nil {
-			return err
-		}
-	}
 	_, err := r.coll.InsertOne(ctx, rec)
 	if mongo.IsDuplicateKeyError(err) || isWriteConflict(err) {
 		return r.duplicate(ctx, rec)
@@ -468,21 +455,6 @@ func (r *MongoRepository) ReplaceDeleted(ctx context.Context, old, rec Record) e
 // List returns one page of records, newest first, and the cursor of the
 // next page ("" on the last one).
 func (r *MongoRepository) List(ctx context.Context, q ListQuery) ([]Record, string, error) {
-	limit := q.Limit
-	if limit <= 0 {
-		limit = 20
-	}
-	if q.Owner != "" && q.Phase == "" && q.Engine == "" {
-		var cursor *bson.ObjectID
-		if q.Cursor != "" {
-			id, err := bson.ObjectIDFromHex(q.Cursor)
-			if err != nil {
-				return nil, "", ErrBadCursor
-			}
-			cursor = &id
-		}
-		return r.listOwned(ctx, q, cursor, limit)
-	}
 	filter := bson.M{}
 	if q.Owner != "" {
 		filter["owner"] = q.Owner
@@ -501,6 +473,10 @@ func (r *MongoRepository) List(ctx context.Context, q ListQuery) ([]Record, stri
 			return nil, "", ErrBadCursor
 		}
 		filter["_id"] = bson.M{"$lt": id}
+	}
+	limit := q.Limit
+	if limit <= 0 {
+		limit = 20
 	}
 	cur, err := r.coll.Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "_id", Value: -1}}).SetLimit(int64(limit+1)))
 	if err != nil {
