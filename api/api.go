@@ -87,6 +87,10 @@ type Options struct {
 	// defaults), e.g. how long a change may take to become ready before it
 	// is rolled back.
 	Timeouts workflows.Timeouts
+	// StartWorkers is how many goroutines start creation workflows after
+	// POST /api/stores has answered (default 8); below zero, each request
+	// starts its workflow before answering.
+	StartWorkers int
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
 }
@@ -108,7 +112,13 @@ func Router(o Options) *mux.Router {
 	if o.RatePerSecond == 0 {
 		o.RatePerSecond, o.RateBurst = 10, 40
 	}
+	if o.StartWorkers == 0 {
+		o.StartWorkers = defaultStartWorkers
+	}
 	s := &server{o: o, limits: newLimits(o.RatePerSecond, o.RateBurst, o.Now), metrics: newMetrics()}
+	if o.StartWorkers > 0 {
+		s.starts = newStarter(o.StartWorkers, startQueue)
+	}
 	if o.Stores != nil {
 		s.feed = newChangeFeed(o.Stores.Changed, eventPoll, o.Now, o.Logger)
 	}
@@ -183,6 +193,7 @@ type server struct {
 	limits  *limits
 	metrics *metrics
 	feed    *changeFeed
+	starts  *starter // nil: starts in the request
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

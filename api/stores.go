@@ -77,11 +77,12 @@ func (s *server) createStore(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if err := s.startCreate(r.Context(), rec); err != nil {
+	rid := requestID(r)
+	s.startCreateLater(r.Context(), func(ctx context.Context) error { return s.startCreate(ctx, rec) }, func(ctx context.Context, err error) {
 		// The record stays "requested"; the reconciler starts the workflow
 		// once Temporal answers again.
-		s.o.Logger.WarnContext(r.Context(), "start CreateStore", "store", rec.Name, "error", err.Error(), "request_id", requestID(r))
-	}
+		s.o.Logger.WarnContext(ctx, "start CreateStore", "store", rec.Name, "error", err.Error(), "request_id", rid)
+	})
 	_ = s.audit(r, "create", rec.Name)
 	w.Header().Set("Location", "/api/stores/"+url.PathEscape(rec.Name))
 	writeJSON(w, http.StatusAccepted, StoreResponse{Record: rec})

@@ -45,6 +45,9 @@ func newFixture(t *testing.T) *fixture {
 	f.handler = Router(Options{
 		Logger: slog.New(slog.NewJSONHandler(f.logs, nil)),
 		Stores: f.stores, Temporal: f.temporal, TaskQueue: "q", StoreLimit: 2,
+		// Starts in the request, so that a test sees them when it is
+		// answered (TestCreateAnswersBeforeTheWorkflowStarts tests the queue).
+		StartWorkers: -1,
 		Tokens: fakeTokens{
 			acmeToken:  {Tenant: "acme", Role: auth.RoleTenant},
 			otherToken: {Tenant: "other", Role: auth.RoleTenant},
