@@ -217,3 +217,43 @@ func (e *env) eventQueries(ctx context.Context, tenant string, counts []int, win
 	}
 	return out, ctx.Err()
 }
+
+// ListFloor is the embedded store's own time for a tenant's first page of
+// limit records, straight through the driver (median of a few tries): the
+// query the API sends (the tenant's live records, newest first, limit+1),
+// and limit+1 finds by _id one after another, the one filter FerretDB's
+// SQLite backend answers without decoding every document.
+type ListFloor struct {
+	Query, ByID time.Duration
+	Limit       int
+}
+
+func (e *env) listFloor(ctx context.Context, tenant string, limit int) (ListFloor, error) {
+	coll := e.db.Collection(store.CollectionName)
+	filter := bson.M{"owner": tenant, "phase": bson.M{"$ne": store.PhaseDeleted}}
+	page := func() ([]bson.Raw, error) {
+		cur, err := coll.Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "_id", Value: -1}}).SetLimit(int64(limit+1)))
+		if err != nil {
+			return nil, err
+		}
+		var out []bson.Raw
+		return out, cur.All(ctx, &out)
+	}
+	var query, byID []time.Duration
+	for range 5 {
+		t0 := time.Now()
+		docs, err := page()
+		if err != nil {
+			return ListFloor{}, err
+		}
+		query = append(query, time.Since(t0))
+		t0 = time.Now()
+		for _, d := range docs {
+			if err := coll.FindOne(ctx, bson.M{"_id": d.Lookup("_id")}).Err(); err != nil {
+				return ListFloor{}, err
+			}
+		}
+		byID = append(byID, time.Since(t0))
+	}
+	return ListFloor{Query: median(query), ByID: median(byID), Limit: limit}, nil
+}

@@ -124,7 +124,10 @@ type Report struct {
 	// PostOneTenant is Post with every client of one tenant: concurrent
 	// creates of a tenant race for the same free slot of its STORE_LIMIT.
 	Post, PostOneTenant, List latencies
-	EventFinds                []float64
+	// ListFloor is what the embedded store alone takes for List's page:
+	// its query, and as many reads by _id, one after another.
+	ListFloor  ListFloor
+	EventFinds []float64
 	// CPU is the CPU time of each process during the platform's at-once
 	// creation (api, worker, temporal, kube-apiserver, ferretdb);
 	// WorkerPeakRSS the worker's peak resident set then.
@@ -356,6 +359,10 @@ func (e *env) runAPI(ctx context.Context, c *apiClient, r *Report, fail func(str
 	log.Info("timing GET /api/stores", "requests", o.ListRequests)
 	if r.List, err = e.listLatency(ctx, c, tenant, o.ListRequests, time.Minute); err != nil {
 		fail("GET /api/stores", err)
+	}
+	log.Info("timing the embedded store's floor for that page")
+	if r.ListFloor, err = e.listFloor(ctx, tenant, 20); err != nil {
+		fail("GET /api/stores (the embedded store's floor)", err)
 	}
 	log.Info("counting MongoDB finds of event streams", "streams", []int{1, o.Streams})
 	if r.EventFinds, err = e.eventQueries(ctx, tenant, []int{1, o.Streams}, o.StreamWindow); err != nil {

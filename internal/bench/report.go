@@ -92,6 +92,11 @@ func (r *Report) Rows() []Row {
 			Platform: fmt.Sprintf("p50 %s, p99 %s (%s)", ms(r.List.quantile(0.5)), ms(r.List.quantile(0.99)), statuses(r.List.statuses)),
 			Ratio:    "goal p99 ≤ 50 ms"})
 	}
+	if f := r.ListFloor; f.Query > 0 {
+		rows = append(rows, Row{Work: fmt.Sprintf("the embedded store alone for that page (FerretDB through the driver, median of 5): the API's query; %d reads by _id one after another", f.Limit+1),
+			Floor: fmt.Sprintf("%s; %s", ms(f.Query), ms(f.ByID)),
+			Ratio: "context: no design that reads the page from FerretDB can be faster than the smaller of the two"})
+	}
 	if len(r.EventFinds) == 2 {
 		row := Row{Work: fmt.Sprintf("MongoDB `find`s per second with 1 vs %d open `GET /api/events` streams (in-process API, CommandMonitor)", r.Options.Streams),
 			Platform: fmt.Sprintf("%.1f/s vs %.1f/s", r.EventFinds[0], r.EventFinds[1])}
