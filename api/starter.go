@@ -21,8 +21,9 @@ const (
 // starts every record still "requested", as it does when Temporal was
 // down. Starting in the request tied each POST to Temporal's start latency
 // (the dev server starts about 70 workflows a second, one at a time, so 50
-// concurrent POSTs waited seconds); queued, a POST costs its record and at
-// most startPatience of waiting for its start.
+// concurrent POSTs waited seconds); queued, a POST costs its record and,
+// unless starts are queued before it, at most startPatience of waiting for
+// its start.
 //
 // Up to workers goroutines drain the queue and end when it is empty; a
 // full queue makes the request start its workflow itself, so a burst
@@ -50,6 +51,9 @@ func (st *starter) enqueue(start func()) bool {
 	}
 	return true
 }
+
+// backlog reports whether starts wait in the queue for a goroutine.
+func (st *starter) backlog() bool { return len(st.jobs) > 0 }
 
 // drain runs queued starts until there are none; a start queued while it
 // gave its slot back is taken by it again or by the goroutine that holds
@@ -101,7 +105,12 @@ func (s *server) startCreateLater(ctx context.Context, start func(context.Contex
 		return
 	}
 	// Most starts take a few milliseconds: the request waits that long, so
-	// that a client usually finds the workflow as soon as it is answered.
+	// that a client usually finds the workflow as soon as it is answered;
+	// not when starts are queued before it (a burst), which would make
+	// every request of the burst wait the whole startPatience.
+	if s.starts.backlog() {
+		return
+	}
 	t := time.NewTimer(startPatience)
 	defer t.Stop()
 	select {
