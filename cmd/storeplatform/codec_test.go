@@ -74,7 +74,7 @@ func TestPayloadEncryptionOnRealStack(t *testing.T) {
 		t.Fatalf("temporal workflow show: %v\n%s", err, raw)
 	}
 	if !strings.Contains(raw, base64.StdEncoding.EncodeToString([]byte("binary/encrypted"))) {
-		t.Fatalf("the exported history has no encrypted payload:\n%s", raw)
+		t.Errorf("the exported history has no encrypted payload:\n%.2000s", raw)
 	}
 	for _, plain := range []string{title, email} {
 		if strings.Contains(raw, plain) || containsBase64Of(raw, plain) {

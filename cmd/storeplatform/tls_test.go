@@ -84,9 +84,9 @@ func TestTemporalTLSAndAPIKey(t *testing.T) {
 	keyed := startTLSProxy(t, ca, false, "right-key")
 
 	tests := []struct {
-		name    string
-		proxy   tlsProxy
-		env     map[string]string
+		name  string
+		proxy tlsProxy
+		env   map[string]string
 		// wantErr is a part of the error; "" means the call works. The
 		// setting is named where the failure is certain; a refused client
 		// certificate shows as a TLS alert or as a broken connection,
