@@ -7,12 +7,17 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/mock"
 	commonpb "go.temporal.io/api/common/v1"
+	workflowpb "go.temporal.io/api/workflow/v1"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/mocks"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/storeplatform/storeplatform/internal/auth"
 	"github.com/storeplatform/storeplatform/internal/codec"
+	"github.com/storeplatform/storeplatform/workflows"
 )
 
 func testCodec(t *testing.T) *codec.Codec {
@@ -112,4 +117,37 @@ func TestCodecEndpointOnlyWithACodec(t *testing.T) {
 	if rec.Code != http.StatusNotFound {
 		t.Fatalf("%d %s", rec.Code, rec.Body)
 	}
+}
+
+// TestRolloutListReadsEncryptedMemos: with payload encryption on, the
+// rollouts' memos are ciphertext, read with the client's data converter.
+func TestRolloutListReadsEncryptedMemos(t *testing.T) {
+	c := testCodec(t)
+	memo, err := c.DataConverter().ToPayload("0.4.0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(memo.GetMetadata()[converter.MetadataEncoding]) != codec.Encoding {
+		t.Fatalf("the memo is not encrypted: %v", memo)
+	}
+	temporal := &mocks.Client{}
+	temporal.On("ListWorkflow", mock.Anything, mock.Anything).Return(&workflowservice.ListWorkflowExecutionsResponse{
+		Executions: []*workflowpb.WorkflowExecutionInfo{{
+			Execution: &commonpb.WorkflowExecution{WorkflowId: workflows.RolloutWorkflowID("0.4.0-1"), RunId: "r"},
+			Memo:      &commonpb.Memo{Fields: map[string]*commonpb.Payload{memoChartVersion: memo}},
+		}},
+	}, nil).Once()
+	h := Router(Options{
+		Stores: newFakeStores(), Temporal: temporal, TaskQueue: "q", Versions: chartVersionsOfRepo(t),
+		Codec: c, DataConverter: c.DataConverter(),
+		Tokens: fakeTokens{adminToken: {Tenant: "ops", Role: auth.RoleAdmin}},
+	})
+	req := httptest.NewRequest(http.MethodGet, "/api/rollouts", nil)
+	req.Header.Set("Authorization", "Bearer "+adminToken)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `"chartVersion": "0.4.0"`) {
+		t.Fatalf("%d %s", rec.Code, rec.Body)
+	}
+	temporal.AssertExpectations(t)
 }
