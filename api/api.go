@@ -166,7 +166,7 @@ func Router(o Options) *mux.Router {
 		}
 	}
 	if o.Codec != nil && o.Tokens != nil {
-		r.Handle("/codec/decode", s.withUIOrigin(s.authenticate(http.HandlerFunc(s.decodePayloads)))).Methods(http.MethodPost)
+		r.Handle("/codec/decode", s.withUIOrigin(s.authenticateLimited(http.HandlerFunc(s.decodePayloads), true))).Methods(http.MethodPost)
 		r.Handle("/codec/decode", http.HandlerFunc(s.codecPreflight)).Methods(http.MethodOptions)
 		r.Handle("/codec/encode", s.withUIOrigin(http.HandlerFunc(s.refuseEncode))).Methods(http.MethodPost)
 	}

@@ -151,3 +151,32 @@ func TestRolloutListReadsEncryptedMemos(t *testing.T) {
 	}
 	temporal.AssertExpectations(t)
 }
+
+// TestCodecEndpointIsNotRateLimitedForAdmins: the CLI and the Web UI send
+// one decode per event and do not retry a 429; tenants' tokens stay
+// limited.
+func TestCodecEndpointIsNotRateLimitedForAdmins(t *testing.T) {
+	c := testCodec(t)
+	h := Router(Options{
+		Stores: newFakeStores(), Codec: c, RatePerSecond: 0.001, RateBurst: 1,
+		Tokens: fakeTokens{acmeToken: {Tenant: "acme", Role: auth.RoleTenant}, adminToken: {ID: "admin", Tenant: "ops", Role: auth.RoleAdmin}},
+	})
+	body := encryptedBody(t, c, "x")
+	call := func(path, token string) int {
+		t.Helper()
+		req := httptest.NewRequest(http.MethodPost, path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+token)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	for i := range 50 {
+		if code := call("/codec/decode", adminToken); code != http.StatusOK {
+			t.Fatalf("admin's decode %d answered %d", i, code)
+		}
+	}
+	tenant := []int{call("/codec/decode", acmeToken), call("/codec/decode", acmeToken)}
+	if tenant[0] != http.StatusForbidden || tenant[1] != http.StatusTooManyRequests {
+		t.Fatalf("a tenant's two decodes answered %v, want 403 then 429", tenant)
+	}
+}
