@@ -14,6 +14,7 @@ import (
 
 	"github.com/gorilla/mux"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/storeplatform/storeplatform/internal/auth"
@@ -93,6 +94,13 @@ type Options struct {
 	StartWorkers int
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
+	// Codec, when set, is served to admins at POST /codec/decode, for the
+	// Temporal Web UI and CLI to show encrypted payloads (internal/codec).
+	Codec converter.PayloadCodec
+	// DataConverter reads the memos of workflows that the API lists; it
+	// must be the Temporal client's (converter.GetDefaultDataConverter()
+	// when nil).
+	DataConverter converter.DataConverter
 }
 
 // Router returns the API's routes.
@@ -115,7 +123,10 @@ func Router(o Options) *mux.Router {
 	if o.StartWorkers == 0 {
 		o.StartWorkers = defaultStartWorkers
 	}
-	s := &server{o: o, limits: newLimits(o.RatePerSecond, o.RateBurst, o.Now), metrics: newMetrics()}
+	if o.DataConverter == nil {
+		o.DataConverter = converter.GetDefaultDataConverter()
+	}
+	s := &server{o: o, limits: newLimits(o.RatePerSecond, o.RateBurst, o.Now), metrics: newMetrics(), uiOrigin: origin(o.TemporalUIURL)}
 	if o.StartWorkers > 0 {
 		s.starts = newStarter(o.StartWorkers, startQueue)
 	}
@@ -164,6 +175,11 @@ func Router(o Options) *mux.Router {
 			r.Handle("/api/stores/{name}/rollback", authed(s.rollbackStore)).Methods(http.MethodPost)
 		}
 	}
+	if o.Codec != nil && o.Tokens != nil {
+		r.Handle("/codec/decode", s.withUIOrigin(s.authenticateLimited(http.HandlerFunc(s.decodePayloads), true))).Methods(http.MethodPost)
+		r.Handle("/codec/decode", http.HandlerFunc(s.codecPreflight)).Methods(http.MethodOptions)
+		r.Handle("/codec/encode", s.withUIOrigin(http.HandlerFunc(s.refuseEncode))).Methods(http.MethodPost)
+	}
 	return r
 }
 
@@ -194,6 +210,18 @@ type server struct {
 	metrics *metrics
 	feed    *changeFeed
 	starts  *starter // nil: starts in the request
+	// uiOrigin is the Temporal Web UI's origin, the one origin allowed
+	// to call the codec endpoint from a browser ("" for none).
+	uiOrigin string
+}
+
+// origin is the scheme://host[:port] of an http(s) URL, "" for another.
+func origin(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

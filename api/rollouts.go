@@ -174,7 +174,7 @@ func (s *server) rollouts(ctx context.Context, and string) ([]RolloutSummary, er
 			rs := RolloutSummary{ID: strings.TrimPrefix(id, workflows.RolloutWorkflowID("")), WorkflowID: id, Status: e.GetStatus().String(),
 				StartedAt: e.GetStartTime().AsTime()}
 			if p, ok := e.GetMemo().GetFields()[memoChartVersion]; ok {
-				_ = converter.GetDefaultDataConverter().FromPayload(p, &rs.ChartVersion)
+				_ = s.o.DataConverter.FromPayload(p, &rs.ChartVersion)
 			}
 			if i, ok := seen[id]; ok {
 				// An older run of a listed rollout: it started the rollout

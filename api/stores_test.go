@@ -56,6 +56,7 @@ func newFixture(t *testing.T) *fixture {
 		Now:      func() time.Time { return time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC) },
 		Releases: unreachableReleases(t),
 		Versions: chartVersionsOfRepo(t),
+		Codec:    testCodec(t),
 	})
 	return f
 }

@@ -7,7 +7,6 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/storeplatform/storeplatform/internal/store"
@@ -101,7 +100,9 @@ func RunningOperation(ctx context.Context, c client.Client, id string) string {
 		return "operation"
 	}
 	var kind string
-	if p, ok := d.Memo.GetFields()[memoOperation]; ok && converter.GetDefaultDataConverter().FromPayload(p, &kind) == nil && kind != "" {
+	// GetMemoValue decodes with the client's data converter, which
+	// decrypts the memo when payload encryption is on.
+	if d.GetMemoValue(memoOperation, &kind) == nil && kind != "" {
 		return kind
 	}
 	return "operation"

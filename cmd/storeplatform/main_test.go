@@ -38,6 +38,10 @@ func TestBadConfigurationExitsWithOneLine(t *testing.T) {
 		{"missing kubeconfig", []string{"worker"}, map[string]string{"KUBECONFIG": "/does/not/exist"}, "KUBECONFIG"},
 		{"unreachable mongodb", []string{"api"}, map[string]string{"MONGODB_URI": "mongodb://127.0.0.1:1/", "CONNECT_TIMEOUT": "1s"}, "MONGODB_URI"},
 		{"unreachable mongodb worker", []string{"worker"}, map[string]string{"MONGODB_URI": "mongodb://user:s3cret@127.0.0.1:1/", "CONNECT_TIMEOUT": "1s"}, "MONGODB_URI"},
+		{"missing temporal CA", []string{"worker"}, map[string]string{"TEMPORAL_TLS_CA": "/does/not/exist.pem"}, "TEMPORAL_TLS_CA"},
+		{"API key twice", []string{"api"}, map[string]string{"TEMPORAL_API_KEY": "s3cret", "TEMPORAL_API_KEY_FILE": emptyKubeconfig}, "TEMPORAL_API_KEY"},
+		{"payload keys not keys", []string{"api"}, map[string]string{"PAYLOAD_CODEC_KEYS_FILE": emptyKubeconfig}, "PAYLOAD_CODEC_KEYS_FILE"},
+		{"mongodb CA missing", []string{"api"}, map[string]string{"MONGODB_URI": "mongodb://user:s3cret@db:27017/?tls=true&tlsCAFile=/does/not/exist.pem"}, "MONGODB_URI"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

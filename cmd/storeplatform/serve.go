@@ -14,6 +14,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/mongo/readpref"
 	sdkclient "go.temporal.io/sdk/client"
+	sdkconverter "go.temporal.io/sdk/converter"
 	sdkworker "go.temporal.io/sdk/worker"
 
 	"github.com/storeplatform/storeplatform/api"
@@ -96,7 +97,14 @@ func serveAPI(ctx context.Context, cfg config.Config, d *deps.Deps, logger *slog
 	}
 	go reconcileLoop(ctx, stores, d.Temporal, cfg.TaskQueue, logger)
 	stop := make(chan struct{})
+	var codec sdkconverter.PayloadCodec // a nil *codec.Codec must not become a non-nil interface
+	dataConverter := sdkconverter.GetDefaultDataConverter()
+	if d.Codec != nil {
+		codec, dataConverter = d.Codec, d.Codec.DataConverter()
+		logger.Info("payload encryption on; admins may decode at /codec/decode", "current_key_id", d.Codec.CurrentKeyID())
+	}
 	router := api.Router(api.Options{
+		Codec: codec, DataConverter: dataConverter,
 		Stop:   stop,
 		Logger: logger, Stores: stores, Tokens: tokens, Temporal: d.Temporal, TaskQueue: cfg.TaskQueue,
 		StoreDomain: cfg.StoreDomain, StoreLimit: cfg.StoreLimit, Kube: d.Kube, Audit: api.NewMongoAudit(d.DB),
@@ -181,7 +189,8 @@ func runWorkerWith(ctx context.Context, cfg config.Config, d *deps.Deps, logger 
 	if err != nil {
 		return err
 	}
-	logger.Info("worker polling", "task_queue", cfg.TaskQueue, "chart", cfg.ChartDir, "profile", cfg.StoreProfile)
+	logger.Info("worker polling", "task_queue", cfg.TaskQueue, "chart", cfg.ChartDir, "profile", cfg.StoreProfile,
+		"payload_encryption", d.Codec != nil, "temporal_tls", cfg.TemporalTLSOn())
 	return worker.Run(ctx, d.Temporal, worker.Options{
 		TaskQueue:               cfg.TaskQueue,
 		MaxConcurrentActivities: cfg.MaxActivities,

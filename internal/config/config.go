@@ -43,6 +43,16 @@ type Config struct {
 	WebDir            string
 	TemporalUIURL     string
 	PprofAddr         string
+	// The Temporal connection's TLS and API key (see TemporalTLS and
+	// TemporalAPIKeyValue): paths, but for TemporalAPIKey, the key itself.
+	TemporalTLSCA         string
+	TemporalTLSCert       string
+	TemporalTLSKey        string
+	TemporalTLSServerName string
+	TemporalAPIKey        string
+	TemporalAPIKeyFile    string
+	// PayloadCodecKeysFile turns on payload encryption (internal/codec).
+	PayloadCodecKeysFile string
 }
 
 // ErrUsage wraps errors of flag parsing, which the flag package reports
@@ -85,6 +95,13 @@ func Settings() []Setting {
 		text("MONGODB_DB", "mongodb-db", "storeplatform", "MongoDB database name", func(c *Config) *string { return &c.MongoDB }),
 		text("TEMPORAL_ADDRESS", "temporal-address", "127.0.0.1:7233", "Temporal frontend host:port", func(c *Config) *string { return &c.TemporalAddress }),
 		text("TEMPORAL_NAMESPACE", "temporal-namespace", "default", "Temporal namespace", func(c *Config) *string { return &c.TemporalNamespace }),
+		text("TEMPORAL_TLS_CA", "temporal-tls-ca", "", "PEM file of the CA(s) that signed the Temporal frontend's certificate; turns TLS on; empty: the system's roots when TLS is on", func(c *Config) *string { return &c.TemporalTLSCA }),
+		text("TEMPORAL_TLS_CERT", "temporal-tls-cert", "", "PEM file of the client certificate for mTLS, with TEMPORAL_TLS_KEY; turns TLS on", func(c *Config) *string { return &c.TemporalTLSCert }),
+		text("TEMPORAL_TLS_KEY", "temporal-tls-key", "", "PEM file of the client certificate's private key, with TEMPORAL_TLS_CERT", func(c *Config) *string { return &c.TemporalTLSKey }),
+		text("TEMPORAL_TLS_SERVER_NAME", "temporal-tls-server-name", "", "name the frontend's certificate must hold; turns TLS on; empty: TEMPORAL_ADDRESS's host", func(c *Config) *string { return &c.TemporalTLSServerName }),
+		text("TEMPORAL_API_KEY", "temporal-api-key", "", "API key (Temporal Cloud), sent as a bearer token; turns TLS on; never logged; prefer TEMPORAL_API_KEY_FILE", func(c *Config) *string { return &c.TemporalAPIKey }),
+		text("TEMPORAL_API_KEY_FILE", "temporal-api-key-file", "", "file holding the API key, instead of TEMPORAL_API_KEY", func(c *Config) *string { return &c.TemporalAPIKeyFile }),
+		text("PAYLOAD_CODEC_KEYS_FILE", "payload-codec-keys-file", "", "file of id=base64key lines (32-byte keys, the first encrypts) that turns on AES-GCM payload encryption (api and worker); empty: payloads in the clear", func(c *Config) *string { return &c.PayloadCodecKeysFile }),
 		text("TEMPORAL_TASK_QUEUE", "task-queue", "store-platform", "Temporal task queue of the store workflows", func(c *Config) *string { return &c.TaskQueue }),
 		text("KUBECONFIG", "kubeconfig", "", "kubeconfig file; empty: in-cluster config, then ~/.kube/config", func(c *Config) *string { return &c.Kubeconfig }),
 		text("CONNECT_TIMEOUT", "connect-timeout", "15s", "how long to wait for each dependency at start", nil),
@@ -214,6 +231,7 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("PPROF_ADDR: %w", err))
 		}
 	}
+	errs = append(errs, c.validateSecurity()...)
 	if c.StoreProfile != "local" && c.StoreProfile != "prod" {
 		errs = append(errs, fmt.Errorf("STORE_PROFILE: %q is not local or prod", c.StoreProfile))
 	}
@@ -258,6 +276,11 @@ func validMongoURI(s string) error {
 	u, err := url.Parse(s)
 	if err != nil || (u.Scheme != "mongodb" && u.Scheme != "mongodb+srv") {
 		return errors.New("must be a mongodb:// or mongodb+srv:// URI")
+	}
+	// Before the driver's parse, which reads these files too but reports
+	// a bad one only as an invalid string.
+	if err := mongoTLSFiles(u); err != nil {
+		return err
 	}
 	if err := options.Client().ApplyURI(s).Validate(); err != nil {
 		return errors.New("is not a valid connection string")

@@ -10,16 +10,20 @@ import (
 	"log/slog"
 	"net/http"
 	"path/filepath"
+	"strings"
 
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"go.mongodb.org/mongo-driver/v2/mongo/readpref"
 	"go.temporal.io/sdk/client"
 	temporallog "go.temporal.io/sdk/log"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/storeplatform/storeplatform/internal/codec"
 	"github.com/storeplatform/storeplatform/internal/config"
 )
 
@@ -31,6 +35,9 @@ type Deps struct {
 	Kube     kubernetes.Interface
 	// KubeConfig is kept for the Helm SDK, which builds its own clients.
 	KubeConfig *rest.Config
+	// Codec encrypts the Temporal client's payloads; nil when payload
+	// encryption is off. The API serves it to operators for decoding.
+	Codec *codec.Codec
 }
 
 // Connect connects to MongoDB, Temporal and Kubernetes, in that order, and
@@ -50,16 +57,8 @@ func Connect(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Deps
 	}
 	d.DB = d.Mongo.Database(cfg.MongoDB)
 
-	tctx, cancel := context.WithTimeout(ctx, cfg.ConnectTimeout)
-	d.Temporal, err = client.DialContext(tctx, client.Options{
-		HostPort:  cfg.TemporalAddress,
-		Namespace: cfg.TemporalNamespace,
-		Logger:    temporallog.NewStructuredLogger(logger.With("component", "temporal-sdk")),
-	})
-	cancel()
-	if err != nil {
-		return nil, fmt.Errorf("TEMPORAL_ADDRESS: cannot reach Temporal at %s (namespace %q) within %s: %s",
-			cfg.TemporalAddress, cfg.TemporalNamespace, cfg.ConnectTimeout, rootCause(err))
+	if d.Temporal, d.Codec, err = DialTemporal(ctx, cfg, logger); err != nil {
+		return nil, err
 	}
 
 	d.KubeConfig, err = KubeRESTConfig(cfg.Kubeconfig)
@@ -81,6 +80,84 @@ func Connect(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Deps
 	}
 	ok = true
 	return d, nil
+}
+
+// TemporalOptions are the Temporal client's options from cfg: address,
+// namespace, TLS and API key, and, with PAYLOAD_CODEC_KEYS_FILE, the data
+// and failure converters that encrypt payloads (returned codec; nil when
+// encryption is off).
+func TemporalOptions(cfg config.Config, logger *slog.Logger) (client.Options, *codec.Codec, error) {
+	o := client.Options{
+		HostPort:  cfg.TemporalAddress,
+		Namespace: cfg.TemporalNamespace,
+		Logger:    temporallog.NewStructuredLogger(logger.With("component", "temporal-sdk")),
+	}
+	tlsConfig, err := cfg.TemporalTLS()
+	if err != nil {
+		return o, nil, err
+	}
+	o.ConnectionOptions.TLS = tlsConfig
+	key, err := cfg.TemporalAPIKeyValue()
+	if err != nil {
+		return o, nil, err
+	}
+	if key != "" {
+		o.Credentials = client.NewAPIKeyStaticCredentials(key)
+	}
+	c, err := cfg.PayloadCodec()
+	if err != nil {
+		return o, nil, err
+	}
+	if c != nil {
+		o.DataConverter, o.FailureConverter = c.DataConverter(), c.FailureConverter()
+	}
+	return o, c, nil
+}
+
+// DialTemporal connects to Temporal with TemporalOptions and checks that it
+// answers within cfg.ConnectTimeout. A TLS or API key failure is reported
+// with the setting most likely at fault.
+func DialTemporal(ctx context.Context, cfg config.Config, logger *slog.Logger) (client.Client, *codec.Codec, error) {
+	o, cd, err := TemporalOptions(cfg, logger)
+	if err != nil {
+		return nil, nil, err
+	}
+	tctx, cancel := context.WithTimeout(ctx, cfg.ConnectTimeout)
+	defer cancel()
+	c, err := client.DialContext(tctx, o)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: cannot reach Temporal at %s (namespace %q) within %s: %s",
+			temporalSettingAtFault(cfg, err), cfg.TemporalAddress, cfg.TemporalNamespace, cfg.ConnectTimeout, rootCause(err))
+	}
+	return c, cd, nil
+}
+
+// temporalSettingAtFault names the setting a failed dial most likely
+// points at, from the gRPC status and the TLS error's text (crypto/tls has
+// no typed errors for these): the API key or client certificate when the
+// server refused the caller, the CA or server name when the server's
+// certificate did not verify, else the address.
+func temporalSettingAtFault(cfg config.Config, err error) string {
+	switch status.Code(err) {
+	case codes.Unauthenticated, codes.PermissionDenied:
+		if cfg.TemporalAPIKey != "" || cfg.TemporalAPIKeyFile != "" {
+			return "TEMPORAL_API_KEY"
+		}
+		if cfg.TemporalTLSCert != "" {
+			return "TEMPORAL_TLS_CERT"
+		}
+	}
+	msg := err.Error()
+	switch {
+	case !cfg.TemporalTLSOn():
+	case strings.Contains(msg, "certificate is valid for"):
+		return "TEMPORAL_TLS_SERVER_NAME"
+	case strings.Contains(msg, "x509:"):
+		return "TEMPORAL_TLS_CA"
+	case strings.Contains(msg, "certificate required") || strings.Contains(msg, "bad certificate") || strings.Contains(msg, "unknown certificate authority"):
+		return "TEMPORAL_TLS_CERT"
+	}
+	return "TEMPORAL_ADDRESS"
 }
 
 // ConnectMongo connects to MongoDB and checks that it answers.
