@@ -103,7 +103,7 @@ func TestChartRBAC(t *testing.T) {
 		t.Fatalf("CreateNamespace as the worker: %v", err)
 	}
 	t.Cleanup(func() {
-		_ = env.Kube.CoreV1().Namespaces().Delete(t.Context(), spec.Namespace(), metav1.DeleteOptions{})
+		_ = env.Kube.CoreV1().Namespaces().Delete(context.Background(), spec.Namespace(), metav1.DeleteOptions{})
 	})
 
 	t.Run("access reviews", func(t *testing.T) { accessReviews(t, spec.Namespace()) })
