@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.temporal.io/sdk/client"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -74,7 +75,7 @@ func chartStoreAccess(t *testing.T) []activities.StoreAccess {
 
 func storeSpec(name, engine string) store.Spec {
 	s := store.Spec{Name: name, Generation: 1, Engine: engine, Host: name + ".stores.localhost", Title: "Test " + name,
-		AdminEmail: "owner@example.com", Size: store.SizeSmall}
+		AdminEmail: "owner@example.com", Size: store.SizeSmall, Tenant: "acme"}
 	if engine == store.EngineMedusa {
 		s.MedusaImage = "registry.example.com/acme/medusa:1.0.0"
 	}
@@ -281,15 +282,19 @@ func lifecycle(t *testing.T, db *mongo.Database, queue string, spec store.Spec) 
 		t.Fatal(err)
 	}
 	var created workflows.CreateStoreResult
-	if err := run.Get(ctx, &created); err != nil || created.Phase != store.PhaseReady {
+	if err := await(t, run, &created); err != nil || created.Phase != store.PhaseReady {
 		t.Fatalf("create: %+v %v", created, err)
 	}
-	// The chart's store chart bindings are in the namespace, made by the
-	// worker.
-	for _, name := range []string{"rbac-store-platform-worker-store", "rbac-store-platform-api-store"} {
+	// The bindings of STORE_ROLE_BINDINGS are in the namespace, made by
+	// the worker, and so is the tenant's read-only Role of the store chart,
+	// which the worker could only make holding every permission it grants.
+	for _, name := range []string{"rbac-store-platform-worker-store", "rbac-store-platform-api-store", spec.Name + "-tenant-read"} {
 		if _, err := env.Kube.RbacV1().RoleBindings(spec.Namespace()).Get(ctx, name, metav1.GetOptions{}); err != nil {
 			t.Errorf("RoleBinding %s: %v", name, err)
 		}
+	}
+	if _, err := env.Kube.RbacV1().Roles(spec.Namespace()).Get(ctx, spec.Name+"-tenant-read", metav1.GetOptions{}); err != nil {
+		t.Errorf("the tenant's Role: %v", err)
 	}
 
 	changed := spec
@@ -324,7 +329,7 @@ func lifecycle(t *testing.T, db *mongo.Database, queue string, spec store.Spec) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := del.Get(ctx, nil); err != nil {
+	if err := await(t, del, nil); err != nil {
 		t.Fatalf("delete: %v", err)
 	}
 	if _, err := env.Kube.CoreV1().Namespaces().Get(ctx, spec.Namespace(), metav1.GetOptions{}); !apierrors.IsNotFound(err) {
@@ -340,8 +345,36 @@ func operate(t *testing.T, queue string, in workflows.OperateStoreInput) workflo
 		t.Fatalf("start %s: %v", in.Kind, err)
 	}
 	var res workflows.OperateStoreResult
-	if err := run.Get(t.Context(), &res); err != nil {
+	if err := await(t, run, &res); err != nil {
 		t.Fatalf("%s: %v", in.Kind, err)
 	}
 	return res
+}
+
+// await is run.Get, except that it fails the test as soon as an activity
+// of the workflow was refused by the API server: a workflow retries a
+// Forbidden activity until its timeouts, and the refusal is what the test
+// is about.
+func await(t *testing.T, run client.WorkflowRun, into any) error {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- run.Get(t.Context(), into) }()
+	tick := time.NewTicker(500 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case err := <-done:
+			return err
+		case <-tick.C:
+		}
+		d, err := env.Temporal.DescribeWorkflow(t.Context(), run.GetID(), run.GetRunID())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, pa := range d.RawResponse.GetPendingActivities() {
+			if msg := pa.GetLastFailure().GetMessage(); strings.Contains(msg, "forbidden") {
+				t.Fatalf("%s refused by the API server: %s", pa.GetActivityType().GetName(), msg)
+			}
+		}
+	}
 }
