@@ -117,6 +117,63 @@ func TestChartRBAC(t *testing.T) {
 	for _, engine := range []string{store.EngineWooCommerce, store.EngineMedusa} {
 		t.Run("lifecycle "+engine, func(t *testing.T) { lifecycle(t, db, queue, storeSpec("rbac-"+engine, engine)) })
 	}
+	t.Run("stuck deletion forced", func(t *testing.T) { forcedDeletion(t, db, queue, storeSpec("rbac-stuck", store.EngineWooCommerce)) })
+}
+
+// forcedDeletion: a deletion held by someone else's finalizer is reported
+// stuck (naming that object, not the worker's own access) and finished by
+// the force signal, the worker keeping its access to the namespace until
+// everything else is gone.
+func forcedDeletion(t *testing.T, db *mongo.Database, queue string, spec store.Spec) {
+	ctx := t.Context()
+	run, err := workflows.StartCreate(ctx, env.Temporal, queue, workflows.CreateStoreInput{Spec: spec, Timeouts: fast})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := await(t, run, nil); err != nil {
+		t.Fatalf("create: %v", err)
+	}
+	_, err = env.Kube.CoreV1().ConfigMaps(spec.Namespace()).Create(ctx, &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Name: "held", Finalizers: []string{"example.com/hold"}},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	quick := fast
+	quick.StuckAfter = 15 * time.Second
+	del, err := workflows.StartDelete(ctx, env.Temporal, queue, workflows.DeleteStoreInput{Spec: spec, Timeouts: quick})
+	if err != nil {
+		t.Fatal(err)
+	}
+	repo := store.NewMongoRepository(db)
+	deadline := time.Now().Add(time.Minute)
+	var rec store.Record
+	for {
+		if rec, err = repo.Get(ctx, spec.Name); err != nil {
+			t.Fatal(err)
+		}
+		if rec.Phase == store.PhaseDeletionStuck {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("never stuck: %+v", rec)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	// (The namespace's own conditions, also listed, name every finalizer.)
+	if got := strings.Join(rec.Blockers, " "); !strings.Contains(got, "configmaps/held (example.com/hold)") ||
+		strings.Contains(got, "rolebindings.rbac.authorization.k8s.io/rbac-store-platform-worker-store") {
+		t.Fatalf("blockers %v: want the held ConfigMap and not the worker's access", rec.Blockers)
+	}
+	if err := env.Temporal.SignalWorkflow(ctx, del.GetID(), "", workflows.SignalForce, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := await(t, del, nil); err != nil {
+		t.Fatalf("forced delete: %v", err)
+	}
+	if _, err := env.Kube.CoreV1().Namespaces().Get(ctx, spec.Namespace(), metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Fatalf("namespace after the forced delete: %v", err)
+	}
 }
 
 // accessReviews asks the API server, for each ServiceAccount, what it may
