@@ -99,6 +99,10 @@ type Activities struct {
 	// worker's CPU work; waits cost next to nothing, so the worker can take
 	// many more activities than it runs Helm actions.
 	HelmSlots chan struct{}
+	// StoreAccess are the RoleBindings made in every store namespace
+	// (STORE_ROLE_BINDINGS); none when the worker's own credentials reach
+	// every namespace (local development).
+	StoreAccess []StoreAccess
 }
 
 // NewHelmSlots is a HelmSlots of n (n <= 0: no bound).

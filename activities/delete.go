@@ -77,6 +77,9 @@ func (a *Activities) DeleteNamespace(ctx context.Context, in DeleteNamespaceInpu
 		default:
 			res := DeleteNamespaceResult{Conditions: namespaceConditions(ns)}
 			activity.RecordHeartbeat(ctx, res)
+			if err := a.releaseWhenLast(ctx, ns); err != nil {
+				return res, err
+			}
 			// The clock starts when the deletion began, or when this activity
 			// was scheduled (after an operator's retry), whichever is later.
 			since := ns.DeletionTimestamp.Time
@@ -89,7 +92,9 @@ func (a *Activities) DeleteNamespace(ctx context.Context, in DeleteNamespaceInpu
 					return res, err
 				}
 				for _, b := range blockers {
-					res.Blockers = append(res.Blockers, b.String())
+					if !isStoreAccess(b) {
+						res.Blockers = append(res.Blockers, b.String())
+					}
 				}
 				return res, nil
 			}
@@ -133,6 +138,9 @@ func (a *Activities) ForceFinalize(ctx context.Context, in NamespaceInput) (Forc
 	var res ForceResult
 	patch := []byte(`{"metadata":{"finalizers":null}}`)
 	for _, o := range objs {
+		if isStoreAccess(o) {
+			continue // the worker's own access goes last, below
+		}
 		_, err := a.Metadata.Resource(o.gvr).Namespace(name).Patch(ctx, o.name, types.MergePatchType, patch, metav1.PatchOptions{})
 		if err != nil && !apierrors.IsNotFound(err) {
 			return res, fmt.Errorf("remove finalizers of %s: %w", o, err)
@@ -140,21 +148,48 @@ func (a *Activities) ForceFinalize(ctx context.Context, in NamespaceInput) (Forc
 		a.logger().Warn("removed finalizers on operator request", "namespace", name, "object", o.String())
 		res.Removed = append(res.Removed, o.String())
 	}
-	if len(res.Removed) > 0 {
-		// The namespace controller retries a namespace whose content stays
-		// with a growing back-off (up to a minute); a change of the
-		// namespace queues it again within its 5 s grace period, so the
-		// deletion goes on now rather than at its next back-off.
-		nudge := fmt.Appendf(nil, `{"metadata":{"annotations":{%q:%q}}}`, AnnotationForcedAt, time.Now().UTC().Format(time.RFC3339))
-		if _, err := a.Kube.CoreV1().Namespaces().Patch(ctx, name, types.MergePatchType, nudge, metav1.PatchOptions{}); err != nil && !apierrors.IsNotFound(err) {
-			return res, fmt.Errorf("annotate namespace %s: %w", name, err)
+	released, err := a.releaseStoreAccess(ctx, name, objs, true)
+	if err != nil {
+		return res, err
+	}
+	if len(res.Removed) > 0 && !released {
+		if err := a.nudge(ctx, name); err != nil {
+			return res, err
 		}
 	}
 	return res, nil
 }
 
+// releaseWhenLast releases the worker's store access (FinalizerStoreAccess)
+// in the terminating namespace ns once the namespace controller reports
+// finalizers remaining and they are only that one.
+func (a *Activities) releaseWhenLast(ctx context.Context, ns *corev1.Namespace) error {
+	if len(a.StoreAccess) == 0 {
+		return nil
+	}
+	held := false
+	for _, c := range ns.Status.Conditions {
+		if c.Type == corev1.NamespaceFinalizersRemaining && c.Status == corev1.ConditionTrue && strings.Contains(c.Message, FinalizerStoreAccess) {
+			held = true
+		}
+	}
+	if !held {
+		return nil
+	}
+	objs, err := a.finalizedObjects(ctx, ns.Name)
+	if err != nil {
+		return err
+	}
+	if released, err := a.releaseStoreAccess(ctx, ns.Name, objs, false); err != nil || !released {
+		return err
+	}
+	a.logger().Info("released the worker's access to a namespace with nothing else left", "namespace", ns.Name)
+	return nil
+}
+
 // AnnotationForcedAt is set on a namespace when ForceFinalize removed
-// finalizers in it: when, in RFC 3339.
+// finalizers in it (or DeleteNamespace the worker's own, last): when, in
+// RFC 3339.
 const AnnotationForcedAt = "storeplatform.io/forced-at"
 
 // AwaitWorkflowClosed waits until the workflow with workflowID (its latest

@@ -19,7 +19,8 @@ type NamespaceInput struct {
 }
 
 // CreateNamespace creates the store's namespace with the platform's labels
-// and Pod Security admission set to "restricted". A namespace that already
+// and Pod Security admission set to "restricted", and binds StoreAccess's
+// ClusterRoles in it. A namespace that already
 // exists is success if its labels say it belongs to this store; one of
 // another owner is a permanent NamespaceConflict, and one still being
 // deleted (an earlier store of the same name) is retried until it is gone.
@@ -42,7 +43,7 @@ func (a *Activities) CreateNamespace(ctx context.Context, in NamespaceInput) err
 	_, err := a.Kube.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{})
 	if err == nil {
 		a.logger().Info("namespace created", "namespace", name)
-		return nil
+		return a.ensureStoreAccess(ctx, name, in.Spec.Name)
 	}
 	if !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("create namespace %s: %w", name, err)
@@ -62,7 +63,8 @@ func (a *Activities) CreateNamespace(ctx context.Context, in NamespaceInput) err
 		msg := fmt.Sprintf("namespace %s belongs to generation %s of store %s, not %d", name, g, in.Spec.Name, in.Spec.Generation)
 		return temporal.NewNonRetryableApplicationError(msg, ErrNamespaceConflict, nil)
 	}
-	return nil
+	// A retry after the namespace was made but before its bindings were.
+	return a.ensureStoreAccess(ctx, name, in.Spec.Name)
 }
 
 func ownedBy(ns *corev1.Namespace, storeName string) bool {

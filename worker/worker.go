@@ -27,6 +27,9 @@ type Options struct {
 	HeartbeatThrottle time.Duration
 	// Register adds workflows and activities to the worker.
 	Register func(sdkworker.Registry)
+	// Started, if not nil, is called once the worker polls its task queue
+	// (Health.Started, for /readyz).
+	Started func()
 }
 
 // Run polls the task queue until ctx ends, then stops gracefully: running
@@ -46,6 +49,9 @@ func Run(ctx context.Context, c client.Client, o Options) error {
 	}
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker on task queue %q: %w", o.TaskQueue, err)
+	}
+	if o.Started != nil {
+		o.Started()
 	}
 	<-ctx.Done()
 	w.Stop()

@@ -26,20 +26,28 @@ func servePprof(ctx context.Context, addr string, logger *slog.Logger) error {
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	_, err := serveSide(ctx, "PPROF_ADDR", addr, mux, logger)
+	return err
+}
+
+// serveSide serves h on addr until ctx ends: a listener beside the
+// process's main work (pprof, the worker's probes), named by its setting in
+// errors and logs. It returns the bound address.
+func serveSide(ctx context.Context, setting, addr string, h http.Handler, logger *slog.Logger) (string, error) {
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
-		return fmt.Errorf("PPROF_ADDR: %w", err)
+		return "", fmt.Errorf("%s: %w", setting, err)
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			logger.Warn("pprof listener stopped", "error", err)
+			logger.Warn("listener stopped", "setting", setting, "error", err)
 		}
 	}()
 	go func() {
 		<-ctx.Done()
 		_ = srv.Close()
 	}()
-	logger.Info("pprof listening", "addr", l.Addr().String())
-	return nil
+	logger.Info("listening", "setting", setting, "addr", l.Addr().String())
+	return l.Addr().String(), nil
 }

@@ -17,6 +17,7 @@ import (
 	sdkconverter "go.temporal.io/sdk/converter"
 	sdkworker "go.temporal.io/sdk/worker"
 
+	"github.com/storeplatform/storeplatform/activities"
 	"github.com/storeplatform/storeplatform/api"
 	"github.com/storeplatform/storeplatform/internal/auth"
 	"github.com/storeplatform/storeplatform/internal/config"
@@ -183,17 +184,32 @@ func runWorker(ctx context.Context, args []string, getenv func(string) string, s
 }
 
 func runWorkerWith(ctx context.Context, cfg config.Config, d *deps.Deps, logger *slog.Logger) error {
+	access, err := activities.ParseStoreAccess(cfg.StoreRoleBindings)
+	if err != nil {
+		return fmt.Errorf("STORE_ROLE_BINDINGS: %w", err)
+	}
+	health := worker.NewHealth(func(ctx context.Context) error {
+		_, err := d.Temporal.CheckHealth(ctx, &sdkclient.CheckHealthRequest{})
+		return err
+	})
+	if cfg.WorkerHTTPAddr != "" {
+		if _, err := serveSide(ctx, "WORKER_HTTP_ADDR", cfg.WorkerHTTPAddr, health.Handler(), logger); err != nil {
+			return err
+		}
+	}
 	acts, err := worker.NewActivities(ctx, worker.ActivityDeps{
 		Kube: d.Kube, RESTConfig: d.KubeConfig, DB: d.DB, Temporal: d.Temporal, Logger: logger, HelmConcurrency: cfg.HelmConcurrency,
 	}, cfg.ChartDir, cfg.ChartVersionsDir, cfg.StoreProfile)
 	if err != nil {
 		return err
 	}
+	acts.StoreAccess = access
 	logger.Info("worker polling", "task_queue", cfg.TaskQueue, "chart", cfg.ChartDir, "profile", cfg.StoreProfile,
 		"payload_encryption", d.Codec != nil, "temporal_tls", cfg.TemporalTLSOn())
 	return worker.Run(ctx, d.Temporal, worker.Options{
 		TaskQueue:               cfg.TaskQueue,
 		MaxConcurrentActivities: cfg.MaxActivities,
 		Register:                func(r sdkworker.Registry) { worker.Register(r, acts) },
+		Started:                 health.Started,
 	})
 }

@@ -53,6 +53,8 @@ type Config struct {
 	TemporalAPIKeyFile    string
 	// PayloadCodecKeysFile turns on payload encryption (internal/codec).
 	PayloadCodecKeysFile string
+	WorkerHTTPAddr       string
+	StoreRoleBindings    string
 }
 
 // ErrUsage wraps errors of flag parsing, which the flag package reports
@@ -122,6 +124,9 @@ func Settings() []Setting {
 		text("WEB_DIR", "web-dir", "web/dist", "directory of the dashboard's build (make web), served at / (api); empty: none", func(c *Config) *string { return &c.WebDir }),
 		text("TEMPORAL_UI_URL", "temporal-ui-url", "", "Temporal Web UI address for the dashboard's workflow links, e.g. http://127.0.0.1:8233 (api)", func(c *Config) *string { return &c.TemporalUIURL }),
 		text("PPROF_ADDR", "pprof-addr", "", "address of an opt-in net/http/pprof listener, e.g. 127.0.0.1:6060 (api and worker; make bench); empty: none", func(c *Config) *string { return &c.PprofAddr }),
+		text("WORKER_HTTP_ADDR", "worker-http-addr", "", "address of the worker's probe and metrics listener (/healthz, /readyz, /metrics), e.g. :9090 (worker; the platform's chart sets it); empty: none", func(c *Config) *string { return &c.WorkerHTTPAddr }),
+		text("STORE_ROLE_BINDINGS", "store-role-bindings", "", "RoleBindings the worker makes in every store namespace it creates: comma-separated <clusterrole>=<namespace>/<serviceaccount> (worker; the platform's chart sets it); empty: none",
+			func(c *Config) *string { return &c.StoreRoleBindings }),
 		text("LOG_LEVEL", "log-level", "info", "debug, info, warn or error", func(c *Config) *string { return &c.LogLevel }),
 		text("LOG_FORMAT", "log-format", "json", "json or text", func(c *Config) *string { return &c.LogFormat }),
 	}
@@ -232,6 +237,11 @@ func (c Config) Validate() error {
 		}
 	}
 	errs = append(errs, c.validateSecurity()...)
+	if c.WorkerHTTPAddr != "" {
+		if err := hostPort(c.WorkerHTTPAddr, true); err != nil {
+			errs = append(errs, fmt.Errorf("WORKER_HTTP_ADDR: %w", err))
+		}
+	}
 	if c.StoreProfile != "local" && c.StoreProfile != "prod" {
 		errs = append(errs, fmt.Errorf("STORE_PROFILE: %q is not local or prod", c.StoreProfile))
 	}

@@ -1,0 +1,311 @@
+package platformchart_test
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+
+	"helm.sh/helm/v3/pkg/action"
+	"helm.sh/helm/v3/pkg/chart"
+	"helm.sh/helm/v3/pkg/chartutil"
+	"helm.sh/helm/v3/pkg/lint/support"
+	appsv1 "k8s.io/api/apps/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/yaml"
+
+	"github.com/storeplatform/storeplatform/internal/config"
+	"github.com/storeplatform/storeplatform/internal/storechart"
+	"github.com/storeplatform/storeplatform/internal/testenv"
+)
+
+func repoRoot(t testing.TB) string {
+	t.Helper()
+	root, err := testenv.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return root
+}
+
+func chartDir(t testing.TB) string {
+	t.Helper()
+	return filepath.Join(repoRoot(t), "charts", "store-platform")
+}
+
+func loadChart(t testing.TB) *chart.Chart {
+	t.Helper()
+	c, err := storechart.Load(chartDir(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// baseValues are the values an operator must give: the MongoDB Secret.
+func baseValues() map[string]any {
+	return map[string]any{"mongodb": map[string]any{"existingSecret": "platform-mongodb"}}
+}
+
+func render(t testing.TB, vals map[string]any) []*unstructured.Unstructured {
+	t.Helper()
+	rel, err := storechart.Render(loadChart(t), "sp", "platform", vals)
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs, err := storechart.Objects(rel.Manifest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return objs
+}
+
+func deployments(t testing.TB, objs []*unstructured.Unstructured) map[string]appsv1.Deployment {
+	t.Helper()
+	out := map[string]appsv1.Deployment{}
+	for _, o := range objs {
+		if o.GetKind() != "Deployment" {
+			continue
+		}
+		var d appsv1.Deployment
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, &d); err != nil {
+			t.Fatal(err)
+		}
+		out[d.Name] = d
+	}
+	return out
+}
+
+func TestLintIsClean(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		vals map[string]any
+	}{
+		{"defaults", baseValues()},
+		{"ingress with TLS", storechart.Merge(baseValues(), map[string]any{"api": map[string]any{"ingress": map[string]any{
+			"enabled": true, "className": "nginx", "host": "platform.example.com", "tlsSecret": "platform-tls"}}})},
+		{"no network policy, no admission policy", storechart.Merge(baseValues(), map[string]any{
+			"networkPolicy": map[string]any{"enabled": false}, "rbac": map[string]any{"admissionPolicy": false}})},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			res := action.NewLint().Run([]string{chartDir(t)}, tt.vals)
+			for _, m := range res.Messages {
+				if m.Severity >= support.WarningSev {
+					t.Errorf("lint: %s", m)
+				}
+			}
+			for _, err := range res.Errors {
+				t.Errorf("lint error: %v", err)
+			}
+		})
+	}
+}
+
+// TestRenderMakesEveryObject: the objects of the issue, each once.
+func TestRenderMakesEveryObject(t *testing.T) {
+	vals := storechart.Merge(baseValues(), map[string]any{"api": map[string]any{"ingress": map[string]any{"enabled": true}}})
+	var got []string
+	for _, o := range render(t, vals) {
+		got = append(got, o.GetKind()+"/"+o.GetName())
+	}
+	sort.Strings(got)
+	want := []string{
+		"ClusterRole/sp-store-platform-api-store", "ClusterRole/sp-store-platform-worker", "ClusterRole/sp-store-platform-worker-store",
+		"ClusterRoleBinding/sp-store-platform-worker",
+		"Deployment/sp-store-platform-api", "Deployment/sp-store-platform-worker",
+		"Ingress/sp-store-platform-api",
+		"NetworkPolicy/sp-store-platform-api", "NetworkPolicy/sp-store-platform-worker",
+		"PodDisruptionBudget/sp-store-platform-api", "PodDisruptionBudget/sp-store-platform-worker",
+		"Service/sp-store-platform-api", "Service/sp-store-platform-worker-metrics",
+		"ServiceAccount/sp-store-platform-api", "ServiceAccount/sp-store-platform-worker",
+		"ValidatingAdmissionPolicy/sp-store-platform-worker-scope", "ValidatingAdmissionPolicyBinding/sp-store-platform-worker-scope",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("objects:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func TestEveryObjectIsLabelled(t *testing.T) {
+	for _, o := range render(t, baseValues()) {
+		l := o.GetLabels()
+		for _, k := range []string{"app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernetes.io/version",
+			"app.kubernetes.io/managed-by", "app.kubernetes.io/part-of", "app.kubernetes.io/component", "helm.sh/chart"} {
+			if l[k] == "" {
+				t.Errorf("%s/%s has no label %s", o.GetKind(), o.GetName(), k)
+			}
+		}
+	}
+}
+
+// TestPodsAreRestrictedAndProbed: every pod meets the "restricted" Pod
+// Security Standard's fields, is probed on a real endpoint and has
+// resources; the worker's probes are on its WORKER_HTTP_ADDR.
+func TestPodsAreRestrictedAndProbed(t *testing.T) {
+	deps := deployments(t, render(t, baseValues()))
+	probes := map[string][2]string{ // readiness, liveness
+		"sp-store-platform-api":    {"/health", "tcp"},
+		"sp-store-platform-worker": {"/readyz", "/healthz"},
+	}
+	if len(deps) != len(probes) {
+		t.Fatalf("%d Deployments, want %d", len(deps), len(probes))
+	}
+	for name, d := range deps {
+		t.Run(name, func(t *testing.T) {
+			ps := d.Spec.Template.Spec.SecurityContext
+			if ps == nil || ps.RunAsNonRoot == nil || !*ps.RunAsNonRoot || ps.SeccompProfile == nil || ps.SeccompProfile.Type != "RuntimeDefault" {
+				t.Errorf("pod securityContext %+v", ps)
+			}
+			if d.Spec.Template.Spec.ServiceAccountName == "" {
+				t.Error("no serviceAccountName")
+			}
+			for _, c := range d.Spec.Template.Spec.Containers {
+				sc := c.SecurityContext
+				if sc == nil || sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation ||
+					sc.Capabilities == nil || len(sc.Capabilities.Drop) != 1 || sc.Capabilities.Drop[0] != "ALL" || len(sc.Capabilities.Add) != 0 ||
+					sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem {
+					t.Errorf("container %s securityContext %+v", c.Name, sc)
+				}
+				if c.Resources.Requests.Cpu().IsZero() || c.Resources.Limits.Memory().IsZero() {
+					t.Errorf("container %s resources %+v", c.Name, c.Resources)
+				}
+				want := probes[name]
+				if c.ReadinessProbe == nil || c.ReadinessProbe.HTTPGet == nil || c.ReadinessProbe.HTTPGet.Path != want[0] {
+					t.Errorf("container %s readiness %+v, want GET %s", c.Name, c.ReadinessProbe, want[0])
+				}
+				switch lp := c.LivenessProbe; {
+				case lp == nil:
+					t.Errorf("container %s has no liveness probe", c.Name)
+				case want[1] == "tcp" && lp.TCPSocket == nil, want[1] != "tcp" && (lp.HTTPGet == nil || lp.HTTPGet.Path != want[1]):
+					t.Errorf("container %s liveness %+v, want %s", c.Name, lp, want[1])
+				}
+			}
+		})
+	}
+}
+
+// TestEnvironmentIsTheCommandsSettings: every variable the chart sets is a
+// setting of internal/config (so a rename there cannot leave the chart
+// setting nothing), and the worker is given its listener and its bindings.
+func TestEnvironmentIsTheCommandsSettings(t *testing.T) {
+	known := map[string]bool{"HOME": true}
+	for _, s := range config.Settings() {
+		known[s.Env] = true
+	}
+	deps := deployments(t, render(t, baseValues()))
+	for name, d := range deps {
+		for _, c := range d.Spec.Template.Spec.Containers {
+			for _, e := range c.Env {
+				if !known[e.Name] {
+					t.Errorf("%s sets %s, which is no setting", name, e.Name)
+				}
+				if e.Name == "MONGODB_URI" && (e.ValueFrom == nil || e.ValueFrom.SecretKeyRef == nil) {
+					t.Errorf("%s: MONGODB_URI is not read from a Secret", name)
+				}
+			}
+		}
+	}
+	env := map[string]string{}
+	for _, e := range deps["sp-store-platform-worker"].Spec.Template.Spec.Containers[0].Env {
+		env[e.Name] = e.Value
+	}
+	if env["WORKER_HTTP_ADDR"] != ":9090" ||
+		env["STORE_ROLE_BINDINGS"] != "sp-store-platform-worker-store=platform/sp-store-platform-worker,sp-store-platform-api-store=platform/sp-store-platform-api" {
+		t.Fatalf("worker env %v", env)
+	}
+}
+
+func TestSchemaRejectsBadValues(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		vals  map[string]any
+		field string // JSON pointer of the bad value
+	}{
+		{"temporal address without port", map[string]any{"temporal": map[string]any{"address": "temporal"}}, "/temporal/address"},
+		{"unknown profile", map[string]any{"store": map[string]any{"profile": "staging"}}, "/store/profile"},
+		{"negative workers", map[string]any{"worker": map[string]any{"replicas": -1}}, "/worker/replicas"},
+		{"port out of range", map[string]any{"worker": map[string]any{"httpPort": 70000}}, "/worker/httpPort"},
+		{"unknown value", map[string]any{"api": map[string]any{"replica": 3}}, "/api"},
+		{"database with a dot", map[string]any{"mongodb": map[string]any{"database": "a.b"}}, "/mongodb/database"},
+		{"log level", map[string]any{"logLevel": "loud"}, "/logLevel"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := storechart.Render(loadChart(t), "sp", "platform", storechart.Merge(baseValues(), tt.vals))
+			if err == nil || !strings.Contains(err.Error(), "at '"+tt.field) {
+				t.Fatalf("want a schema error at %s, got %v", tt.field, err)
+			}
+		})
+	}
+	t.Run("no MongoDB secret", func(t *testing.T) {
+		_, err := storechart.Render(loadChart(t), "sp", "platform", nil)
+		if err == nil || !strings.Contains(err.Error(), "mongodb.existingSecret is required") {
+			t.Fatalf("want the required-Secret error, got %v", err)
+		}
+	})
+}
+
+// TestStoreChartVersionRecorded: the chart names the store chart version
+// the image ships (charts/store), on the pods too.
+func TestStoreChartVersionRecorded(t *testing.T) {
+	store, err := chartutil.LoadChartfile(filepath.Join(repoRoot(t), "charts", "store", "Chart.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := loadChart(t)
+	if got := c.Metadata.Annotations["storeplatform.io/store-chart-version"]; got != store.Version {
+		t.Fatalf("Chart.yaml records store chart %q; charts/store is %q", got, store.Version)
+	}
+	for name, d := range deployments(t, render(t, baseValues())) {
+		if got := d.Spec.Template.Annotations["storeplatform.io/store-chart-version"]; got != store.Version {
+			t.Errorf("%s pods record store chart %q, want %q", name, got, store.Version)
+		}
+	}
+}
+
+// TestValuesDocumented: every value of values.yaml has a row in the
+// README's table, and every row is a value.
+func TestValuesDocumented(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join(chartDir(t), "values.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var vals map[string]any
+	if err := yaml.Unmarshal(raw, &vals); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]bool{}
+	var walk func(prefix string, m map[string]any)
+	walk = func(prefix string, m map[string]any) {
+		for k, v := range m {
+			if sub, ok := v.(map[string]any); ok && len(sub) > 0 && !freeForm[prefix+k] {
+				walk(prefix+k+".", sub)
+				continue
+			}
+			want[prefix+k] = true
+		}
+	}
+	walk("", vals)
+	readme, err := os.ReadFile(filepath.Join(chartDir(t), "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	for _, m := range regexp.MustCompile("(?m)^\\| `([^`]+)` \\|").FindAllStringSubmatch(string(readme), -1) {
+		got[m[1]] = true
+	}
+	for k := range want {
+		if !got[k] {
+			t.Errorf("values.yaml's %s is not in the README's table", k)
+		}
+	}
+	for k := range got {
+		if !want[k] {
+			t.Errorf("the README's table has %s, which values.yaml does not", k)
+		}
+	}
+}
+
+// freeForm are maps documented as one value (Kubernetes objects).
+var freeForm = map[string]bool{"api.resources": true, "worker.resources": true, "api.ingress.annotations": true, "nodeSelector": true}
