@@ -99,6 +99,19 @@ type Activities struct {
 	// worker's CPU work; waits cost next to nothing, so the worker can take
 	// many more activities than it runs Helm actions.
 	HelmSlots chan struct{}
+	// Metrics records the durations of Helm actions and waits
+	// (internal/metrics.Worker); nil: none.
+	Metrics Observer
+}
+
+// Observer records what the activities measure. Every error is the
+// action's own (nil: it succeeded).
+type Observer interface {
+	// HelmAction records one Helm install or upgrade.
+	HelmAction(action string, d time.Duration, err error)
+	// WaitReady records one attempt of WaitReady, from its start until the
+	// store was ready, failed, or the attempt ended.
+	WaitReady(d time.Duration, err error)
 }
 
 // NewHelmSlots is a HelmSlots of n (n <= 0: no bound).
@@ -130,7 +143,13 @@ func (a *Activities) pollInterval() time.Duration {
 	return a.PollInterval
 }
 
-func (a *Activities) logger() *slog.Logger {
+// log is the logger of the activity running in ctx: the one WithLogger put
+// there (the worker's interceptor, with the activity's workflowId, runId,
+// activity and store), else Logger.
+func (a *Activities) log(ctx context.Context) *slog.Logger {
+	if l, ok := ctx.Value(loggerKey{}).(*slog.Logger); ok {
+		return l
+	}
 	if a.Logger == nil {
 		return slog.New(slog.DiscardHandler)
 	}

@@ -73,7 +73,7 @@ func (a *Activities) DeleteNamespace(ctx context.Context, in DeleteNamespaceInpu
 			if err != nil && !apierrors.IsNotFound(err) {
 				return DeleteNamespaceResult{}, fmt.Errorf("delete namespace %s: %w", name, err)
 			}
-			a.logger().Info("namespace deletion started", "namespace", name)
+			a.log(ctx).Info("namespace deletion started", "namespace", name)
 		default:
 			res := DeleteNamespaceResult{Conditions: namespaceConditions(ns)}
 			activity.RecordHeartbeat(ctx, res)
@@ -137,7 +137,7 @@ func (a *Activities) ForceFinalize(ctx context.Context, in NamespaceInput) (Forc
 		if err != nil && !apierrors.IsNotFound(err) {
 			return res, fmt.Errorf("remove finalizers of %s: %w", o, err)
 		}
-		a.logger().Warn("removed finalizers on operator request", "namespace", name, "object", o.String())
+		a.log(ctx).Warn("removed finalizers on operator request", "namespace", name, "object", o.String())
 		res.Removed = append(res.Removed, o.String())
 	}
 	if len(res.Removed) > 0 {

@@ -14,6 +14,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/mongo/readpref"
 	sdkclient "go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/interceptor"
 	sdkworker "go.temporal.io/sdk/worker"
 
 	"github.com/storeplatform/storeplatform/api"
@@ -21,6 +22,7 @@ import (
 	"github.com/storeplatform/storeplatform/internal/config"
 	"github.com/storeplatform/storeplatform/internal/deps"
 	"github.com/storeplatform/storeplatform/internal/helmclient"
+	"github.com/storeplatform/storeplatform/internal/metrics"
 	"github.com/storeplatform/storeplatform/internal/store"
 	"github.com/storeplatform/storeplatform/internal/storechart"
 	"github.com/storeplatform/storeplatform/worker"
@@ -163,7 +165,8 @@ func runWorker(ctx context.Context, args []string, getenv func(string) string, s
 		return err
 	}
 	logger := newLogger(cfg, stderr)
-	d, err := deps.Connect(ctx, cfg, logger)
+	m := metrics.NewWorker()
+	d, err := deps.Connect(ctx, cfg, logger, deps.WithTemporalMetrics(m.TemporalHandler()))
 	if err != nil {
 		return err
 	}
@@ -171,20 +174,30 @@ func runWorker(ctx context.Context, args []string, getenv func(string) string, s
 	if err := servePprof(ctx, cfg.PprofAddr, logger); err != nil {
 		return err
 	}
-	return runWorkerWith(ctx, cfg, d, logger)
+	return runWorkerWith(ctx, cfg, d, m, logger)
 }
 
-func runWorkerWith(ctx context.Context, cfg config.Config, d *deps.Deps, logger *slog.Logger) error {
+// runWorkerWith runs the worker until ctx ends; m holds its metrics (d's
+// Temporal client was dialled with m's handler), served at
+// WORKER_METRICS_ADDR when it is set.
+func runWorkerWith(ctx context.Context, cfg config.Config, d *deps.Deps, m *metrics.Worker, logger *slog.Logger) error {
 	acts, err := worker.NewActivities(ctx, worker.ActivityDeps{
 		Kube: d.Kube, RESTConfig: d.KubeConfig, DB: d.DB, Temporal: d.Temporal, Logger: logger, HelmConcurrency: cfg.HelmConcurrency,
 	}, cfg.ChartDir, cfg.ChartVersionsDir, cfg.StoreProfile)
 	if err != nil {
 		return err
 	}
+	acts.Metrics = m
+	if err := serveWorkerMetrics(ctx, cfg.WorkerMetricsAddr, m.Handler(store.NewMongoRepository(d.DB)), logger); err != nil {
+		return err
+	}
 	logger.Info("worker polling", "task_queue", cfg.TaskQueue, "chart", cfg.ChartDir, "profile", cfg.StoreProfile)
 	return worker.Run(ctx, d.Temporal, worker.Options{
 		TaskQueue:               cfg.TaskQueue,
 		MaxConcurrentActivities: cfg.MaxActivities,
+		ActivityPollers:         cfg.ActivityPollers,
+		WorkflowPollers:         cfg.WorkflowPollers,
 		Register:                func(r sdkworker.Registry) { worker.Register(r, acts) },
+		Interceptors:            []interceptor.WorkerInterceptor{worker.NewInterceptor(logger, m)},
 	})
 }

@@ -36,6 +36,8 @@ type Config struct {
 	ChartVersionsDir  string
 	MaxActivities     int
 	HelmConcurrency   int
+	ActivityPollers   int
+	WorkflowPollers   int
 	KubeQPS           int
 	KubeBurst         int
 	StoreDomain       string
@@ -43,6 +45,7 @@ type Config struct {
 	WebDir            string
 	TemporalUIURL     string
 	PprofAddr         string
+	WorkerMetricsAddr string
 }
 
 // ErrUsage wraps errors of flag parsing, which the flag package reports
@@ -95,6 +98,10 @@ func Settings() []Setting {
 			func(c *Config) *int { return &c.MaxActivities }, 1, 10000),
 		num("HELM_CONCURRENCY", "helm-concurrency", "8", "Helm actions (install, upgrade, rollback, uninstall) one worker runs at once; the others wait their turn, heartbeating (worker)",
 			func(c *Config) *int { return &c.HelmConcurrency }, 1, 1000),
+		num("WORKER_ACTIVITY_POLLERS", "activity-pollers", "2", "requests one worker keeps open to Temporal for activity tasks (the SDK's default is 2): raise it when activities wait to start while WORKER_MAX_ACTIVITIES has room (worker)",
+			func(c *Config) *int { return &c.ActivityPollers }, 1, 100),
+		num("WORKER_WORKFLOW_POLLERS", "workflow-pollers", "2", "requests one worker keeps open to Temporal for workflow tasks (the SDK's default is 2) (worker)",
+			func(c *Config) *int { return &c.WorkflowPollers }, 1, 100),
 		num("KUBE_QPS", "kube-qps", "50", "requests per second the process's Kubernetes clients may send (worker and api)",
 			func(c *Config) *int { return &c.KubeQPS }, 1, 100000),
 		num("KUBE_BURST", "kube-burst", "100", "requests the process's Kubernetes clients may send at once above KUBE_QPS (worker and api)",
@@ -105,6 +112,7 @@ func Settings() []Setting {
 		text("WEB_DIR", "web-dir", "web/dist", "directory of the dashboard's build (make web), served at / (api); empty: none", func(c *Config) *string { return &c.WebDir }),
 		text("TEMPORAL_UI_URL", "temporal-ui-url", "", "Temporal Web UI address for the dashboard's workflow links, e.g. http://127.0.0.1:8233 (api)", func(c *Config) *string { return &c.TemporalUIURL }),
 		text("PPROF_ADDR", "pprof-addr", "", "address of an opt-in net/http/pprof listener, e.g. 127.0.0.1:6060 (api and worker; make bench); empty: none", func(c *Config) *string { return &c.PprofAddr }),
+		text("WORKER_METRICS_ADDR", "worker-metrics-addr", "", "address of the worker's Prometheus /metrics listener, e.g. 0.0.0.0:9090 (worker); empty: none", func(c *Config) *string { return &c.WorkerMetricsAddr }),
 		text("LOG_LEVEL", "log-level", "info", "debug, info, warn or error", func(c *Config) *string { return &c.LogLevel }),
 		text("LOG_FORMAT", "log-format", "json", "json or text", func(c *Config) *string { return &c.LogFormat }),
 	}
@@ -212,6 +220,11 @@ func (c Config) Validate() error {
 	if c.PprofAddr != "" {
 		if err := hostPort(c.PprofAddr, true); err != nil {
 			errs = append(errs, fmt.Errorf("PPROF_ADDR: %w", err))
+		}
+	}
+	if c.WorkerMetricsAddr != "" {
+		if err := hostPort(c.WorkerMetricsAddr, true); err != nil {
+			errs = append(errs, fmt.Errorf("WORKER_METRICS_ADDR: %w", err))
 		}
 	}
 	if c.StoreProfile != "local" && c.StoreProfile != "prod" {

@@ -74,6 +74,10 @@ func TestLoadRejectsBadSettings(t *testing.T) {
 		{"helm concurrency not a number", map[string]string{"HELM_CONCURRENCY": "many"}, "HELM_CONCURRENCY"},
 		{"kube qps negative", map[string]string{"KUBE_QPS": "-5"}, "KUBE_QPS"},
 		{"kube burst too big", map[string]string{"KUBE_BURST": "1000000"}, "KUBE_BURST"},
+		{"activity pollers zero", map[string]string{"WORKER_ACTIVITY_POLLERS": "0"}, "WORKER_ACTIVITY_POLLERS"},
+		{"workflow pollers too many", map[string]string{"WORKER_WORKFLOW_POLLERS": "101"}, "WORKER_WORKFLOW_POLLERS"},
+		{"worker metrics addr without port", map[string]string{"WORKER_METRICS_ADDR": "0.0.0.0"}, "WORKER_METRICS_ADDR"},
+		{"worker metrics addr", map[string]string{"WORKER_METRICS_ADDR": "127.0.0.1:9090"}, ""},
 		{"store limit zero", map[string]string{"STORE_LIMIT": "0"}, "STORE_LIMIT"},
 		{"numbers in range", map[string]string{"KUBE_QPS": "20", "KUBE_BURST": "40", "HELM_CONCURRENCY": "2", "WORKER_MAX_ACTIVITIES": "50"}, ""},
 	}

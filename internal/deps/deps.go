@@ -33,9 +33,18 @@ type Deps struct {
 	KubeConfig *rest.Config
 }
 
+// Option changes how Connect connects.
+type Option func(*client.Options)
+
+// WithTemporalMetrics dials Temporal with h as the SDK's metrics handler
+// (the worker's: internal/metrics.Worker.TemporalHandler).
+func WithTemporalMetrics(h client.MetricsHandler) Option {
+	return func(o *client.Options) { o.MetricsHandler = h }
+}
+
 // Connect connects to MongoDB, Temporal and Kubernetes, in that order, and
 // checks that each answers within cfg.ConnectTimeout.
-func Connect(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Deps, error) {
+func Connect(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Option) (*Deps, error) {
 	d := &Deps{}
 	ok := false
 	defer func() {
@@ -51,11 +60,15 @@ func Connect(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Deps
 	d.DB = d.Mongo.Database(cfg.MongoDB)
 
 	tctx, cancel := context.WithTimeout(ctx, cfg.ConnectTimeout)
-	d.Temporal, err = client.DialContext(tctx, client.Options{
+	co := client.Options{
 		HostPort:  cfg.TemporalAddress,
 		Namespace: cfg.TemporalNamespace,
 		Logger:    temporallog.NewStructuredLogger(logger.With("component", "temporal-sdk")),
-	})
+	}
+	for _, o := range opts {
+		o(&co)
+	}
+	d.Temporal, err = client.DialContext(tctx, co)
 	cancel()
 	if err != nil {
 		return nil, fmt.Errorf("TEMPORAL_ADDRESS: cannot reach Temporal at %s (namespace %q) within %s: %s",
