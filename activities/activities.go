@@ -18,6 +18,7 @@ import (
 	"k8s.io/client-go/metadata"
 
 	"github.com/storeplatform/storeplatform/internal/kubewatch"
+	"github.com/storeplatform/storeplatform/internal/logctx"
 	"github.com/storeplatform/storeplatform/internal/store"
 	"github.com/storeplatform/storeplatform/internal/storechart"
 )
@@ -147,11 +148,8 @@ func (a *Activities) pollInterval() time.Duration {
 // there (the worker's interceptor, with the activity's workflowId, runId,
 // activity and store), else Logger.
 func (a *Activities) log(ctx context.Context) *slog.Logger {
-	if l, ok := ctx.Value(loggerKey{}).(*slog.Logger); ok {
-		return l
-	}
 	if a.Logger == nil {
-		return slog.New(slog.DiscardHandler)
+		return logctx.From(ctx, slog.New(slog.DiscardHandler))
 	}
-	return a.Logger
+	return logctx.From(ctx, a.Logger)
 }

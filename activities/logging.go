@@ -4,17 +4,16 @@ import (
 	"context"
 	"log/slog"
 
+	"github.com/storeplatform/storeplatform/internal/logctx"
 	"github.com/storeplatform/storeplatform/internal/store"
 )
-
-type loggerKey struct{}
 
 // WithLogger returns ctx carrying l as the logger of the activity that runs
 // with it. The worker's interceptor puts one there with the fields every
 // activity log line must have (workflowId, runId, activity, store), so that
 // no activity has to remember to add them.
 func WithLogger(ctx context.Context, l *slog.Logger) context.Context {
-	return context.WithValue(ctx, loggerKey{}, l)
+	return logctx.With(ctx, l)
 }
 
 // StoreOf names the store an activity's arguments are about: the name in

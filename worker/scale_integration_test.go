@@ -33,7 +33,9 @@ func newBinaryPlatform(t *testing.T, queue, dbName string) *binaryPlatform {
 		"TEMPORAL_ADDRESS=" + env.Stack.TemporalAddress(), "MONGODB_URI=" + env.MongoURI, "MONGODB_DB=" + dbName,
 		"KUBECONFIG=" + env.Kubeconfig, "TEMPORAL_TASK_QUEUE=" + queue,
 		"CHART_DIR=" + filepath.Join(env.RepoRoot, "charts", "store"), "STORE_PROFILE=local",
-		"LOG_LEVEL=info", "LOG_FORMAT=json", "WEB_DIR=",
+		// debug: Helm's own lines too, which must carry the activity's
+		// fields and, like every line, no secret.
+		"LOG_LEVEL=debug", "LOG_FORMAT=json", "WEB_DIR=",
 	}}
 }
 
@@ -279,8 +281,16 @@ func TestTwoWorkersShareTheQueue(t *testing.T) {
 
 	t.Run("activity log lines", func(t *testing.T) {
 		created := map[string]int{}
+		helmLines := 0
 		for _, name := range []string{"worker-1", "worker-2"} {
 			for _, l := range logLines(t, p.log(name)) {
+				if l["component"] == "helm" {
+					helmLines++
+					s, _ := l["store"].(string)
+					if s == "" || l["namespace"] != "store-"+s || l["workflowId"] == nil || l["runId"] == nil || l["activity"] == nil {
+						t.Errorf("%s: Helm's log line %v has not its activity's workflowId, runId, activity and store", name, l)
+					}
+				}
 				if l["msg"] != "namespace created" {
 					continue
 				}
@@ -290,6 +300,9 @@ func TestTwoWorkersShareTheQueue(t *testing.T) {
 					t.Errorf("%s: log line %v, want workflowId %s, a runId, activity CreateNamespace", name, l, want)
 				}
 			}
+		}
+		if helmLines == 0 {
+			t.Error("no Helm log line at LOG_LEVEL=debug")
 		}
 		for _, spec := range specs {
 			if created[spec.Name] != 1 {
