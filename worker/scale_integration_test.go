@@ -245,11 +245,13 @@ func TestTwoWorkersShareTheQueue(t *testing.T) {
 			{"temporal_workflow_completed", []string{`workflow_type="CreateStore"`}},
 			{"temporal_activity_execution_latency_count", []string{`activity_type="WaitReady"`, `task_queue="` + queue + `"`}},
 			{"temporal_activity_schedule_to_start_latency_count", []string{`activity_type="WaitReady"`}},
+			{"temporal_worker_task_slots_available", []string{`worker_type="ActivityWorker"`}},
 			// The platform's.
 			{"storeplatform_activity_duration_seconds_count", []string{`activity="WaitReady"`, `outcome="ok"`}},
 			{"storeplatform_wait_ready_duration_seconds_count", []string{`outcome="ok"`}},
 			{"storeplatform_stores", []string{`phase="ready"`}},
 			{"go_goroutines", nil},
+			{"process_cpu_seconds_total", nil},
 		} {
 			if n, ok := got.sum(want.name, want.labels...); !ok || n == 0 {
 				t.Errorf("worker-2's /metrics has no %s%v above 0", want.name, want.labels)

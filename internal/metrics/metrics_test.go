@@ -2,10 +2,14 @@ package metrics
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -130,5 +134,46 @@ func TestOutcome(t *testing.T) {
 		if got := Outcome(tt.err); got != tt.want {
 			t.Errorf("Outcome(%v) = %s, want %s", tt.err, got, tt.want)
 		}
+	}
+}
+
+// TestDashboardQueriesServedSeries: every series docs/grafana/workers.json
+// queries is one the worker serves: the platform's by their constants, the
+// SDK's by the names TestTwoWorkersShareTheQueue scrapes or the operations
+// guide lists, so a renamed metric fails here rather than blank a panel.
+func TestDashboardQueriesServedSeries(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "docs", "grafana", "workers.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d struct {
+		Panels []struct {
+			Title   string `json:"title"`
+			Targets []struct {
+				Expr string `json:"expr"`
+			} `json:"targets"`
+		} `json:"panels"`
+	}
+	if err := json.Unmarshal(b, &d); err != nil {
+		t.Fatal(err)
+	}
+	served := map[string]bool{ActivityDuration: true, HelmDuration: true, WaitReadyDuration: true, Stores: true,
+		"temporal_activity_schedule_to_start_latency": true, "temporal_worker_task_slots_available": true,
+		"process_cpu_seconds_total": true}
+	name := regexp.MustCompile(`\b(storeplatform_|temporal_|process_)[a-z_]+`)
+	queried := 0
+	for _, p := range d.Panels {
+		for _, tg := range p.Targets {
+			for _, n := range name.FindAllString(tg.Expr, -1) {
+				queried++
+				base := strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(n, "_bucket"), "_count"), "_sum")
+				if !served[base] {
+					t.Errorf("panel %q queries %s, which the worker does not serve", p.Title, n)
+				}
+			}
+		}
+	}
+	if queried == 0 {
+		t.Fatal("the dashboard queries nothing")
 	}
 }
