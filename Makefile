@@ -45,9 +45,13 @@ TEST_FLAGS  ?= -race -count=1 -timeout 30m
 dev: tools build web ## dev: build what is missing, then run the whole platform locally until Ctrl-C
 	$(BIN)/storeplatform dev --dir $(LOCAL) --bin $(BIN)
 
+# How bin/storeplatform is built: static, without local paths or debug symbols. The Dockerfile's
+# build stage runs the same go build (TestDockerfileBuildsWhatMakeBuilds keeps them in step).
+GO_BUILD_FLAGS := -trimpath -ldflags "-s -w"
+
 .PHONY: build
-build: ## build: build bin/storeplatform
-	$(GO) build -o $(BIN)/storeplatform ./cmd/storeplatform
+build: ## build: build bin/storeplatform (as the Dockerfile builds it)
+	CGO_ENABLED=0 $(GO) build $(GO_BUILD_FLAGS) -o $(BIN)/storeplatform ./cmd/storeplatform
 
 .PHONY: test
 test: tools build lint web web-test medusa-example ## test: go vet, staticcheck, the dashboard's tests, the Medusa example's build, then Go unit, integration and browser tests (-race) on the real local stack

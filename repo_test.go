@@ -9,64 +9,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-
-	"sigs.k8s.io/yaml"
 )
-
-func TestDockerComposeIsValidAndComplete(t *testing.T) {
-	data, err := os.ReadFile("docker-compose.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var compose struct {
-		Services map[string]struct {
-			Image       string            `json:"image"`
-			Restart     string            `json:"restart"`
-			Build       any               `json:"build"`
-			Command     []string          `json:"command"`
-			Environment map[string]string `json:"environment"`
-			Volumes     []string          `json:"volumes"`
-			Ports       []string          `json:"ports"`
-			DependsOn   []string          `json:"depends_on"`
-		} `json:"services"`
-		Name    string         `json:"name"`
-		Volumes map[string]any `json:"volumes"`
-	}
-	if err := yaml.UnmarshalStrict(data, &compose); err != nil {
-		t.Fatalf("docker-compose.yaml: %v", err)
-	}
-	pinned := regexp.MustCompile(`^[a-z0-9./-]+:\d+(\.\d+)+$`)
-	for _, name := range []string{"temporal", "mongodb", "api", "worker"} {
-		svc, ok := compose.Services[name]
-		if !ok {
-			t.Errorf("service %s missing", name)
-			continue
-		}
-		if svc.Image == "" && svc.Build == nil {
-			t.Errorf("service %s has neither image nor build", name)
-		}
-		if svc.Image != "" && !pinned.MatchString(svc.Image) {
-			t.Errorf("service %s: image %q is not pinned to a version", name, svc.Image)
-		}
-		for _, dep := range svc.DependsOn {
-			if _, ok := compose.Services[dep]; !ok {
-				t.Errorf("service %s depends on unknown %s", name, dep)
-			}
-		}
-	}
-	for _, name := range []string{"api", "worker"} {
-		svc := compose.Services[name]
-		if svc.Environment["TEMPORAL_ADDRESS"] != "temporal:7233" || !strings.HasPrefix(svc.Environment["MONGODB_URI"], "mongodb://mongodb:") {
-			t.Errorf("service %s does not point at the compose services: %v", name, svc.Environment)
-		}
-		if svc.Environment["KUBECONFIG"] == "" || len(svc.Volumes) == 0 {
-			t.Errorf("service %s does not mount a kubeconfig", name)
-		}
-	}
-	if !strings.Contains(strings.Join(compose.Services["temporal"].Ports, " "), "8233") {
-		t.Error("temporal Web UI port 8233 not published")
-	}
-}
 
 func TestDockerfileBuildsNonRootImage(t *testing.T) {
 	data, err := os.ReadFile("Dockerfile")

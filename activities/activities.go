@@ -18,6 +18,7 @@ import (
 	"k8s.io/client-go/metadata"
 
 	"github.com/storeplatform/storeplatform/internal/kubewatch"
+	"github.com/storeplatform/storeplatform/internal/logctx"
 	"github.com/storeplatform/storeplatform/internal/store"
 	"github.com/storeplatform/storeplatform/internal/storechart"
 )
@@ -103,6 +104,19 @@ type Activities struct {
 	// (STORE_ROLE_BINDINGS); none when the worker's own credentials reach
 	// every namespace (local development).
 	StoreAccess []StoreAccess
+	// Metrics records the durations of Helm actions and waits
+	// (internal/metrics.Worker); nil: none.
+	Metrics Observer
+}
+
+// Observer records what the activities measure. Every error is the
+// action's own (nil: it succeeded).
+type Observer interface {
+	// HelmAction records one Helm install or upgrade.
+	HelmAction(action string, d time.Duration, err error)
+	// WaitReady records one attempt of WaitReady, from its start until the
+	// store was ready, failed, or the attempt ended.
+	WaitReady(d time.Duration, err error)
 }
 
 // NewHelmSlots is a HelmSlots of n (n <= 0: no bound).
@@ -134,9 +148,12 @@ func (a *Activities) pollInterval() time.Duration {
 	return a.PollInterval
 }
 
-func (a *Activities) logger() *slog.Logger {
+// log is the logger of the activity running in ctx: the one WithLogger put
+// there (the worker's interceptor, with the activity's workflowId, runId,
+// activity and store), else Logger.
+func (a *Activities) log(ctx context.Context) *slog.Logger {
 	if a.Logger == nil {
-		return slog.New(slog.DiscardHandler)
+		return logctx.From(ctx, slog.New(slog.DiscardHandler))
 	}
-	return a.Logger
+	return logctx.From(ctx, a.Logger)
 }

@@ -73,7 +73,7 @@ func (a *Activities) DeleteNamespace(ctx context.Context, in DeleteNamespaceInpu
 			if err != nil && !apierrors.IsNotFound(err) {
 				return DeleteNamespaceResult{}, fmt.Errorf("delete namespace %s: %w", name, err)
 			}
-			a.logger().Info("namespace deletion started", "namespace", name)
+			a.log(ctx).Info("namespace deletion started", "namespace", name)
 		default:
 			res := DeleteNamespaceResult{Conditions: namespaceConditions(ns)}
 			activity.RecordHeartbeat(ctx, res)
@@ -145,7 +145,7 @@ func (a *Activities) ForceFinalize(ctx context.Context, in NamespaceInput) (Forc
 		if err != nil && !apierrors.IsNotFound(err) {
 			return res, fmt.Errorf("remove finalizers of %s: %w", o, err)
 		}
-		a.logger().Warn("removed finalizers on operator request", "namespace", name, "object", o.String())
+		a.log(ctx).Warn("removed finalizers on operator request", "namespace", name, "object", o.String())
 		res.Removed = append(res.Removed, o.String())
 	}
 	released, err := a.releaseStoreAccess(ctx, name, objs, true)
@@ -183,7 +183,7 @@ func (a *Activities) releaseWhenLast(ctx context.Context, ns *corev1.Namespace) 
 	if released, err := a.releaseStoreAccess(ctx, ns.Name, objs, false); err != nil || !released {
 		return err
 	}
-	a.logger().Info("released the worker's access to a namespace with nothing else left", "namespace", ns.Name)
+	a.log(ctx).Info("released the worker's access to a namespace with nothing else left", "namespace", ns.Name)
 	return nil
 }
 

@@ -149,7 +149,7 @@ func (l *releaseLease) acquire(ctx context.Context) (bool, error) {
 			}
 		}
 		if !logged {
-			l.kube.logger().Warn("waiting for the release lease held by an earlier attempt",
+			l.kube.log(ctx).Warn("waiting for the release lease held by an earlier attempt",
 				"namespace", l.ns, "lease", l.name, "holder", ptr.Deref(cur.Spec.HolderIdentity, ""))
 			logged = true
 		}
@@ -201,7 +201,7 @@ func (l *releaseLease) renew(ctx context.Context) {
 			continue // the apiserver may be back at the next tick
 		}
 		if ptr.Deref(cur.Spec.HolderIdentity, "") != l.holder {
-			l.kube.logger().Warn("lost the release lease", "namespace", l.ns, "lease", l.name, "holder", ptr.Deref(cur.Spec.HolderIdentity, ""))
+			l.kube.log(ctx).Warn("lost the release lease", "namespace", l.ns, "lease", l.name, "holder", ptr.Deref(cur.Spec.HolderIdentity, ""))
 			return
 		}
 		_, _ = leases.Update(ctx, l.spec(cur), metav1.UpdateOptions{}) // a miss is retried at the next tick
@@ -220,7 +220,7 @@ func (l *releaseLease) giveBack(ctx context.Context) {
 	}
 	err = leases.Delete(ctx, l.name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &cur.UID, ResourceVersion: &cur.ResourceVersion}})
 	if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
-		l.kube.logger().Warn("could not give back the release lease; it runs out by itself", "namespace", l.ns, "lease", l.name, "error", err)
+		l.kube.log(ctx).Warn("could not give back the release lease; it runs out by itself", "namespace", l.ns, "lease", l.name, "error", err)
 	}
 }
 

@@ -42,7 +42,7 @@ func (a *Activities) CreateNamespace(ctx context.Context, in NamespaceInput) err
 	}}
 	_, err := a.Kube.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{})
 	if err == nil {
-		a.logger().Info("namespace created", "namespace", name)
+		a.log(ctx).Info("namespace created", "namespace", name)
 		return a.ensureStoreAccess(ctx, name, in.Spec.Name)
 	}
 	if !apierrors.IsAlreadyExists(err) {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"time"
 
 	"go.temporal.io/sdk/temporal"
 	"helm.sh/helm/v3/pkg/chart"
@@ -81,7 +82,7 @@ func (a *Activities) installOrUpgrade(ctx context.Context, spec store.Spec, c *c
 		case release.StatusPendingUpgrade, release.StatusPendingRollback, release.StatusFailed:
 			if dep := lastDeployed(hist); dep != nil {
 				if last.Info.Status != release.StatusFailed {
-					a.logger().Warn("rolling back a release left pending", "release", name, "status", last.Info.Status, "to", dep.Version)
+					a.log(ctx).Warn("rolling back a release left pending", "release", name, "status", last.Info.Status, "to", dep.Version)
 					if err := a.Releases.Rollback(ctx, ns, name, dep.Version); err != nil {
 						return InstallResult{}, fmt.Errorf("roll back pending release %s: %w", name, err)
 					}
@@ -91,7 +92,7 @@ func (a *Activities) installOrUpgrade(ctx context.Context, spec store.Spec, c *c
 			}
 			fallthrough
 		default: // pending-install, uninstalling, a failed first install, ...
-			a.logger().Warn("replacing a release that never deployed", "release", name, "status", last.Info.Status)
+			a.log(ctx).Warn("replacing a release that never deployed", "release", name, "status", last.Info.Status)
 			// Wait until its objects and their pods are gone: the install
 			// makes the same names again.
 			if err := a.Releases.Uninstall(ctx, ns, name, true); err != nil {
@@ -100,7 +101,9 @@ func (a *Activities) installOrUpgrade(ctx context.Context, spec store.Spec, c *c
 			prefix = "recover-" + last.Info.Status.String() + "+"
 		}
 	}
+	start := time.Now()
 	rel, err := a.Releases.Install(ctx, ns, name, c, vals)
+	a.observeHelm("install", start, err)
 	if err != nil {
 		return InstallResult{}, fmt.Errorf("helm install %s: %w", name, err)
 	}
@@ -108,7 +111,9 @@ func (a *Activities) installOrUpgrade(ctx context.Context, spec store.Spec, c *c
 }
 
 func (a *Activities) upgrade(ctx context.Context, spec store.Spec, c *chart.Chart, vals map[string]any, prefix string) (InstallResult, error) {
+	start := time.Now()
 	rel, err := a.Releases.Upgrade(ctx, spec.Namespace(), spec.Name, c, vals, "")
+	a.observeHelm("upgrade", start, err)
 	if err != nil {
 		return InstallResult{}, fmt.Errorf("helm upgrade %s: %w", spec.Name, err)
 	}
@@ -144,6 +149,13 @@ func (a *Activities) UninstallRelease(ctx context.Context, in NamespaceInput) er
 		return fmt.Errorf("helm uninstall %s: %w", in.Spec.Name, err)
 	}
 	return nil
+}
+
+// observeHelm records a Helm action that began at start.
+func (a *Activities) observeHelm(action string, start time.Time, err error) {
+	if a.Metrics != nil {
+		a.Metrics.HelmAction(action, time.Since(start), err)
+	}
 }
 
 func newest(hist []*release.Release) *release.Release {

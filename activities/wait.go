@@ -50,7 +50,15 @@ var permanentReasons = map[string]bool{
 // WorkloadFailed. Not being ready yet is never an error: the activity's
 // StartToCloseTimeout is the deadline.
 func (a *Activities) WaitReady(ctx context.Context, in NamespaceInput) (WaitProgress, error) {
-	spec := in.Spec
+	start := time.Now()
+	p, err := a.waitReady(ctx, in.Spec)
+	if a.Metrics != nil {
+		a.Metrics.WaitReady(time.Since(start), err)
+	}
+	return p, err
+}
+
+func (a *Activities) waitReady(ctx context.Context, spec store.Spec) (WaitProgress, error) {
 	ns := spec.Namespace()
 	var wake <-chan struct{}
 	if a.Watch != nil {
@@ -68,7 +76,7 @@ func (a *Activities) WaitReady(ctx context.Context, in NamespaceInput) (WaitProg
 		if err != nil {
 			// The API server may be briefly unavailable: keep heartbeating and
 			// try again rather than burn an attempt.
-			a.logger().Warn("reading workloads", "store", spec.Name, "error", err)
+			a.log(ctx).Warn("reading workloads", "store", spec.Name, "error", err)
 			activity.RecordHeartbeat(ctx, "reading workloads: "+err.Error())
 		} else {
 			var failure string

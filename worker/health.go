@@ -21,6 +21,9 @@ type Health struct {
 	Ping     func(ctx context.Context) error
 	started  atomic.Bool
 	Registry *prometheus.Registry
+	// Metrics, when set, serves /metrics instead of Registry: the worker's
+	// metrics (internal/metrics.Worker.Handler).
+	Metrics http.Handler
 }
 
 // NewHealth returns a Health, not yet started, whose registry holds the Go
@@ -61,6 +64,10 @@ func (h *Health) Handler() http.Handler {
 		}
 		_, _ = w.Write([]byte("ok\n"))
 	})
-	mux.Handle("GET /metrics", promhttp.HandlerFor(h.Registry, promhttp.HandlerOpts{}))
+	if h.Metrics != nil {
+		mux.Handle("GET /metrics", h.Metrics)
+	} else {
+		mux.Handle("GET /metrics", promhttp.HandlerFor(h.Registry, promhttp.HandlerOpts{}))
+	}
 	return mux
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/interceptor"
 	sdkworker "go.temporal.io/sdk/worker"
 )
 
@@ -19,6 +20,10 @@ type Options struct {
 	// MaxConcurrentActivities bounds how many activities run at once
 	// (0: the SDK's default).
 	MaxConcurrentActivities int
+	// ActivityPollers and WorkflowPollers are how many long polls for
+	// activity and workflow tasks the worker keeps open (0: the SDK's
+	// default, 2 each).
+	ActivityPollers, WorkflowPollers int
 	// HeartbeatThrottle is the longest the SDK holds an activity's
 	// heartbeat before sending it to the server (default 3s). The SDK's own
 	// default is 80% of the heartbeat timeout, which leaves a worker slowed
@@ -30,6 +35,8 @@ type Options struct {
 	// Started, if not nil, is called once the worker polls its task queue
 	// (Health.Started, for /readyz).
 	Started func()
+	// Interceptors wrap every workflow and activity (NewInterceptor).
+	Interceptors []interceptor.WorkerInterceptor
 }
 
 // Run polls the task queue until ctx ends, then stops gracefully: running
@@ -43,6 +50,9 @@ func Run(ctx context.Context, c client.Client, o Options) error {
 		MaxConcurrentActivityExecutionSize: o.MaxConcurrentActivities,
 		DefaultHeartbeatThrottleInterval:   throttle,
 		MaxHeartbeatThrottleInterval:       throttle,
+		MaxConcurrentActivityTaskPollers:   o.ActivityPollers,
+		MaxConcurrentWorkflowTaskPollers:   o.WorkflowPollers,
+		Interceptors:                       o.Interceptors,
 	})
 	if o.Register != nil {
 		o.Register(w)

@@ -15,6 +15,7 @@ import (
 	"github.com/storeplatform/storeplatform/internal/config"
 	"github.com/storeplatform/storeplatform/internal/deps"
 	"github.com/storeplatform/storeplatform/internal/devstack"
+	"github.com/storeplatform/storeplatform/internal/metrics"
 	"github.com/storeplatform/storeplatform/internal/store"
 	"github.com/storeplatform/storeplatform/workflows"
 )
@@ -83,7 +84,8 @@ func runDev(ctx context.Context, args []string, getenv func(string) string, stdo
 	cfg.MongoURI, cfg.TemporalAddress, cfg.Kubeconfig = stack.MongoURI(), stack.TemporalAddress(), stack.Kubeconfig()
 	cfg.TemporalUIURL = stack.TemporalUIURL()
 	cfg.ConnectTimeout = 15 * time.Second
-	d, err := deps.Connect(ctx, cfg, logger)
+	m := metrics.NewWorker()
+	d, err := deps.Connect(ctx, cfg, logger, deps.WithTemporalMetrics(m.TemporalHandler()))
 	if err != nil {
 		return err
 	}
@@ -110,7 +112,7 @@ func runDev(ctx context.Context, args []string, getenv func(string) string, stdo
 	errs := make(chan error, 2)
 	ready := make(chan string, 1)
 	wg.Go(func() { errs <- serveAPI(ctx, cfg, d, logger, ready); cancel() })
-	wg.Go(func() { errs <- runWorkerWith(ctx, cfg, d, logger); cancel() })
+	wg.Go(func() { errs <- runWorkerWith(ctx, cfg, d, m, logger); cancel() })
 
 	select {
 	case addr := <-ready:

@@ -37,6 +37,7 @@ func TestBadConfigurationExitsWithOneLine(t *testing.T) {
 		{"malformed temporal address", []string{"api"}, map[string]string{"TEMPORAL_ADDRESS": "localhost"}, "TEMPORAL_ADDRESS"},
 		{"malformed temporal address flag", []string{"worker", "-temporal-address", "a:b:c"}, nil, "TEMPORAL_ADDRESS"},
 		{"missing kubeconfig", []string{"worker"}, map[string]string{"KUBECONFIG": "/does/not/exist"}, "KUBECONFIG"},
+		{"malformed worker http address", []string{"worker"}, map[string]string{"WORKER_HTTP_ADDR": "9090"}, "WORKER_HTTP_ADDR"},
 		{"unreachable mongodb", []string{"api"}, map[string]string{"MONGODB_URI": "mongodb://127.0.0.1:1/", "CONNECT_TIMEOUT": "1s"}, "MONGODB_URI"},
 		{"unreachable mongodb worker", []string{"worker"}, map[string]string{"MONGODB_URI": "mongodb://user:s3cret@127.0.0.1:1/", "CONNECT_TIMEOUT": "1s"}, "MONGODB_URI"},
 		{"missing temporal CA", []string{"worker"}, map[string]string{"TEMPORAL_TLS_CA": "/does/not/exist.pem"}, "TEMPORAL_TLS_CA"},

@@ -15,6 +15,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/readpref"
 	sdkclient "go.temporal.io/sdk/client"
 	sdkconverter "go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/interceptor"
 	sdkworker "go.temporal.io/sdk/worker"
 
 	"github.com/storeplatform/storeplatform/activities"
@@ -23,6 +24,7 @@ import (
 	"github.com/storeplatform/storeplatform/internal/config"
 	"github.com/storeplatform/storeplatform/internal/deps"
 	"github.com/storeplatform/storeplatform/internal/helmclient"
+	"github.com/storeplatform/storeplatform/internal/metrics"
 	"github.com/storeplatform/storeplatform/internal/store"
 	"github.com/storeplatform/storeplatform/internal/storechart"
 	"github.com/storeplatform/storeplatform/worker"
@@ -172,7 +174,8 @@ func runWorker(ctx context.Context, args []string, getenv func(string) string, s
 		return err
 	}
 	logger := newLogger(cfg, stderr)
-	d, err := deps.Connect(ctx, cfg, logger)
+	m := metrics.NewWorker()
+	d, err := deps.Connect(ctx, cfg, logger, deps.WithTemporalMetrics(m.TemporalHandler()))
 	if err != nil {
 		return err
 	}
@@ -180,10 +183,13 @@ func runWorker(ctx context.Context, args []string, getenv func(string) string, s
 	if err := servePprof(ctx, cfg.PprofAddr, logger); err != nil {
 		return err
 	}
-	return runWorkerWith(ctx, cfg, d, logger)
+	return runWorkerWith(ctx, cfg, d, m, logger)
 }
 
-func runWorkerWith(ctx context.Context, cfg config.Config, d *deps.Deps, logger *slog.Logger) error {
+// runWorkerWith runs the worker until ctx ends; m holds its metrics (d's
+// Temporal client was dialled with m's handler), served with the probes at
+// WORKER_HTTP_ADDR when it is set.
+func runWorkerWith(ctx context.Context, cfg config.Config, d *deps.Deps, m *metrics.Worker, logger *slog.Logger) error {
 	access, err := activities.ParseStoreAccess(cfg.StoreRoleBindings)
 	if err != nil {
 		return fmt.Errorf("STORE_ROLE_BINDINGS: %w", err)
@@ -192,6 +198,7 @@ func runWorkerWith(ctx context.Context, cfg config.Config, d *deps.Deps, logger 
 		_, err := d.Temporal.CheckHealth(ctx, &sdkclient.CheckHealthRequest{})
 		return err
 	})
+	health.Metrics = m.Handler(store.NewMongoRepository(d.DB))
 	if cfg.WorkerHTTPAddr != "" {
 		if _, err := serveSide(ctx, "WORKER_HTTP_ADDR", cfg.WorkerHTTPAddr, health.Handler(), logger); err != nil {
 			return err
@@ -204,12 +211,16 @@ func runWorkerWith(ctx context.Context, cfg config.Config, d *deps.Deps, logger 
 		return err
 	}
 	acts.StoreAccess = access
+	acts.Metrics = m
 	logger.Info("worker polling", "task_queue", cfg.TaskQueue, "chart", cfg.ChartDir, "profile", cfg.StoreProfile,
 		"payload_encryption", d.Codec != nil, "temporal_tls", cfg.TemporalTLSOn())
 	return worker.Run(ctx, d.Temporal, worker.Options{
 		TaskQueue:               cfg.TaskQueue,
 		MaxConcurrentActivities: cfg.MaxActivities,
+		ActivityPollers:         cfg.ActivityPollers,
+		WorkflowPollers:         cfg.WorkflowPollers,
 		Register:                func(r sdkworker.Registry) { worker.Register(r, acts) },
 		Started:                 health.Started,
+		Interceptors:            []interceptor.WorkerInterceptor{worker.NewInterceptor(logger, m)},
 	})
 }

@@ -36,6 +36,8 @@ type Config struct {
 	ChartVersionsDir  string
 	MaxActivities     int
 	HelmConcurrency   int
+	ActivityPollers   int
+	WorkflowPollers   int
 	KubeQPS           int
 	KubeBurst         int
 	StoreDomain       string
@@ -114,6 +116,10 @@ func Settings() []Setting {
 			func(c *Config) *int { return &c.MaxActivities }, 1, 10000),
 		num("HELM_CONCURRENCY", "helm-concurrency", "8", "Helm actions (install, upgrade, rollback, uninstall) one worker runs at once; the others wait their turn, heartbeating (worker)",
 			func(c *Config) *int { return &c.HelmConcurrency }, 1, 1000),
+		num("WORKER_ACTIVITY_POLLERS", "activity-pollers", "2", "requests one worker keeps open to Temporal for activity tasks (the SDK's default is 2): raise it when activities wait to start while WORKER_MAX_ACTIVITIES has room (worker)",
+			func(c *Config) *int { return &c.ActivityPollers }, 1, 100),
+		num("WORKER_WORKFLOW_POLLERS", "workflow-pollers", "2", "requests one worker keeps open to Temporal for workflow tasks (the SDK's default is 2) (worker)",
+			func(c *Config) *int { return &c.WorkflowPollers }, 1, 100),
 		num("KUBE_QPS", "kube-qps", "50", "requests per second the process's Kubernetes clients may send (worker and api)",
 			func(c *Config) *int { return &c.KubeQPS }, 1, 100000),
 		num("KUBE_BURST", "kube-burst", "100", "requests the process's Kubernetes clients may send at once above KUBE_QPS (worker and api)",

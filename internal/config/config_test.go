@@ -76,6 +76,8 @@ func TestLoadRejectsBadSettings(t *testing.T) {
 		{"kube burst too big", map[string]string{"KUBE_BURST": "1000000"}, "KUBE_BURST"},
 		{"worker http addr without port", map[string]string{"WORKER_HTTP_ADDR": "9090"}, "WORKER_HTTP_ADDR"},
 		{"worker http addr any host", map[string]string{"WORKER_HTTP_ADDR": ":9090"}, ""},
+		{"activity pollers zero", map[string]string{"WORKER_ACTIVITY_POLLERS": "0"}, "WORKER_ACTIVITY_POLLERS"},
+		{"workflow pollers too many", map[string]string{"WORKER_WORKFLOW_POLLERS": "101"}, "WORKER_WORKFLOW_POLLERS"},
 		{"store limit zero", map[string]string{"STORE_LIMIT": "0"}, "STORE_LIMIT"},
 		{"numbers in range", map[string]string{"KUBE_QPS": "20", "KUBE_BURST": "40", "HELM_CONCURRENCY": "2", "WORKER_MAX_ACTIVITIES": "50"}, ""},
 	}

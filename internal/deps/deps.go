@@ -40,9 +40,18 @@ type Deps struct {
 	Codec *codec.Codec
 }
 
+// Option changes how Connect connects.
+type Option func(*client.Options)
+
+// WithTemporalMetrics dials Temporal with h as the SDK's metrics handler
+// (the worker's: internal/metrics.Worker.TemporalHandler).
+func WithTemporalMetrics(h client.MetricsHandler) Option {
+	return func(o *client.Options) { o.MetricsHandler = h }
+}
+
 // Connect connects to MongoDB, Temporal and Kubernetes, in that order, and
 // checks that each answers within cfg.ConnectTimeout.
-func Connect(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Deps, error) {
+func Connect(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Option) (*Deps, error) {
 	d := &Deps{}
 	ok := false
 	defer func() {
@@ -57,7 +66,7 @@ func Connect(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Deps
 	}
 	d.DB = d.Mongo.Database(cfg.MongoDB)
 
-	if d.Temporal, d.Codec, err = DialTemporal(ctx, cfg, logger); err != nil {
+	if d.Temporal, d.Codec, err = DialTemporal(ctx, cfg, logger, opts...); err != nil {
 		return nil, err
 	}
 
@@ -117,10 +126,13 @@ func TemporalOptions(cfg config.Config, logger *slog.Logger) (client.Options, *c
 // DialTemporal connects to Temporal with TemporalOptions and checks that it
 // answers within cfg.ConnectTimeout. A TLS or API key failure is reported
 // with the setting most likely at fault.
-func DialTemporal(ctx context.Context, cfg config.Config, logger *slog.Logger) (client.Client, *codec.Codec, error) {
+func DialTemporal(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Option) (client.Client, *codec.Codec, error) {
 	o, cd, err := TemporalOptions(cfg, logger)
 	if err != nil {
 		return nil, nil, err
+	}
+	for _, opt := range opts {
+		opt(&o)
 	}
 	tctx, cancel := context.WithTimeout(ctx, cfg.ConnectTimeout)
 	defer cancel()

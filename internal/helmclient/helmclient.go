@@ -61,5 +61,5 @@ func ActionConfig(cfg *rest.Config, namespace string, logger *slog.Logger) (*act
 	if err != nil {
 		return nil, err
 	}
-	return r.action(namespace)
+	return r.actionLogging(logger, namespace)
 }

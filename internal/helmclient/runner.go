@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/storeplatform/storeplatform/internal/logctx"
 	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/release"
@@ -41,11 +42,18 @@ func NewRunner(cfg *rest.Config, logger *slog.Logger) (*Runner, error) {
 	return &Runner{config: cfg, discovery: memory.NewMemCacheClient(dc), logger: logger, Timeout: 5 * time.Minute}, nil
 }
 
-func (r *Runner) action(namespace string) (*action.Configuration, error) {
+// action is the action configuration for namespace; Helm's own log lines
+// go to the logger ctx carries (an activity's, with its fields), else the
+// Runner's.
+func (r *Runner) action(ctx context.Context, namespace string) (*action.Configuration, error) {
+	return r.actionLogging(logctx.From(ctx, r.logger), namespace)
+}
+
+func (r *Runner) actionLogging(logger *slog.Logger, namespace string) (*action.Configuration, error) {
 	g := &Getter{config: r.config, namespace: namespace, discovery: r.discovery}
 	ac := new(action.Configuration)
 	debug := func(format string, v ...interface{}) {
-		r.logger.Debug(fmt.Sprintf(format, v...), "component", "helm", "namespace", namespace)
+		logger.Debug(fmt.Sprintf(format, v...), "component", "helm", "namespace", namespace)
 	}
 	if err := ac.Init(g, namespace, "secret", debug); err != nil {
 		return nil, fmt.Errorf("helm init for namespace %s: %w", namespace, err)
@@ -55,8 +63,8 @@ func (r *Runner) action(namespace string) (*action.Configuration, error) {
 
 // History returns the release's revisions, oldest first; none when the
 // release does not exist.
-func (r *Runner) History(_ context.Context, namespace, name string) ([]*release.Release, error) {
-	ac, err := r.action(namespace)
+func (r *Runner) History(ctx context.Context, namespace, name string) ([]*release.Release, error) {
+	ac, err := r.action(ctx, namespace)
 	if err != nil {
 		return nil, err
 	}
@@ -102,7 +110,7 @@ func NewUpgrade(ac *action.Configuration, namespace string, timeout time.Duratio
 
 // Install installs the chart as release name.
 func (r *Runner) Install(ctx context.Context, namespace, name string, c *chart.Chart, vals map[string]any) (*release.Release, error) {
-	ac, err := r.action(namespace)
+	ac, err := r.action(ctx, namespace)
 	if err != nil {
 		return nil, err
 	}
@@ -117,7 +125,7 @@ func (r *Runner) Install(ctx context.Context, namespace, name string, c *chart.C
 // not empty, is the new revision's description (e.g. "Rollback to 3");
 // Helm's own is "Upgrade complete".
 func (r *Runner) Upgrade(ctx context.Context, namespace, name string, c *chart.Chart, vals map[string]any, description string) (*release.Release, error) {
-	ac, err := r.action(namespace)
+	ac, err := r.action(ctx, namespace)
 	if err != nil {
 		return nil, err
 	}
@@ -175,8 +183,8 @@ func recordedOnce(ac *action.Configuration, rel *release.Release) error {
 }
 
 // Rollback rolls release name back to revision.
-func (r *Runner) Rollback(_ context.Context, namespace, name string, revision int) error {
-	ac, err := r.action(namespace)
+func (r *Runner) Rollback(ctx context.Context, namespace, name string, revision int) error {
+	ac, err := r.action(ctx, namespace)
 	if err != nil {
 		return err
 	}
@@ -192,8 +200,8 @@ func (r *Runner) Rollback(_ context.Context, namespace, name string, revision in
 // what a reinstall of the same names needs (a StatefulSet's new pod
 // cannot be made while the old one of that name waits for the garbage
 // collector).
-func (r *Runner) Uninstall(_ context.Context, namespace, name string, wait bool) error {
-	ac, err := r.action(namespace)
+func (r *Runner) Uninstall(ctx context.Context, namespace, name string, wait bool) error {
+	ac, err := r.action(ctx, namespace)
 	if err != nil {
 		return err
 	}
