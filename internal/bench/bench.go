@@ -136,7 +136,7 @@ type Report struct {
 	// APIUse is what each at-once creation cost kube-apiserver, by who
 	// created ("platform", "helm CLI", "floor").
 	APIUse map[string]APIUse
-	// ProfileTop is `go tool pprof -top` of the worker's profile.
+	// ProfileTop is `go tool pprof -top -cum` of the worker's profile.
 	ProfileTop string
 	// Problems are the rows that could not be measured, and why.
 	Problems []string
@@ -262,7 +262,7 @@ func (e *env) runAtOnce(ctx context.Context, c *apiClient, r *Report, fail func(
 	if perr := <-profiled; perr != nil {
 		fail("worker CPU profile", perr)
 	} else if e.o.ProfilePath != "" {
-		top, terr := profileTop(ctx, filepath.Join(e.o.BinDir, "storeplatform"), e.o.ProfilePath, 15)
+		top, terr := profileTop(ctx, filepath.Join(e.o.BinDir, "storeplatform"), e.o.ProfilePath, 30)
 		if terr != nil {
 			fail("worker CPU profile (top)", terr)
 		}

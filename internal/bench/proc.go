@@ -130,10 +130,10 @@ func fetchProfile(ctx context.Context, base string, seconds int, path string) er
 	return f.Close()
 }
 
-// profileTop is `go tool pprof -top` of the profile at path, n functions,
+// profileTop is `go tool pprof -top -cum` of the profile at path, n functions,
 // with the binary's symbols.
 func profileTop(ctx context.Context, binary, path string, n int) (string, error) {
-	cmd := exec.CommandContext(ctx, "go", "tool", "pprof", "-top", "-nodecount="+strconv.Itoa(n), binary, path)
+	cmd := exec.CommandContext(ctx, "go", "tool", "pprof", "-top", "-cum", "-nodecount="+strconv.Itoa(n), binary, path)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return "", fmt.Errorf("go tool pprof: %w: %s", err, strings.TrimSpace(string(out)))

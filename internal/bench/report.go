@@ -229,7 +229,7 @@ func (r *Report) Markdown(plot, profile string) string {
 		fmt.Fprintf(&b, "\n![Stores ready over time, %d requested at once](%s)\n", o.Stores, plot)
 	}
 	if r.ProfileTop != "" {
-		fmt.Fprintf(&b, "\nThe worker's CPU profile of the %d s from the platform's %d requests at once (all ready after %s; [`%s`](%s), `go tool pprof -top -nodecount=15 bin/storeplatform %s`):\n\n```\n%s\n```\n",
+		fmt.Fprintf(&b, "\nThe worker's CPU profile of the %d s from the platform's %d requests at once (all ready after %s; [`%s`](%s), `go tool pprof -top -cum -nodecount=30 bin/storeplatform %s`, where the time goes, callers included):\n\n```\n%s\n```\n",
 			o.ProfileSeconds, o.Stores, secs(slowest(r.CreatePlatform)), profile, profile, profile, r.ProfileTop)
 	}
 	return b.String()
