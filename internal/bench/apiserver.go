@@ -14,11 +14,21 @@ import (
 	"github.com/storeplatform/storeplatform/internal/devstack"
 )
 
-// APIUse is what one at-once creation cost kube-apiserver: its requests
-// and its CPU time.
+// APIUse is what one at-once creation cost the machine: kube-apiserver's
+// requests, and the CPU time of every process of the stack (and, for the
+// platform, of its api and worker) by name.
 type APIUse struct {
 	Requests apiCounts
-	CPU      time.Duration
+	CPU      map[string]time.Duration
+}
+
+// cpuTotal is the CPU time of every process measured.
+func (u APIUse) cpuTotal() time.Duration {
+	var t time.Duration
+	for _, d := range u.CPU {
+		t += d
+	}
+	return t
 }
 
 // apiCounts are kube-apiserver's requests (its apiserver_request_total
@@ -113,31 +123,40 @@ func (a apiCounts) top(n int) []string {
 	return keys[:min(n, len(keys))]
 }
 
-// apiMeter measures the requests and kube-apiserver's CPU of one at-once
-// creation.
+// apiMeter measures the requests and the CPU of one at-once creation.
 type apiMeter struct {
 	e      *env
 	before apiCounts
 	cpu    *cpuMeter
 }
 
-func (e *env) startAPIMeter(ctx context.Context) *apiMeter {
+// stackProcs are the stack's processes whose CPU an at-once creation
+// counts.
+var stackProcs = []string{devstack.ProcEtcd, devstack.ProcKubeAPIServer, devstack.ProcControllerManager,
+	devstack.ProcScheduler, devstack.ProcKwok, devstack.ProcTemporal, devstack.ProcFerretDB}
+
+// startAPIMeter starts measuring; extra are more processes to count (the
+// platform's api and worker).
+func (e *env) startAPIMeter(ctx context.Context, extra map[string]int) *apiMeter {
 	m := &apiMeter{e: e}
 	m.before, _ = e.apiRequests(ctx)
-	if pid := e.stack.PID(devstack.ProcKubeAPIServer); pid > 0 {
-		m.cpu = startCPU(map[string]int{"kube-apiserver": pid})
+	pids := map[string]int{}
+	for _, p := range stackProcs {
+		if pid := e.stack.PID(p); pid > 0 {
+			pids[p] = pid
+		}
 	}
+	maps.Copy(pids, extra)
+	m.cpu = startCPU(pids)
 	return m
 }
 
-// stop returns what was measured; a part that could not be read is zero.
+// stop returns what was measured; a part that could not be read is left
+// out.
 func (m *apiMeter) stop(ctx context.Context) APIUse {
-	var u APIUse
+	u := APIUse{CPU: m.cpu.used()}
 	if after, err := m.e.apiRequests(ctx); err == nil && m.before != nil {
 		u.Requests = after.since(m.before)
-	}
-	if m.cpu != nil {
-		u.CPU = m.cpu.used()[devstack.ProcKubeAPIServer]
 	}
 	return u
 }

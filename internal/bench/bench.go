@@ -21,7 +21,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/storeplatform/storeplatform/internal/devstack"
 	"github.com/storeplatform/storeplatform/internal/store"
 	"github.com/storeplatform/storeplatform/internal/storechart"
 )
@@ -99,6 +98,8 @@ type Report struct {
 	Started time.Time
 	Elapsed time.Duration
 	Machine string
+	// Cores is how many CPUs the machine has.
+	Cores int
 	// LoadBefore and LoadAfter are the 1, 5 and 15 minute load averages
 	// at the start and the end: anything else running skews the figures.
 	LoadBefore, LoadAfter string
@@ -129,7 +130,7 @@ type Report struct {
 	ListFloor  ListFloor
 	EventFinds []float64
 	// CPU is the CPU time of each process during the platform's at-once
-	// creation (api, worker, temporal, kube-apiserver, ferretdb);
+	// creation (api, worker and every process of the stack: APIUse's);
 	// WorkerPeakRSS the worker's peak resident set then.
 	CPU           map[string]time.Duration
 	WorkerPeakRSS int64
@@ -151,7 +152,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		return nil, errors.New("bench: RepoRoot, BinDir and Dir are required")
 	}
 	r := &Report{Started: time.Now().UTC(), Options: o, CPU: map[string]time.Duration{}, APIUse: map[string]APIUse{}}
-	r.Machine = machine()
+	r.Machine, r.Cores = machine(), runtime.NumCPU()
 	r.LoadBefore = loadAverage()
 	log := o.Logger
 	log.Info("starting the bench stack", "dir", o.Dir, "nodes", nodesFor(o.Stores))
@@ -231,12 +232,6 @@ func (e *env) runAtOnce(ctx context.Context, c *apiClient, r *Report, fail func(
 		fail("stores at once (platform)", err)
 		return
 	}
-	pids := map[string]int{"api": e.api.PID(), "worker": e.worker.PID()}
-	for _, p := range []string{devstack.ProcTemporal, devstack.ProcKubeAPIServer, devstack.ProcFerretDB} {
-		if pid := e.stack.PID(p); pid > 0 {
-			pids[p] = pid
-		}
-	}
 	resetPeakRSS(e.worker.PID())
 	profiled := make(chan error, 1)
 	if e.o.ProfilePath != "" {
@@ -244,12 +239,11 @@ func (e *env) runAtOnce(ctx context.Context, c *apiClient, r *Report, fail func(
 	} else {
 		profiled <- nil
 	}
-	meter := startCPU(pids)
-	am := e.startAPIMeter(ctx)
+	am := e.startAPIMeter(ctx, map[string]int{"api": e.api.PID(), "worker": e.worker.PID()})
 	log.Info("creating stores at once (platform)", "stores", n)
 	times, answered, err := e.platformCreate(ctx, c, names, toks)
-	r.CPU = meter.used()
 	r.APIUse[peerPlatform] = am.stop(ctx)
+	r.CPU = r.APIUse[peerPlatform].CPU
 	if rss, err := peakRSS(e.worker.PID()); err == nil {
 		r.WorkerPeakRSS = rss
 	}
@@ -293,7 +287,7 @@ func (e *env) runPeers(ctx context.Context, r *Report, fail func(string, error))
 	var err error
 	hs := specs("h", e.o.Stores)
 	log.Info("creating stores at once (helm CLI)", "stores", len(hs))
-	am := e.startAPIMeter(ctx)
+	am := e.startAPIMeter(ctx, nil)
 	r.CreateHelm, err = e.helmCreate(ctx, hs)
 	r.APIUse[peerHelm] = am.stop(ctx)
 	if err != nil {
@@ -309,7 +303,7 @@ func (e *env) runPeers(ctx context.Context, r *Report, fail func(string, error))
 	}
 	fs := specs("f", e.o.Stores)
 	log.Info("creating stores at once (floor)", "stores", len(fs))
-	am = e.startAPIMeter(ctx)
+	am = e.startAPIMeter(ctx, nil)
 	r.CreateFloor, err = e.floorCreate(ctx, fs)
 	r.APIUse[peerFloor] = am.stop(ctx)
 	if err != nil {

@@ -50,9 +50,7 @@ func (r *Report) Rows() []Row {
 		row.Ratio = strings.Join(ratios, "; ")
 		rows = append(rows, row)
 	}
-	if row, ok := r.apiRow(); ok {
-		rows = append(rows, row)
-	}
+	rows = append(rows, r.apiRows()...)
 	if len(r.DeletePlatform) > 0 {
 		p := slowest(r.DeletePlatform)
 		row := Row{Work: fmt.Sprintf("the same %d deleted → namespaces gone", len(r.DeletePlatform)), Platform: secs(p)}
@@ -136,20 +134,39 @@ const (
 	peerFloor    = "floor"
 )
 
-// apiRow is the row of kube-apiserver's requests and CPU per store in the
-// at-once creations.
-func (r *Report) apiRow() (Row, bool) {
-	cell := func(who string, n int) string {
+// apiRows are the rows of kube-apiserver's requests per store in the
+// at-once creations, and of the CPU every process used per store, with the
+// shortest time that CPU allows on this machine's cores.
+func (r *Report) apiRows() []Row {
+	counts := map[string]int{peerPlatform: len(r.CreatePlatform), peerHelm: len(r.CreateHelm), peerFloor: len(r.CreateFloor)}
+	req := func(who string) string {
 		u, ok := r.APIUse[who]
-		if !ok || n == 0 || u.Requests == nil {
+		if !ok || counts[who] == 0 || u.Requests == nil {
 			return ""
 		}
-		f := float64(n)
-		return fmt.Sprintf("%.0f requests (%.0f writes), %.2f CPU-s", u.Requests.total(false)/f, u.Requests.total(true)/f, u.CPU.Seconds()/f)
+		f := float64(counts[who])
+		return fmt.Sprintf("%.0f (%.0f writes)", u.Requests.total(false)/f, u.Requests.total(true)/f)
 	}
-	row := Row{Work: "kube-apiserver per store in that creation: requests from every client (writes), its CPU",
-		Platform: cell(peerPlatform, len(r.CreatePlatform)), HelmCLI: cell(peerHelm, len(r.CreateHelm)), Floor: cell(peerFloor, len(r.CreateFloor))}
-	return row, row.Platform != ""
+	cpu := func(who string) string {
+		u, ok := r.APIUse[who]
+		if !ok || counts[who] == 0 || len(u.CPU) == 0 {
+			return ""
+		}
+		f := float64(counts[who])
+		total := u.cpuTotal()
+		return fmt.Sprintf("%.2f CPU-s (kube-apiserver %.2f) → ≥ %s on %d cores", total.Seconds()/f,
+			u.CPU["kube-apiserver"].Seconds()/f, secs(total/time.Duration(r.Cores)), r.Cores)
+	}
+	var rows []Row
+	if row := (Row{Work: "kube-apiserver requests per store in that creation, from every client (writes)",
+		Platform: req(peerPlatform), HelmCLI: req(peerHelm), Floor: req(peerFloor)}); row.Platform != "" {
+		rows = append(rows, row)
+	}
+	if row := (Row{Work: "CPU of every process per store in that creation (the stack's, and the platform's api and worker), and the shortest time that CPU allows",
+		Platform: cpu(peerPlatform), HelmCLI: cpu(peerHelm), Floor: cpu(peerFloor)}); row.Platform != "" && r.Cores > 0 {
+		rows = append(rows, row)
+	}
+	return rows
 }
 
 // apiBreakdown is the largest kinds of kube-apiserver request per store in
