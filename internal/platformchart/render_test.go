@@ -8,10 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/chartutil"
-	"helm.sh/helm/v3/pkg/lint/support"
 	appsv1 "k8s.io/api/apps/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -91,14 +89,8 @@ func TestLintIsClean(t *testing.T) {
 			"networkPolicy": map[string]any{"enabled": false}, "rbac": map[string]any{"admissionPolicy": false}})},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			res := action.NewLint().Run([]string{chartDir(t)}, tt.vals)
-			for _, m := range res.Messages {
-				if m.Severity >= support.WarningSev {
-					t.Errorf("lint: %s", m)
-				}
-			}
-			for _, err := range res.Errors {
-				t.Errorf("lint error: %v", err)
+			for _, p := range storechart.Lint(chartDir(t), tt.vals) {
+				t.Error(p)
 			}
 		})
 	}

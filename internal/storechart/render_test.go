@@ -7,9 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/chart"
-	"helm.sh/helm/v3/pkg/lint/support"
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -458,14 +456,8 @@ func TestLintIsClean(t *testing.T) {
 	for _, engine := range engines {
 		for _, profile := range []string{"local", "prod"} {
 			t.Run(engine+"/"+profile, func(t *testing.T) {
-				res := action.NewLint().Run([]string{chartDir(t)}, values(t, profile, storeValues("shop", engine)))
-				for _, m := range res.Messages {
-					if m.Severity >= support.WarningSev {
-						t.Errorf("lint: %s", m)
-					}
-				}
-				for _, err := range res.Errors {
-					t.Errorf("lint error: %v", err)
+				for _, p := range storechart.Lint(chartDir(t), values(t, profile, storeValues("shop", engine))) {
+					t.Error(p)
 				}
 			})
 		}
