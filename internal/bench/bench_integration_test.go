@@ -92,7 +92,7 @@ func TestBenchSmoke(t *testing.T) {
 		t.Errorf("%d rows, want the platform's 9 or more (one, at once, deletions, 2 POST, GET, events, CPU, RSS)", len(rows))
 	}
 	for _, row := range rows {
-		if row.Platform == "" {
+		if row.Platform == "" && row.HelmCLI == "" && row.Floor == "" {
 			t.Errorf("row %q has no figure", row.Work)
 		}
 	}
