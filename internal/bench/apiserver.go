@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -159,4 +160,47 @@ func (m *apiMeter) stop(ctx context.Context) APIUse {
 		u.Requests = after.since(m.before)
 	}
 	return u
+}
+
+// createStarts is how many CreateStore workflows the api process has
+// started or joined, from its /metrics (storeplatform_workflow_starts_total).
+func (e *env) createStarts(ctx context.Context) (float64, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, e.apiURL+"/metrics", nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	var n float64
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if !strings.HasPrefix(line, "storeplatform_workflow_starts_total{") || !strings.Contains(line, `workflow="CreateStore"`) {
+			continue
+		}
+		if v, err := strconv.ParseFloat(strings.TrimSpace(line[strings.LastIndex(line, "}")+1:]), 64); err == nil {
+			n += v
+		}
+	}
+	return n, sc.Err()
+}
+
+// postMeter measures the CPU of a POST row until every store it requested
+// has its workflow started (the API starts them after answering).
+func (e *env) postMeter(ctx context.Context) func(requested int) APIUse {
+	before, _ := e.createStarts(ctx)
+	am := e.startAPIMeter(ctx, map[string]int{"api": e.api.PID()})
+	return func(requested int) APIUse {
+		for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline) && ctx.Err() == nil; {
+			if n, err := e.createStarts(ctx); err == nil && n-before >= float64(requested) {
+				break
+			}
+			sleep(ctx, 200*time.Millisecond)
+		}
+		return am.stop(ctx)
+	}
 }

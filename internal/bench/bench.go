@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -125,6 +126,9 @@ type Report struct {
 	// PostOneTenant is Post with every client of one tenant: concurrent
 	// creates of a tenant race for the same free slot of its STORE_LIMIT.
 	Post, PostOneTenant, List latencies
+	// PostUse is the CPU of every process from Post's first request until
+	// the workflows of its stores were all started.
+	PostUse APIUse
 	// ListFloor is what the embedded store alone takes for List's page:
 	// its query, and as many reads by _id, one after another.
 	ListFloor  ListFloor
@@ -337,8 +341,11 @@ func (e *env) runAPI(ctx context.Context, c *apiClient, r *Report, fail func(str
 	e.worker.Stop(15 * time.Second)
 	var err error
 	log.Info("timing POST /api/stores, a tenant per client", "requests", o.PostRequests, "clients", o.PostClients)
+	done := e.postMeter(ctx)
 	if r.Post, err = e.postLatency(ctx, c, "", o.PostClients, o.PostRequests); err != nil {
 		fail("POST /api/stores (a tenant per client)", err)
+	} else {
+		r.PostUse = done(r.Post.statuses[http.StatusAccepted])
 	}
 	log.Info("timing POST /api/stores, one tenant", "requests", o.PostOneTenantRequests, "clients", o.PostClients)
 	if r.PostOneTenant, err = e.postLatency(ctx, c, "bench-post-one", o.PostClients, o.PostOneTenantRequests); err != nil {

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"fmt"
+	"net/http"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -10,6 +11,7 @@ import (
 
 	"gonum.org/v1/plot/vg"
 
+	"github.com/storeplatform/storeplatform/internal/devstack"
 	"github.com/storeplatform/storeplatform/internal/docsection"
 	"github.com/storeplatform/storeplatform/internal/plotting"
 )
@@ -83,6 +85,16 @@ func (r *Report) Rows() []Row {
 				Platform: fmt.Sprintf("p50 %s, p99 %s (%s)", ms(p.l.quantile(0.5)), ms(p.l.quantile(0.99)), statuses(p.l.statuses)),
 				Ratio:    "goal p99 ≤ 100 ms"})
 		}
+	}
+	if n := r.Post.statuses[http.StatusAccepted]; n > 0 && len(r.PostUse.CPU) > 0 && r.Cores > 0 {
+		per := r.PostUse.cpuTotal() / time.Duration(n)
+		var parts []string
+		for _, p := range []string{"api", devstack.ProcFerretDB, devstack.ProcTemporal} {
+			parts = append(parts, fmt.Sprintf("%s %s", p, ms(r.PostUse.CPU[p]/time.Duration(n))))
+		}
+		rows = append(rows, Row{Work: fmt.Sprintf("CPU of every process per `POST` in that row (%d created, until their workflows had started), and the shortest answer %d clients sending at once can get from it (Little's law: clients × CPU per request ÷ cores)", n, r.Options.PostClients),
+			Platform: fmt.Sprintf("%s (%s) → ≥ %s per request on %d cores", ms(per), strings.Join(parts, ", "), ms(per*time.Duration(r.Options.PostClients)/time.Duration(r.Cores)), r.Cores),
+			Ratio:    "context for the goal p99 ≤ 100 ms"})
 	}
 	if len(r.List.times) > 0 {
 		rows = append(rows, Row{Work: fmt.Sprintf("`GET /api/stores?limit=20` (the dashboard's first page), %d stores of the tenant, %d in all, %d requests one after another",
