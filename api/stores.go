@@ -116,8 +116,11 @@ func (s *server) ensureRecord(ctx context.Context, who auth.Token, spec store.Sp
 	for attempt := 0; attempt < s.o.StoreLimit+3; attempt++ {
 		var cur store.Record
 		found := false
-		slot, ok := store.PickFreeSlot(who.Tenant, s.o.StoreLimit, nil)
-		if attempt > 0 {
+		var slot string
+		var ok bool
+		if attempt == 0 {
+			slot, ok = store.PickFreeSlot(who.Tenant, s.o.StoreLimit, nil)
+		} else {
 			var err error
 			cur, err = s.o.Stores.Get(ctx, spec.Name)
 			if err != nil && !errors.Is(err, store.ErrNotFound) {

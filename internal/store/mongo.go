@@ -146,6 +146,14 @@ func (r *MongoRepository) FreeSlot(ctx context.Context, owner string, limit int)
 // the same slot (with the first free one, all of them did, and all but one
 // had to read and try again, request after request).
 func PickFreeSlot(owner string, limit int, taken map[string]bool) (string, bool) {
+	if len(taken) == 0 {
+		// Every slot is free: no list of them (a POST's first try passes
+		// nothing taken, and a limit may be 100,000).
+		if limit <= 0 {
+			return "", false
+		}
+		return SlotOf(owner, rand.IntN(limit)), true
+	}
 	var free []string
 	for k := 0; k < limit; k++ {
 		if s := SlotOf(owner, k); !taken[s] {

@@ -12,6 +12,7 @@ func TestPickFreeSlot(t *testing.T) {
 	}{
 		{"all taken", 2, []int{0, 1}, false, nil},
 		{"limit 0", 0, nil, false, nil},
+		{"none taken", 3, nil, true, []int{0, 1, 2}},
 		{"one free", 3, []int{0, 2}, true, []int{1}},
 		{"several free", 5, []int{1, 3}, true, []int{0, 2, 4}},
 	} {
