@@ -35,7 +35,8 @@ const (
 
 // NonRetryable lists the error types above, for RetryPolicy.NonRetryableErrorTypes.
 func NonRetryable() []string {
-	return []string{ErrInvalidSpec, ErrNamespaceConflict, ErrInvalidChart, ErrWorkloadFailed, ErrNamespaceNotOurs, ErrRevisionNotFound}
+	return []string{ErrInvalidSpec, ErrNamespaceConflict, ErrInvalidChart, ErrWorkloadFailed, ErrNamespaceNotOurs, ErrRevisionNotFound,
+		ErrStoreMoved, ErrSpecChanged, ErrHostTaken}
 }
 
 // Labels the platform puts on what it owns.
@@ -59,6 +60,7 @@ type Releases interface {
 type StatusWriter interface {
 	UpdateStatus(ctx context.Context, u store.StatusUpdate) error
 	UpdateOperation(ctx context.Context, u store.OperationUpdate) error
+	HoldHost(ctx context.Context, name string, generation int, host string) error
 }
 
 // WorkflowDescriber tells whether a workflow still runs. client.Client

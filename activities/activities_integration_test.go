@@ -40,6 +40,8 @@ func (discardStatus) UpdateStatus(_ context.Context, _ store.StatusUpdate) error
 
 func (discardStatus) UpdateOperation(_ context.Context, _ store.OperationUpdate) error { return nil }
 
+func (discardStatus) HoldHost(context.Context, string, int, string) error { return nil }
+
 func newActivities(t *testing.T) (*activities.Activities, *helmclient.Runner) {
 	t.Helper()
 	env.Require(t)

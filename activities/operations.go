@@ -135,11 +135,17 @@ func specOf(cur store.Spec, rel *release.Release) store.Spec {
 
 // RecordOperation writes an operation's progress or end to the store's
 // record. It reports false, and writes nothing, when the store is being
-// created or deleted: a deletion has taken over.
+// created or deleted: a deletion has taken over. An operation whose store
+// was changed after it was asked for fails to start with the
+// non-retryable ErrSpecChanged.
 func (a *Activities) RecordOperation(ctx context.Context, u store.OperationUpdate) (bool, error) {
 	err := a.Stores.UpdateOperation(ctx, u)
-	if errors.Is(err, store.ErrNotOperable) {
+	switch {
+	case errors.Is(err, store.ErrNotOperable):
 		return false, nil
+	case errors.Is(err, store.ErrSpecChanged):
+		return false, temporal.NewNonRetryableApplicationError("store "+u.Name+" was changed after this "+
+			"operation was asked for: ask again", ErrSpecChanged, nil)
 	}
 	return err == nil, err
 }

@@ -51,6 +51,8 @@ type StoreNow struct {
 	Spec     store.Spec  `json:"spec"`
 	Phase    store.Phase `json:"phase"`
 	Revision int         `json:"revision"`
+	// SpecVersion is the record's: an upgrade applies to it.
+	SpecVersion int `json:"specVersion,omitempty"`
 }
 
 // GetStores reads the records of names; a store that is gone is left out.
@@ -64,7 +66,7 @@ func (a *Activities) GetStores(ctx context.Context, names []string) (map[string]
 		if err != nil {
 			return nil, err
 		}
-		out[n] = StoreNow{Spec: r.Spec, Phase: r.Phase, Revision: r.Revision}
+		out[n] = StoreNow{Spec: r.Spec, Phase: r.Phase, Revision: r.Revision, SpecVersion: r.SpecVersion}
 	}
 	return out, nil
 }

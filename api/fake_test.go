@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"fmt"
 	"sort"
 	"sync"
 	"testing"
@@ -18,6 +17,8 @@ import (
 type fakeStores struct {
 	mu   sync.Mutex
 	recs map[string]store.Record
+	// holds are the hosts stores hold besides their own: host -> holder.
+	holds map[string]store.Record
 	// fail, when set, is returned by every call.
 	fail error
 	// changedCalls counts the reads of Changed (the event streams' queries).
@@ -26,7 +27,9 @@ type fakeStores struct {
 
 var _ StoreRepository = (*fakeStores)(nil)
 
-func newFakeStores() *fakeStores { return &fakeStores{recs: map[string]store.Record{}} }
+func newFakeStores() *fakeStores {
+	return &fakeStores{recs: map[string]store.Record{}, holds: map[string]store.Record{}}
+}
 
 func (f *fakeStores) Get(_ context.Context, name string) (store.Record, error) {
 	f.mu.Lock()
@@ -71,6 +74,9 @@ func (f *fakeStores) unique(rec store.Record) error {
 		if rec.Slot != "" && r.Slot == rec.Slot {
 			return store.ErrSlotTaken
 		}
+	}
+	if h, ok := f.holds[rec.LiveHost]; ok && h.Name != rec.Name {
+		return store.ErrHostTaken
 	}
 	return nil
 }
@@ -127,43 +133,53 @@ func (f *fakeStores) FreeSlot(_ context.Context, owner string, limit int) (strin
 	return s, ok, nil
 }
 
-func (f *fakeStores) ClaimHost(_ context.Context, name string, generation int, host string) error {
+func (f *fakeStores) HoldHost(_ context.Context, name string, generation int, host string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if h, ok := f.holds[host]; ok && (h.Name != name || h.Generation != generation) {
+		return store.ErrHostTaken
+	}
 	for _, r := range f.recs {
 		if r.Name != name && r.LiveHost == host {
 			return store.ErrHostTaken
 		}
 	}
-	r, ok := f.recs[name]
-	if !ok || r.Generation != generation || r.Phase == store.PhaseDeleted {
-		return store.ErrNotFound
-	}
-	r.LiveHost = host
-	f.recs[name] = r
+	f.holds[host] = store.Record{Spec: store.Spec{Name: name, Generation: generation}}
 	return nil
+}
+
+func (f *fakeStores) HostHolder(_ context.Context, host string) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if h, ok := f.holds[host]; ok {
+		return h.Name, nil
+	}
+	for _, r := range f.recs {
+		if r.LiveHost == host {
+			return r.Name, nil
+		}
+	}
+	return "", nil
 }
 
 func (f *fakeStores) UpdateStatus(_ context.Context, u store.StatusUpdate) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	r, ok := f.recs[u.Name]
-	switch {
-	case ok && r.Generation > u.Generation:
-		return nil // a late write of an older store
-	case ok && r.Generation < u.Generation && r.Phase == store.PhaseDeleted:
-		ok = false // the name is used again: the new record replaces it
-	case ok && r.Generation < u.Generation:
-		return fmt.Errorf("update store %s generation %d: generation %d holds the name", u.Name, u.Generation, r.Generation)
+	var cur *store.Record
+	if ok {
+		cur = &r
 	}
-	if !ok {
+	action, err := store.CheckStatus(cur, u)
+	if err != nil {
+		return err
+	}
+	if action != store.StatusApply {
 		// A record made here (its API record is lost) claims nothing.
 		r = store.Record{ID: bson.NewObjectID(), Spec: store.Spec{Name: u.Name, Generation: u.Generation}, CreatedAt: u.At,
 			Claim: store.Claim{LiveHost: "unclaimed:" + u.Name, Slot: "unclaimed:" + u.Name}}
-		if u.Spec != nil {
-			r.Engine, r.Host, r.Title, r.AdminEmail = u.Spec.Engine, u.Spec.Host, u.Spec.Title, u.Spec.AdminEmail
-			r.MedusaImage, r.Size, r.ChartVersion = u.Spec.MedusaImage, u.Spec.Size, u.Spec.ChartVersion
-		}
+		r.Engine, r.Host, r.Title, r.AdminEmail = u.Spec.Engine, u.Spec.Host, u.Spec.Title, u.Spec.AdminEmail
+		r.MedusaImage, r.Size, r.ChartVersion, r.Tenant = u.Spec.MedusaImage, u.Spec.Size, u.Spec.ChartVersion, u.Spec.Tenant
 	}
 	r.UpdatedAt, r.Namespace = u.At, store.NamespaceFor(u.Name)
 	if u.Phase != "" {
@@ -176,6 +192,11 @@ func (f *fakeStores) UpdateStatus(_ context.Context, u store.StatusUpdate) error
 			at := u.At
 			r.DeletedAt = &at
 			r.Claim = store.Claim{LiveHost: "deleted:" + r.Name, Slot: "deleted:" + r.Name}
+			for h, holder := range f.holds {
+				if holder.Name == r.Name && holder.Generation == r.Generation {
+					delete(f.holds, h)
+				}
+			}
 		}
 	} else if u.Message != "" {
 		r.Message = u.Message

@@ -93,42 +93,52 @@ func (s *server) changeStore(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, StoreResponse{Record: rec})
 		return
 	}
+	in := workflows.OperateStoreInput{Kind: store.OpChange, Spec: current, Target: &target}
 	if target.Host != current.Host {
 		if fe := s.hostAllowed(principal(r), target.Host); fe != nil {
 			s.fail(w, r, invalid("the host is not allowed", *fe))
 			return
 		}
-		// The new host is claimed before the upgrade starts: no other store
-		// can take it meanwhile.
-		if err := s.o.Stores.ClaimHost(r.Context(), rec.Name, rec.Generation, target.Host); errors.Is(err, store.ErrHostTaken) {
-			s.fail(w, r, errStoreConflict{"the host " + target.Host + " is taken by another store"})
-			return
-		} else if err != nil {
-			s.fail(w, r, err)
+		// The operation holds the new host before its upgrade and keeps
+		// the old one until it ends (OperateStore); a host taken now is
+		// refused at once.
+		if !s.hostFree(w, r, rec.Name, target.Host) {
 			return
 		}
+		in.Hosts = []string{target.Host}
 	}
-	s.startOperation(w, r, rec, workflows.OperateStoreInput{Kind: store.OpChange, Spec: current, Target: &target})
+	s.startOperation(w, r, rec, in)
+}
+
+// hostFree answers 409 naming host, and returns false, when a store other
+// than name serves or holds it.
+func (s *server) hostFree(w http.ResponseWriter, r *http.Request, name, host string) bool {
+	holder, err := s.o.Stores.HostHolder(r.Context(), host)
+	if err != nil {
+		s.fail(w, r, err)
+		return false
+	}
+	if holder != "" && holder != name {
+		s.fail(w, r, errStoreConflict{"the host " + host + " is taken by another store"})
+		return false
+	}
+	return true
 }
 
 // suspendStore handles POST /api/stores/{name}/suspend: every workload
 // scaled to zero; volumes, Secret and release stay.
 func (s *server) suspendStore(w http.ResponseWriter, r *http.Request) {
-	s.toggleSuspended(w, r, store.OpSuspend, store.PhaseReady, true)
+	s.toggleSuspended(w, r, store.OpSuspend, true)
 }
 
 // resumeStore handles POST /api/stores/{name}/resume.
 func (s *server) resumeStore(w http.ResponseWriter, r *http.Request) {
-	s.toggleSuspended(w, r, store.OpResume, store.PhaseSuspended, false)
+	s.toggleSuspended(w, r, store.OpResume, false)
 }
 
-func (s *server) toggleSuspended(w http.ResponseWriter, r *http.Request, kind string, from store.Phase, suspended bool) {
+func (s *server) toggleSuspended(w http.ResponseWriter, r *http.Request, kind string, suspended bool) {
 	rec, ok := s.operableStore(w, r, kind)
 	if !ok {
-		return
-	}
-	if rec.Phase != from {
-		s.fail(w, r, newProblem(ProblemConflict, fmt.Sprintf("store %s is %s: only a %s store can be %sd", rec.Name, rec.Phase, from, kind)))
 		return
 	}
 	current := s.withDefaults(rec.Spec)
@@ -176,7 +186,21 @@ func (s *server) rollbackStore(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, invalid("the store runs that revision", FieldError{Field: "revision", Message: fmt.Sprintf("revision %d is the one deployed now", req.Revision)}))
 		return
 	}
-	s.startOperation(w, r, rec, workflows.OperateStoreInput{Kind: store.OpRollback, Spec: s.withDefaults(rec.Spec), Revision: req.Revision})
+	in := workflows.OperateStoreInput{Kind: store.OpRollback, Spec: s.withDefaults(rec.Spec), Revision: req.Revision}
+	// The revision's host is served again: a tenant may return only to a
+	// host it may choose, and the operation holds it before the rollback.
+	if host := storechart.SpecFromValues(target.Config).Host; host != "" && host != rec.Host {
+		if fe := s.hostAllowed(principal(r), host); fe != nil {
+			s.fail(w, r, invalid("the revision's host is not allowed", FieldError{Field: "revision",
+				Message: fmt.Sprintf("revision %d serves %s, which %s", req.Revision, host, fe.Message)}))
+			return
+		}
+		if !s.hostFree(w, r, rec.Name, host) {
+			return
+		}
+		in.Hosts = []string{host}
+	}
+	s.startOperation(w, r, rec, in)
 }
 
 // operableStore returns the store of {name} when an operation may be asked
@@ -187,21 +211,8 @@ func (s *server) operableStore(w http.ResponseWriter, r *http.Request, kind stri
 	if !ok {
 		return rec, false
 	}
-	if rec.Phase == store.PhaseDeleted {
-		s.fail(w, r, newProblem(ProblemNotFound, "store "+rec.Name+" is deleted"))
-		return rec, false
-	}
-	if !rec.Phase.Operable() {
-		p := newProblem(ProblemOperationRunning, fmt.Sprintf("store %s is %s: a %s must wait until that ends", rec.Name, rec.Phase, kind))
-		p.WorkflowID = activeWorkflow(rec)
-		p.Operation = "create"
-		if rec.Phase == store.PhaseDeleting || rec.Phase == store.PhaseDeletionStuck {
-			p.Operation = "delete"
-		}
-		if rec.Phase == store.PhaseFailed {
-			p = newProblem(ProblemConflict, fmt.Sprintf("store %s failed to be created: retry its creation or delete it", rec.Name))
-		}
-		s.fail(w, r, p)
+	if d := decide(rec, store.Request(kind)); d.Refused != nil {
+		s.fail(w, r, d.Refused)
 		return rec, false
 	}
 	return rec, true
@@ -211,6 +222,8 @@ func (s *server) operableStore(w http.ResponseWriter, r *http.Request, kind stri
 // store is 409 naming it.
 func (s *server) startOperation(w http.ResponseWriter, r *http.Request, rec store.Record, in workflows.OperateStoreInput) {
 	in.Timeouts = s.o.Timeouts
+	version := rec.SpecVersion
+	in.SpecVersion = &version
 	_, err := workflows.StartOperation(r.Context(), s.o.Temporal, s.o.TaskQueue, in)
 	var busy *workflows.OperationBusy
 	// An operation records its end as its last step, then closes: for that

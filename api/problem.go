@@ -121,8 +121,9 @@ func writeProblem(w http.ResponseWriter, p *Problem) {
 func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var (
 		p    *Problem
-		busy *workflows.OperationBusy
-		sc   errStoreConflict
+		busy    *workflows.OperationBusy
+		sc      errStoreConflict
+		refused *store.Refusal
 	)
 	switch {
 	case errors.As(err, &p):
@@ -133,6 +134,8 @@ func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		p.Operation, p.WorkflowID = busy.Kind, busy.WorkflowID
 	case errors.As(err, &sc):
 		p = newProblem(ProblemConflict, sc.detail)
+	case errors.As(err, &refused):
+		p = refusalProblem(refused)
 	case dependencyDown(err):
 		// MongoDB or Temporal does not answer: nothing was done, and the
 		// same request later will work.
@@ -146,6 +149,21 @@ func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	p.RequestID = requestID(r)
 	writeProblem(w, p)
+}
+
+// refusalProblem is the problem of a request the store's state machine
+// refused (store.Decide).
+func refusalProblem(rf *store.Refusal) *Problem {
+	switch rf.Code {
+	case store.CodeNotFound:
+		return newProblem(ProblemNotFound, rf.Message)
+	case store.CodeBusy:
+		p := newProblem(ProblemOperationRunning, rf.Message)
+		p.Operation = string(rf.Workflow)
+		p.WorkflowID = rf.WorkflowID
+		return p
+	}
+	return newProblem(ProblemConflict, rf.Message)
 }
 
 // dependencyDown reports whether err says MongoDB or Temporal could not

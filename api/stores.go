@@ -78,11 +78,13 @@ func (s *server) createStore(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rid := requestID(r)
-	s.startCreateLater(r.Context(), func(ctx context.Context) error { return s.startCreate(ctx, rec) }, func(ctx context.Context, err error) {
-		// The record stays "requested"; the reconciler starts the workflow
-		// once Temporal answers again.
-		s.o.Logger.WarnContext(ctx, "start CreateStore", "store", rec.Name, "error", err.Error(), "request_id", rid)
-	})
+	if decide(rec, store.RequestCreate).Start == store.WorkflowCreate {
+		s.startCreateLater(r.Context(), func(ctx context.Context) error { return s.startCreate(ctx, rec) }, func(ctx context.Context, err error) {
+			// The record stays "requested"; the reconciler starts the workflow
+			// once Temporal answers again.
+			s.o.Logger.WarnContext(ctx, "start CreateStore", "store", rec.Name, "error", err.Error(), "request_id", rid)
+		})
+	}
 	_ = s.audit(r, "create", rec.Name)
 	w.Header().Set("Location", "/api/stores/"+url.PathEscape(rec.Name))
 	writeJSON(w, http.StatusAccepted, StoreResponse{Record: rec})
@@ -134,6 +136,9 @@ func (s *server) ensureRecord(ctx context.Context, who auth.Token, spec store.Sp
 				if !sameSpec(cur.Spec, spec) {
 					return store.Record{}, errStoreConflict{"store " + spec.Name + " exists with a different spec"}
 				}
+				if d := decide(cur, store.RequestCreate); d.Refused != nil {
+					return store.Record{}, d.Refused
+				}
 				return cur, nil
 			}
 			// The record claims a free slot of the tenant's limit and its
@@ -181,9 +186,20 @@ func sameSpec(a, b store.Spec) bool {
 	return a == b
 }
 
-// startCreate starts (or finds) the record's creation workflow.
+// startCreate starts (or finds) the record's creation workflow, when the
+// record, read again, still asks for it: a queued start runs after its
+// POST answered, and a DELETE may have come in between (the creation
+// workflow's first write would refuse it too; not starting it keeps a
+// workflow that would do nothing out of the store's history).
 func (s *server) startCreate(ctx context.Context, rec store.Record) error {
-	_, err := workflows.StartCreate(ctx, s.o.Temporal, s.o.TaskQueue, workflows.CreateStoreInput{Spec: rec.Spec})
+	now, err := s.o.Stores.Get(ctx, rec.Name)
+	if errors.Is(err, store.ErrNotFound) || err == nil && (now.Generation != rec.Generation || now.Phase != store.PhaseRequested) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	_, err = workflows.StartCreate(ctx, s.o.Temporal, s.o.TaskQueue, workflows.CreateStoreInput{Spec: now.Spec})
 	if errors.Is(err, workflows.ErrAlreadyCreated) {
 		err = nil
 	}
@@ -192,15 +208,26 @@ func (s *server) startCreate(ctx context.Context, rec store.Record) error {
 }
 
 // Reconcile starts the creation workflow of every record still in phase
-// requested: the API may have died between writing a record and starting
-// its workflow. Starting is idempotent, so running it often is harmless.
+// requested whose creation is not running: the API may have died between
+// writing a record and starting its workflow. The running creations are
+// listed once from Temporal's visibility, so that a backlog of queued
+// creations (a worker down, a burst) costs one list, not a start each.
+// Starting is idempotent, so a creation that visibility does not show yet
+// is found, not started twice.
 func Reconcile(ctx context.Context, stores StoreRepository, c client.Client, taskQueue string) (started int, err error) {
 	recs, err := stores.Requested(ctx)
+	if err != nil || len(recs) == 0 {
+		return 0, err
+	}
+	running, err := workflows.RunningCreations(ctx, c)
 	if err != nil {
 		return 0, err
 	}
 	var errs []error
 	for _, rec := range recs {
+		if running[workflows.CreateWorkflowID(rec.Name, rec.Generation)] {
+			continue
+		}
 		_, err := workflows.StartCreate(ctx, c, taskQueue, workflows.CreateStoreInput{Spec: rec.Spec})
 		if err != nil && !errors.Is(err, workflows.ErrAlreadyCreated) {
 			errs = append(errs, fmt.Errorf("store %s: %w", rec.Name, err))
@@ -256,15 +283,17 @@ func (s *server) progress(ctx context.Context, rec store.Record) *workflows.Prog
 
 // activeWorkflow is the workflow working on the store, if any.
 func activeWorkflow(rec store.Record) string {
-	switch rec.Phase {
-	case store.PhaseRequested, store.PhaseProvisioning, store.PhaseFailed:
-		return workflows.CreateWorkflowID(rec.Name, rec.Generation)
-	case store.PhaseDeleting, store.PhaseDeletionStuck:
-		return workflows.DeleteWorkflowID(rec.Name, rec.Generation)
-	case store.PhaseUpdating, store.PhaseDegraded:
-		return workflows.OperationWorkflowID(rec.Name, rec.Generation)
+	return workflows.WorkflowID(store.ActiveWorkflow(rec.Phase), rec.Name, rec.Generation)
+}
+
+// decide asks the store's state machine about req; a refusal names the
+// workflow that has the store.
+func decide(rec store.Record, req store.Request) store.Decision {
+	d := store.Decide(rec.Name, rec.Phase, req)
+	if d.Refused != nil && d.Refused.Workflow != store.WorkflowNone {
+		d.Refused.WorkflowID = workflows.WorkflowID(d.Refused.Workflow, rec.Name, rec.Generation)
 	}
-	return ""
+	return d
 }
 
 func (s *server) listStores(w http.ResponseWriter, r *http.Request) {
@@ -313,8 +342,9 @@ func (s *server) deleteStore(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if rec.Phase == store.PhaseDeleted {
-		s.fail(w, r, newProblem(ProblemNotFound, "store "+rec.Name+" is already deleted"))
+	d := decide(rec, store.RequestDelete)
+	if d.Refused != nil {
+		s.fail(w, r, d.Refused)
 		return
 	}
 	_, err := workflows.StartDelete(r.Context(), s.o.Temporal, s.o.TaskQueue, workflows.DeleteStoreInput{Spec: rec.Spec})
@@ -323,12 +353,12 @@ func (s *server) deleteStore(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if rec.Phase != store.PhaseDeleting && rec.Phase != store.PhaseDeletionStuck {
-		rec.Phase, rec.Message = store.PhaseDeleting, "deletion requested"
-		rec.DeleteWorkflowID = workflows.DeleteWorkflowID(rec.Name, rec.Generation)
-		_ = s.o.Stores.UpdateStatus(r.Context(), store.StatusUpdate{Name: rec.Name, Generation: rec.Generation,
-			Phase: rec.Phase, Message: rec.Message, DeleteWorkflowID: rec.DeleteWorkflowID, At: s.o.Now().UTC()})
+	// The workflow writes the phase (its first step); the answer shows
+	// the phase it enters.
+	if rec.Phase != store.PhaseDeletionStuck {
+		rec.Phase, rec.Message = d.Next, "deletion requested"
 	}
+	rec.DeleteWorkflowID = workflows.DeleteWorkflowID(rec.Name, rec.Generation)
 	_ = s.audit(r, "delete", rec.Name)
 	w.Header().Set("Location", "/api/stores/"+url.PathEscape(rec.Name))
 	writeJSON(w, http.StatusAccepted, StoreResponse{Record: rec})
@@ -355,24 +385,20 @@ func (s *server) retryStore(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var id, signal string
-	switch {
-	case req.Force && principal(r).Role != auth.RoleAdmin:
+	if req.Force && principal(r).Role != auth.RoleAdmin {
 		s.fail(w, r, newProblem(ProblemForbidden, "only an admin may force a deletion"))
 		return
-	case rec.Phase == store.PhaseFailed && !req.Force:
-		id, signal = workflows.CreateWorkflowID(rec.Name, rec.Generation), workflows.SignalRetry
-	case rec.Phase == store.PhaseDegraded && !req.Force:
-		id, signal = workflows.OperationWorkflowID(rec.Name, rec.Generation), workflows.SignalRetry
-	case rec.Phase == store.PhaseDeletionStuck:
-		id, signal = workflows.DeleteWorkflowID(rec.Name, rec.Generation), workflows.SignalRetry
-		if req.Force {
-			signal = workflows.SignalForce
-		}
-	default:
-		s.fail(w, r, newProblem(ProblemConflict, fmt.Sprintf("store %s is %s: only a failed creation, a degraded store or a stuck deletion can be retried", rec.Name, rec.Phase)))
+	}
+	asked := store.RequestRetry
+	if req.Force {
+		asked = store.RequestForce
+	}
+	d := decide(rec, asked)
+	if d.Refused != nil {
+		s.fail(w, r, d.Refused)
 		return
 	}
+	id, signal := workflows.WorkflowID(d.Start, rec.Name, rec.Generation), d.Signal
 	if err := s.o.Temporal.SignalWorkflow(r.Context(), id, "", signal, nil); err != nil {
 		var nf *serviceerror.NotFound
 		if errors.As(err, &nf) {

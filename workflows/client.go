@@ -3,9 +3,11 @@ package workflows
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
@@ -126,4 +128,41 @@ func startAttributes(spec store.Spec, phase store.Phase) temporal.SearchAttribut
 		StoreEngineKey.ValueSet(spec.Engine),
 		StorePhaseKey.ValueSet(string(phase)),
 	)
+}
+
+// WorkflowID is the ID of the store's workflow of kind w at generation;
+// "" for store.WorkflowNone.
+func WorkflowID(w store.Workflow, name string, generation int) string {
+	switch w {
+	case store.WorkflowCreate:
+		return CreateWorkflowID(name, generation)
+	case store.WorkflowDelete:
+		return DeleteWorkflowID(name, generation)
+	case store.WorkflowOperation:
+		return OperationWorkflowID(name, generation)
+	}
+	return ""
+}
+
+// RunningCreations lists the IDs of the CreateStore workflows that run,
+// from Temporal's visibility, page by page.
+func RunningCreations(ctx context.Context, c client.Client) (map[string]bool, error) {
+	out := map[string]bool{}
+	var token []byte
+	for {
+		resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
+			Query:         "WorkflowType = 'CreateStore' AND ExecutionStatus = 'Running'",
+			PageSize:      1000,
+			NextPageToken: token,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("list running creations: %w", err)
+		}
+		for _, e := range resp.GetExecutions() {
+			out[e.GetExecution().GetWorkflowId()] = true
+		}
+		if token = resp.GetNextPageToken(); len(token) == 0 {
+			return out, nil
+		}
+	}
 }

@@ -87,6 +87,16 @@ func (r *createRun) run(ctx workflow.Context) (CreateStoreResult, error) {
 			res.Phase = store.PhaseReady
 			return res, nil
 		}
+		if phase, ok := moved(err); ok {
+			// The store's state machine refused a write: a deletion has the
+			// store (it undoes what was made), or its generation is gone.
+			// Nothing is undone or recorded here.
+			res.Phase = phase
+			if phase.Operable() {
+				return res, nil // the ready write had committed before a retry of it
+			}
+			return res, temporal.NewNonRetryableApplicationError("store creation superseded: the store is "+string(phase), ErrSuperseded, nil)
+		}
 		canceled := temporal.IsCanceledError(err) || errors.Is(ctx.Err(), workflow.ErrCanceled)
 		reason := errorText(err)
 		if canceled {
@@ -229,6 +239,7 @@ func (r *createRun) note(ctx workflow.Context, msg string) {
 }
 
 func (r *createRun) record(ctx workflow.Context, u store.StatusUpdate) error {
+	u.Writer = store.WriterCreate
 	u.CreateWorkflowID = workflow.GetInfo(ctx).WorkflowExecution.ID
 	return recordStatus(ctx, r.t, r.in.Spec, u)
 }

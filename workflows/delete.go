@@ -103,6 +103,12 @@ func (d *deleteRun) run(ctx workflow.Context) (DeleteStoreResult, error) {
 			if temporal.IsCanceledError(err) {
 				return res, err
 			}
+			if phase, ok := moved(err); ok {
+				// The record refused the write: this generation is deleted
+				// already, or its name belongs to a newer store.
+				res.Phase = phase
+				return res, nil
+			}
 			if err := d.stuck(ctx, []string{errorText(err)}); err != nil {
 				return res, err
 			}
@@ -206,6 +212,7 @@ func (d *deleteRun) stuck(ctx workflow.Context, blockers []string) error {
 }
 
 func (d *deleteRun) record(ctx workflow.Context, u store.StatusUpdate) error {
+	u.Writer = store.WriterDelete
 	u.DeleteWorkflowID = workflow.GetInfo(ctx).WorkflowExecution.ID
 	return recordStatus(ctx, d.t, d.in.Spec, u)
 }

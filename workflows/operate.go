@@ -20,7 +20,15 @@ type OperateStoreInput struct {
 	// Target is the spec to reach (change, suspend, resume).
 	Target *store.Spec `json:"target,omitempty"`
 	// Revision is the release revision to return to (rollback).
-	Revision int      `json:"revision,omitempty"`
+	Revision int `json:"revision,omitempty"`
+	// SpecVersion is the record's spec version the operation was asked
+	// for: a store changed since refuses it (an upgrade of a fleet rollout
+	// reads the store again instead). Nil for inputs from before it.
+	SpecVersion *int `json:"specVersion,omitempty"`
+	// Hosts are the hosts the operation will serve besides the store's own
+	// (a change of host, a rollback to another host): held before the Helm
+	// action, given back when the operation ends.
+	Hosts    []string `json:"hosts,omitempty"`
 	Timeouts Timeouts `json:"timeouts,omitempty"`
 }
 
@@ -48,6 +56,8 @@ const (
 	// StepAutoRollback returns the release to the revision that was ready
 	// before a failed operation.
 	StepAutoRollback = "auto-rollback"
+	// StepHoldHosts holds the hosts the operation will serve.
+	StepHoldHosts = "hold-hosts"
 )
 
 // OperateStore runs one operation on a store that exists: change its spec
@@ -125,18 +135,34 @@ func (o *opRun) run(ctx workflow.Context) (OperateStoreResult, error) {
 	nsIn := activities.NamespaceInput{Spec: spec}
 
 	started := workflow.Now(ctx).UTC()
-	err := o.prog.run(ctx, StepRecord, func() error {
+	begin := func() error {
 		return o.prog.enter(ctx, store.PhaseUpdating, func() error {
 			ok, err := o.write(ctx, store.OperationUpdate{Phase: store.PhaseUpdating, Message: o.in.Kind + " in progress",
-				Operation: &store.Operation{Kind: o.in.Kind, WorkflowID: o.id, StartedAt: started}})
+				Operation: &store.Operation{Kind: o.in.Kind, WorkflowID: o.id, StartedAt: started}, SpecVersion: o.in.SpecVersion})
 			if err == nil && !ok {
 				err = temporal.NewNonRetryableApplicationError("store "+spec.Name+" is being created or deleted", ErrNotOperable, nil)
 			}
 			return err
 		})
-	})
+	}
+	err := o.prog.run(ctx, StepRecord, begin)
+	for try := 0; err != nil && o.in.Kind == store.OpUpgrade && isType(err, activities.ErrSpecChanged) && try < 3; try++ {
+		// An upgrade of a fleet rollout applies to the store as it is now:
+		// read it again, and upgrade that.
+		if err = o.reread(ctx); err == nil {
+			err = o.prog.run(ctx, StepRecord, begin)
+		}
+	}
 	if err != nil {
 		return res, err
+	}
+
+	if len(o.in.Hosts) > 0 && workflow.GetVersion(ctx, versionHoldHosts, workflow.DefaultVersion, 1) == 1 {
+		if err := o.prog.run(ctx, StepHoldHosts, func() error {
+			return workflow.ExecuteActivity(shortOptions(ctx, o.t), a.HoldHosts, activities.HoldHostsInput{Spec: spec, Hosts: o.in.Hosts}).Get(ctx, nil)
+		}); err != nil {
+			return o.undo(ctx, res, err) // nothing was changed: it only records the failure
+		}
 	}
 
 	var st activities.ReleaseState
@@ -297,4 +323,29 @@ func (o *opRun) write(ctx workflow.Context, u store.OperationUpdate) (bool, erro
 	var ok bool
 	err := workflow.ExecuteActivity(shortOptions(ctx, o.t), a.RecordOperation, u).Get(ctx, &ok)
 	return ok, err
+}
+
+// reread makes an upgrade's target the store's spec as recorded now, with
+// the rollout's chart version.
+func (o *opRun) reread(ctx workflow.Context) error {
+	var a *activities.Activities
+	var now map[string]activities.StoreNow
+	if err := workflow.ExecuteActivity(shortOptions(ctx, o.t), a.GetStores, []string{o.in.Spec.Name}).Get(ctx, &now); err != nil {
+		return err
+	}
+	cur, ok := now[o.in.Spec.Name]
+	if !ok || cur.Spec.Generation != o.in.Spec.Generation {
+		return temporal.NewNonRetryableApplicationError("store "+o.in.Spec.Name+" is gone", ErrNotOperable, nil)
+	}
+	target := cur.Spec
+	target.ChartVersion = o.in.Target.ChartVersion
+	v := cur.SpecVersion
+	o.in.Spec, o.in.Target, o.in.SpecVersion = cur.Spec, &target, &v
+	return nil
+}
+
+// isType reports whether err is an application error of type typ.
+func isType(err error, typ string) bool {
+	var app *temporal.ApplicationError
+	return errors.As(err, &app) && app.Type() == typ
 }

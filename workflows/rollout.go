@@ -297,7 +297,9 @@ func (s *RolloutState) runBatch(ctx workflow.Context, in RolloutInput, t Timeout
 				StoreNameKey.ValueSet(rs.Name), StoreEngineKey.ValueSet(now.Spec.Engine), StorePhaseKey.ValueSet(string(store.PhaseUpdating))),
 		})
 		rs.State = StoreUpgrading
-		f := workflow.ExecuteChildWorkflow(cctx, OperateStore, OperateStoreInput{Kind: store.OpUpgrade, Spec: now.Spec, Target: &target, Timeouts: in.Timeouts})
+		version := now.SpecVersion
+		f := workflow.ExecuteChildWorkflow(cctx, OperateStore, OperateStoreInput{Kind: store.OpUpgrade, Spec: now.Spec, Target: &target,
+			SpecVersion: &version, Timeouts: in.Timeouts})
 		runs = append(runs, running{idx: idx, f: f})
 	}
 	for _, r := range runs {

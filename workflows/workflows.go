@@ -6,6 +6,7 @@
 package workflows
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -27,8 +28,28 @@ const (
 	QueryProgress = "progress"
 )
 
-// Error type of a creation that failed and was not retried in time.
-const ErrStoreFailed = "StoreFailed"
+// Error types of the workflows' own failures.
+const (
+	// ErrStoreFailed: a creation failed and was not retried in time.
+	ErrStoreFailed = "StoreFailed"
+	// ErrSuperseded: the store's state machine took the store from the
+	// workflow (a deletion began, or its generation is gone).
+	ErrSuperseded = "StoreSuperseded"
+)
+
+// moved reports whether err is the state machine's refusal of a record
+// write (activities.ErrStoreMoved), and the record's phase then.
+func moved(err error) (store.Phase, bool) {
+	var app *temporal.ApplicationError
+	if !errors.As(err, &app) || app.Type() != activities.ErrStoreMoved {
+		return "", false
+	}
+	var phase store.Phase
+	if app.HasDetails() {
+		_ = app.Details(&phase)
+	}
+	return phase, true
+}
 
 // CreateWorkflowID is the workflow ID of the creation of a store's
 // generation: deterministic, so that a repeated request finds the running
@@ -61,6 +82,9 @@ const (
 	// versionCancelStuck: a deletion canceled while stuck ends, recorded
 	// (before, it kept waiting for a signal).
 	versionCancelStuck = "cancel-stuck"
+	// versionHoldHosts: an operation that will serve another host holds it
+	// before its Helm action.
+	versionHoldHosts = "hold-hosts"
 )
 
 // Timeouts bound the activities. Zero fields take the defaults.

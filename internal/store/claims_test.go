@@ -50,15 +50,17 @@ func TestClaimsAreUnique(t *testing.T) {
 	if _, ok, _ := r.FreeSlot(ctx, "acme", 2); ok {
 		t.Fatal("a free slot beyond the limit")
 	}
-	if err := r.ClaimHost(ctx, "d", 1, "a.example.com"); !errors.Is(err, store.ErrHostTaken) {
-		t.Fatalf("claim of a taken host: %v", err)
+	if err := r.HoldHost(ctx, "d", 1, "a.example.com"); !errors.Is(err, store.ErrHostTaken) {
+		t.Fatalf("hold of a taken host: %v", err)
 	}
-	if err := r.ClaimHost(ctx, "d", 1, "new.example.com"); err != nil {
-		t.Fatalf("claim of a free host: %v", err)
+	if err := r.HoldHost(ctx, "d", 1, "new.example.com"); err != nil {
+		t.Fatalf("hold of a free host: %v", err)
 	}
 	// Deleting "a" frees its host and its slot.
-	if err := r.UpdateStatus(ctx, store.StatusUpdate{Name: "a", Generation: 1, Phase: store.PhaseDeleted, At: time.Now()}); err != nil {
-		t.Fatal(err)
+	for _, p := range []store.Phase{store.PhaseDeleting, store.PhaseDeleted} {
+		if err := r.UpdateStatus(ctx, store.StatusUpdate{Name: "a", Generation: 1, Phase: p, Writer: store.WriterDelete, At: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := r.Insert(ctx, liveRecord("e", "globex", "a.example.com", store.SlotOf("globex", 0))); err != nil {
 		t.Fatalf("the host of a deleted store: %v", err)

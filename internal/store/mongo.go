@@ -166,24 +166,6 @@ func PickFreeSlot(owner string, limit int, taken map[string]bool) (string, bool)
 	return free[rand.IntN(len(free))], true
 }
 
-// ClaimHost makes host the claimed host of the live store name at
-// generation (a change of its host); ErrHostTaken when another live store
-// has it.
-func (r *MongoRepository) ClaimHost(ctx context.Context, name string, generation int, host string) error {
-	res, err := r.coll.UpdateOne(ctx, bson.M{"name": name, "generation": generation, "phase": bson.M{"$ne": PhaseDeleted}},
-		bson.M{"$set": bson.M{"live_host": host}})
-	if err != nil {
-		if mongo.IsDuplicateKeyError(err) || isWriteConflict(err) {
-			return ErrHostTaken
-		}
-		return fmt.Errorf("claim host of store %s: %w", name, err)
-	}
-	if res.MatchedCount == 0 {
-		return ErrNotFound
-	}
-	return nil
-}
-
 // duplicate tells which unique field of rec another record holds, after
 // an insert of rec failed on a unique index.
 func (r *MongoRepository) duplicate(ctx context.Context, rec Record) error {
@@ -206,12 +188,65 @@ func (r *MongoRepository) duplicate(ctx context.Context, rec Record) error {
 	return ErrConflict // gone meanwhile: the caller reads again
 }
 
-// UpdateStatus applies u to the record of u.Name at generation u.Generation,
-// creating it if it does not exist. Applying the same update twice gives the
-// same record. An update for an older generation than the record's is
-// ignored: that store is gone and its name belongs to a newer one.
+// UpdateStatus applies u to the record of u.Name at generation u.Generation
+// when the state machine lets u's writer write it (CheckStatus); otherwise
+// it returns a *MovedError and changes nothing. A record that does not
+// exist is made from u.Spec; a deleted older generation is replaced.
+// Applying the same update twice gives the same record. The record's write
+// lock makes the check and the write one step on both backends.
 func (r *MongoRepository) UpdateStatus(ctx context.Context, u StatusUpdate) error {
-	set := bson.M{"updated_at": u.At, "namespace": NamespaceFor(u.Name)}
+	unlock, err := r.lock(ctx, u.Name)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	var cur *Record
+	var got Record
+	switch err := r.coll.FindOne(ctx, bson.M{"name": u.Name}).Decode(&got); {
+	case err == nil:
+		cur = &got
+	case !errors.Is(err, mongo.ErrNoDocuments):
+		return fmt.Errorf("update store %s: %w", u.Name, err)
+	}
+	action, err := CheckStatus(cur, u)
+	if err != nil {
+		return err
+	}
+	set, onInsert := statusFields(u)
+	switch action {
+	case StatusApply:
+		if _, err := r.coll.UpdateOne(ctx, bson.M{"_id": cur.ID}, bson.M{"$set": set}); err != nil {
+			return fmt.Errorf("update store %s: %w", u.Name, err)
+		}
+	case StatusReplace:
+		// The name is used again: the new store's record replaces the
+		// deleted one's.
+		if _, err := r.coll.DeleteOne(ctx, bson.M{"_id": cur.ID}); err != nil {
+			return fmt.Errorf("replace deleted store %s: %w", u.Name, err)
+		}
+		fallthrough
+	case StatusInsert:
+		doc := bson.M{"name": u.Name, "generation": u.Generation}
+		for k, v := range onInsert {
+			doc[k] = v
+		}
+		for k, v := range set {
+			doc[k] = v
+		}
+		if _, err := r.coll.InsertOne(ctx, doc); err != nil {
+			return fmt.Errorf("update store %s: %w", u.Name, err)
+		}
+	}
+	if u.Phase == PhaseDeleted {
+		return r.ReleaseHolds(ctx, u.Name, u.Generation)
+	}
+	return nil
+}
+
+// statusFields are the fields u sets, and those it sets only on a record
+// it makes.
+func statusFields(u StatusUpdate) (set, onInsert bson.M) {
+	set = bson.M{"updated_at": u.At, "namespace": NamespaceFor(u.Name)}
 	if u.Phase != "" {
 		set["phase"] = u.Phase
 		set["message"] = u.Message
@@ -237,7 +272,7 @@ func (r *MongoRepository) UpdateStatus(ctx context.Context, u StatusUpdate) erro
 	if u.DeleteWorkflowID != "" {
 		set["delete_workflow_id"] = u.DeleteWorkflowID
 	}
-	onInsert := bson.M{"created_at": u.At}
+	onInsert = bson.M{"created_at": u.At}
 	if u.Phase == PhaseDeleted {
 		// A deleted store releases its host and its slot of the limit.
 		c := released("deleted", u.Name)
@@ -265,45 +300,34 @@ func (r *MongoRepository) UpdateStatus(ctx context.Context, u StatusUpdate) erro
 		if u.Spec.ChartVersion != "" {
 			onInsert["chart_version"] = u.Spec.ChartVersion
 		}
-	}
-	filter := bson.M{"name": u.Name, "generation": u.Generation}
-	update := bson.M{"$set": set, "$setOnInsert": onInsert}
-	_, err := r.coll.UpdateOne(ctx, filter, update, options.UpdateOne().SetUpsert(true))
-	if err == nil {
-		return nil
-	}
-	// The upsert inserts only when no record of this name and generation
-	// exists; a clash on the unique name means another generation has it.
-	if !mongo.IsDuplicateKeyError(err) && !isWriteConflict(err) {
-		return fmt.Errorf("update store %s: %w", u.Name, err)
-	}
-	var cur Record
-	if gerr := r.coll.FindOne(ctx, bson.M{"name": u.Name}).Decode(&cur); gerr != nil {
-		return fmt.Errorf("update store %s: %w", u.Name, err)
-	}
-	switch {
-	case cur.Generation > u.Generation:
-		return nil // a late write of an older store: its name is taken by a newer one
-	case cur.Generation < u.Generation && cur.Phase == PhaseDeleted:
-		// The name is used again: the new store's record replaces the
-		// deleted one's.
-		if _, err := r.coll.DeleteOne(ctx, bson.M{"name": u.Name, "generation": cur.Generation}); err != nil {
-			return fmt.Errorf("replace deleted store %s: %w", u.Name, err)
+		if u.Spec.Tenant != "" {
+			onInsert["tenant"] = u.Spec.Tenant
 		}
-		if _, err := r.coll.UpdateOne(ctx, filter, update, options.UpdateOne().SetUpsert(true)); err != nil {
-			return fmt.Errorf("update store %s: %w", u.Name, err)
-		}
-		return nil
-	default:
-		return fmt.Errorf("update store %s generation %d: generation %d (%s) holds the name", u.Name, u.Generation, cur.Generation, cur.Phase)
 	}
+	return set, onInsert
 }
 
 // UpdateOperation applies an operation's write to the record of u.Name at
-// u.Generation, but only while the store is Operable; otherwise it returns
-// ErrNotOperable and changes nothing. Applying it twice gives the same
-// record.
+// u.Generation when the state machine allows it (CheckOperation): never
+// over a creation or a deletion (ErrNotOperable), and an operation starts
+// only on the spec version it was asked for (ErrSpecChanged). An update
+// that ends the operation gives back the hosts the store held for it
+// besides the one it serves now. Applying it twice gives the same record.
 func (r *MongoRepository) UpdateOperation(ctx context.Context, u OperationUpdate) error {
+	unlock, err := r.lock(ctx, u.Name)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	var cur Record
+	if err := r.coll.FindOne(ctx, bson.M{"name": u.Name}).Decode(&cur); errors.Is(err, mongo.ErrNoDocuments) {
+		return ErrNotOperable
+	} else if err != nil {
+		return fmt.Errorf("update store %s: %w", u.Name, err)
+	}
+	if err := CheckOperation(&cur, u); err != nil {
+		return err
+	}
 	set := bson.M{"phase": u.Phase, "message": u.Message, "updated_at": u.At, "blockers": []string(nil)}
 	unset := bson.M{}
 	if u.Operation != nil {
@@ -323,6 +347,12 @@ func (r *MongoRepository) UpdateOperation(ctx context.Context, u OperationUpdate
 		if u.Spec.ChartVersion != "" {
 			set["chart_version"] = u.Spec.ChartVersion
 		}
+		if !sameSpec(cur.Spec, *u.Spec) {
+			set["spec_version"] = cur.SpecVersion + 1
+		}
+		if u.Spec.Host != "" {
+			set["live_host"] = u.Spec.Host // the host the store now serves
+		}
 	}
 	if u.Revision > 0 {
 		set["revision"] = u.Revision
@@ -337,34 +367,32 @@ func (r *MongoRepository) UpdateOperation(ctx context.Context, u OperationUpdate
 		set["url_available"] = true
 		set["ready_at"] = u.At
 	}
-	var operable []Phase
-	for _, p := range Phases() {
-		if p.Operable() {
-			operable = append(operable, p)
-		}
-	}
 	update := bson.M{"$set": set}
 	if len(unset) > 0 {
 		update["$unset"] = unset
 	}
-	if u.Spec != nil && u.Spec.Host != "" {
-		set["live_host"] = u.Spec.Host // the host the store now serves
-	}
-	filter := bson.M{"name": u.Name, "generation": u.Generation, "phase": bson.M{"$in": operable}}
-	res, err := r.coll.UpdateOne(ctx, filter, update)
+	_, err = r.coll.UpdateOne(ctx, bson.M{"_id": cur.ID}, update)
 	if (mongo.IsDuplicateKeyError(err) || isWriteConflict(err)) && set["live_host"] != nil {
-		// Another store took the host this one went back to (after a failed
-		// host change): the record keeps the claim it has.
+		// Another store serves the host: it was held for this store while
+		// the operation ran, so only a store made around the hold's check
+		// can have it. The record keeps the claim it has.
 		delete(set, "live_host")
-		res, err = r.coll.UpdateOne(ctx, filter, update)
+		_, err = r.coll.UpdateOne(ctx, bson.M{"_id": cur.ID}, update)
 	}
 	if err != nil {
 		return fmt.Errorf("update store %s: %w", u.Name, err)
 	}
-	if res.MatchedCount == 0 {
-		return ErrNotOperable
+	if u.Result != nil {
+		return r.ReleaseHolds(ctx, u.Name, u.Generation)
 	}
 	return nil
+}
+
+// sameSpec reports whether a spec write changes nothing a client set.
+func sameSpec(cur, next Spec) bool {
+	return cur.Title == next.Title && cur.AdminEmail == next.AdminEmail && cur.Host == next.Host &&
+		cur.MedusaImage == next.MedusaImage && cur.SizeOrDefault() == next.SizeOrDefault() &&
+		cur.Suspended == next.Suspended && (next.ChartVersion == "" || cur.ChartVersion == next.ChartVersion)
 }
 
 // Get returns the record of the store called name.
@@ -411,13 +439,33 @@ func isWriteConflict(err error) bool {
 	return errors.As(err, &ce) && strings.Contains(ce.Message, "UNIQUE constraint failed")
 }
 
-// Insert adds a new record; ErrConflict when its name is taken.
+// Insert adds a new record; ErrConflict when its name is taken,
+// ErrHostTaken when another store serves or holds its host, ErrSlotTaken
+// when another of its tenant's stores has its slot. The holds are checked
+// after the insert (see HoldHost), which is undone when another store
+// holds the host.
 func (r *MongoRepository) Insert(ctx context.Context, rec Record) error {
+	if rec.ID.IsZero() {
+		rec.ID = bson.NewObjectID()
+	}
 	_, err := r.coll.InsertOne(ctx, rec)
 	if mongo.IsDuplicateKeyError(err) || isWriteConflict(err) {
 		return r.duplicate(ctx, rec)
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	held, err := r.heldByOther(ctx, rec.LiveHost, rec.Name)
+	if err == nil && !held {
+		return nil
+	}
+	if _, derr := r.coll.DeleteOne(ctx, bson.M{"_id": rec.ID}); derr != nil {
+		return errors.Join(err, fmt.Errorf("undo the insert of store %s: %w", rec.Name, derr))
+	}
+	if err != nil {
+		return err
+	}
+	return ErrHostTaken
 }
 
 // ReplaceDeleted puts rec in the place of old, a deleted store of the same

@@ -41,18 +41,6 @@ func Phases() []Phase {
 		PhaseFailed, PhaseDeleting, PhaseDeletionStuck, PhaseDeleted}
 }
 
-// Operable reports whether an operation (change, rollback, suspend,
-// resume) may start on a store in phase p: the store exists, is not being
-// created or deleted. An operation already running is refused by Temporal
-// (one workflow ID per store), not by the phase.
-func (p Phase) Operable() bool {
-	switch p {
-	case PhaseReady, PhaseSuspended, PhaseDegraded, PhaseUpdating:
-		return true
-	}
-	return false
-}
-
 // Sizes a store can have; SizeSmall is the default.
 const (
 	SizeSmall  = "small"
@@ -163,6 +151,9 @@ type StatusUpdate struct {
 	// At is when the change happened (workflow time), so that a retried
 	// write records the original time.
 	At time.Time `json:"at"`
+	// Writer is the workflow that writes (MayWrite decides); empty: the
+	// one its workflow ID names (writes from before Writer existed).
+	Writer Writer `json:"writer,omitempty"`
 }
 
 // Records is what the API asks of the store of records. MongoRepository
@@ -174,7 +165,7 @@ type Records interface {
 	ReplaceDeleted(ctx context.Context, old, rec Record) error
 	List(ctx context.Context, q ListQuery) ([]Record, string, error)
 	FreeSlot(ctx context.Context, owner string, limit int) (string, bool, error)
-	ClaimHost(ctx context.Context, name string, generation int, host string) error
+	HostHolder(ctx context.Context, host string) (string, error)
 	UpdateStatus(ctx context.Context, u StatusUpdate) error
 	Requested(ctx context.Context) ([]Record, error)
 	Changed(ctx context.Context, q ChangeQuery) ([]Record, error)
@@ -200,6 +191,9 @@ type Record struct {
 	DeleteWorkflowID string     `json:"deleteWorkflowId,omitempty" bson:"delete_workflow_id,omitempty"`
 	// Revision is the Helm release revision the store runs.
 	Revision int `json:"revision,omitempty" bson:"revision,omitempty"`
+	// SpecVersion counts the changes of the store's spec after its
+	// creation: an operation applies to the version it was asked for.
+	SpecVersion int `json:"specVersion,omitempty" bson:"spec_version,omitempty"`
 	// Operation is the operation running now, if any.
 	Operation *Operation `json:"operation,omitempty" bson:"operation,omitempty"`
 	// LastOperation is how the last finished operation ended.
@@ -275,8 +269,12 @@ type OperationUpdate struct {
 	Result    *OperationResult `json:"result,omitempty"`
 	// Spec, when set, is the store's spec from now on (the operation
 	// reached it, or the rollback returned to it).
-	Spec     *Spec  `json:"spec,omitempty"`
-	Revision int    `json:"revision,omitempty"`
+	Spec *Spec `json:"spec,omitempty"`
+	// SpecVersion, when set on the write that starts an operation, is the
+	// record's SpecVersion the operation was asked for: a store changed
+	// since refuses it (ErrSpecChanged).
+	SpecVersion *int `json:"specVersion,omitempty"`
+	Revision    int  `json:"revision,omitempty"`
 	URL      string `json:"url,omitempty"`
 	// At is workflow time.
 	At time.Time `json:"at"`
@@ -295,6 +293,9 @@ var (
 	// ErrSlotTaken: the slot of the tenant's store limit is held by
 	// another of its stores.
 	ErrSlotTaken = errors.New("the slot is taken")
+	// ErrSpecChanged: the store's spec changed after the operation was
+	// asked for.
+	ErrSpecChanged = errors.New("the store was changed after the operation was asked for")
 )
 
 // ListQuery selects records for a listing, newest first.

@@ -5,6 +5,7 @@
 package storetest
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"testing"
@@ -14,7 +15,10 @@ import (
 )
 
 // Repository is what the contract checks.
-type Repository = store.Records
+type Repository interface {
+	store.Records
+	HoldHost(ctx context.Context, name string, generation int, host string) error
+}
 
 // base is the clock of the contract's records: milliseconds, as MongoDB
 // keeps them.
@@ -46,6 +50,8 @@ func Contract(t *testing.T, newRepo func(t *testing.T) Repository) {
 		{"list by owner, newest first, in pages", listPages},
 		{"changes since a time, oldest first", changedSince},
 		{"requested records", requested},
+		{"the state machine refuses writes out of order", refusesOutOfOrder},
+		{"held hosts", heldHosts},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { c.run(t, newRepo(t)) })
@@ -106,14 +112,75 @@ func claimsUnique(t *testing.T, r Repository) {
 	if _, ok, err := r.FreeSlot(ctx, "acme", 2); err != nil || ok {
 		t.Errorf("a free slot beyond the limit (%v)", err)
 	}
-	if err := r.ClaimHost(ctx, "d", 1, "a.stores.example.com"); !errors.Is(err, store.ErrHostTaken) {
-		t.Errorf("claim of a taken host: %v", err)
+}
+
+func heldHosts(t *testing.T, r Repository) {
+	ctx := t.Context()
+	must(t, r.Insert(ctx, Live("a", "acme", 0, 0)))
+	must(t, r.Insert(ctx, Live("d", "acme", 1, time.Second)))
+	if err := r.HoldHost(ctx, "d", 1, "a.stores.example.com"); !errors.Is(err, store.ErrHostTaken) {
+		t.Errorf("hold of a host another store serves: %v", err)
 	}
-	if err := r.ClaimHost(ctx, "d", 1, "new.example.com"); err != nil {
-		t.Errorf("claim of a free host: %v", err)
+	must(t, r.HoldHost(ctx, "d", 1, "new.example.com"))
+	must(t, r.HoldHost(ctx, "d", 1, "new.example.com")) // twice is one hold
+	if err := r.HoldHost(ctx, "a", 1, "new.example.com"); !errors.Is(err, store.ErrHostTaken) {
+		t.Errorf("hold of a host another store holds: %v", err)
 	}
-	if err := r.ClaimHost(ctx, "nope", 1, "x.example.com"); !errors.Is(err, store.ErrNotFound) {
-		t.Errorf("claim for an unknown store: %v", err)
+	for host, want := range map[string]string{"new.example.com": "d", "a.stores.example.com": "a", "free.example.com": ""} {
+		if got, err := r.HostHolder(ctx, host); err != nil || got != want {
+			t.Errorf("holder of %s: %q %v, want %q", host, got, err, want)
+		}
+	}
+	e := Live("e", "globex", 0, 2*time.Second)
+	e.Host, e.LiveHost = "new.example.com", "new.example.com"
+	if err := r.Insert(ctx, e); !errors.Is(err, store.ErrHostTaken) {
+		t.Errorf("a new store on a held host: %v", err)
+	}
+	if _, err := r.Get(ctx, "e"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("a refused store left a record: %v", err)
+	}
+	// The deletion of d gives its holds back.
+	must(t, r.UpdateStatus(ctx, store.StatusUpdate{Name: "d", Generation: 1, Phase: store.PhaseDeleting, Writer: store.WriterDelete, At: base.Add(3 * time.Second)}))
+	must(t, r.UpdateStatus(ctx, store.StatusUpdate{Name: "d", Generation: 1, Phase: store.PhaseDeleted, Writer: store.WriterDelete, At: base.Add(4 * time.Second)}))
+	if got, err := r.HostHolder(ctx, "new.example.com"); err != nil || got != "" {
+		t.Errorf("holder of a deleted store's held host: %q %v", got, err)
+	}
+	must(t, r.Insert(ctx, e))
+}
+
+// refusesOutOfOrder: a late or out-of-order writer changes nothing.
+func refusesOutOfOrder(t *testing.T, r Repository) {
+	ctx := t.Context()
+	must(t, r.Insert(ctx, Live("shop", "acme", 0, 0)))
+	at := func(s int) time.Time { return base.Add(time.Duration(s) * time.Second) }
+	create := func(p store.Phase, s int) error {
+		return r.UpdateStatus(ctx, store.StatusUpdate{Name: "shop", Generation: 1, Phase: p, Writer: store.WriterCreate, Message: string(p), At: at(s)})
+	}
+	del := func(p store.Phase, s int) error {
+		return r.UpdateStatus(ctx, store.StatusUpdate{Name: "shop", Generation: 1, Phase: p, Writer: store.WriterDelete, Message: string(p), At: at(s)})
+	}
+	must(t, del(store.PhaseDeleting, 1))
+	for _, p := range []store.Phase{store.PhaseProvisioning, store.PhaseFailed, store.PhaseReady, ""} {
+		if err := create(p, 2); !errors.Is(err, store.ErrMoved) {
+			t.Errorf("creation's %q over deleting: %v, want ErrMoved", p, err)
+		}
+	}
+	if got := get(t, r, "shop"); got.Phase != store.PhaseDeleting || got.Message != "deleting" {
+		t.Fatalf("after the creation's late writes: %s %q", got.Phase, got.Message)
+	}
+	must(t, del(store.PhaseDeleted, 3))
+	must(t, del(store.PhaseDeleted, 3)) // a retried write that had committed
+	for _, p := range []store.Phase{store.PhaseProvisioning, store.PhaseReady} {
+		if err := create(p, 4); !errors.Is(err, store.ErrMoved) {
+			t.Errorf("creation's %q over deleted: %v, want ErrMoved", p, err)
+		}
+	}
+	if err := del(store.PhaseDeleting, 5); !errors.Is(err, store.ErrMoved) {
+		t.Errorf("deleting over deleted: %v, want ErrMoved", err)
+	}
+	got := get(t, r, "shop")
+	if got.Phase != store.PhaseDeleted || got.LiveHost != "deleted:shop" || got.Slot != "deleted:shop" {
+		t.Fatalf("the deleted record: %s %q %q", got.Phase, got.LiveHost, got.Slot)
 	}
 }
 
@@ -122,6 +189,7 @@ func statusApplies(t *testing.T, r Repository) {
 	must(t, r.Insert(ctx, Live("shop", "acme", 0, 0)))
 	at := base.Add(time.Minute)
 	w := []store.Workload{{Kind: "Deployment", Name: "shop-wordpress", Ready: 1, Desired: 1}}
+	must(t, r.UpdateStatus(ctx, store.StatusUpdate{Name: "shop", Generation: 1, Phase: store.PhaseProvisioning, At: at.Add(-time.Second)}))
 	must(t, r.UpdateStatus(ctx, store.StatusUpdate{Name: "shop", Generation: 1, Phase: store.PhaseReady, Message: "store is ready",
 		URL: "https://shop.stores.example.com", CreateWorkflowID: "store/shop/1/create", Workloads: w, At: at}))
 	got := get(t, r, "shop")
@@ -130,9 +198,14 @@ func statusApplies(t *testing.T, r Repository) {
 		!got.UpdatedAt.Equal(at) || got.ReadyAt == nil || !got.ReadyAt.Equal(at) {
 		t.Fatalf("after ready: %+v", got)
 	}
-	// A message without a phase keeps the phase.
-	must(t, r.UpdateStatus(ctx, store.StatusUpdate{Name: "shop", Generation: 1, Message: "still fine", At: at.Add(time.Second)}))
-	if got := get(t, r, "shop"); got.Phase != store.PhaseReady || got.Message != "still fine" {
+	// A message without a phase keeps the phase; the creation writes none
+	// once the store is ready.
+	if err := r.UpdateStatus(ctx, store.StatusUpdate{Name: "shop", Generation: 1, Message: "late note", At: at.Add(time.Second)}); !errors.Is(err, store.ErrMoved) {
+		t.Fatalf("a creation's note on a ready store: %v", err)
+	}
+	must(t, r.UpdateStatus(ctx, store.StatusUpdate{Name: "shop", Generation: 1, Phase: store.PhaseDeleting, Message: "deleting", DeleteWorkflowID: "store/shop/1/delete", At: at.Add(time.Second)}))
+	must(t, r.UpdateStatus(ctx, store.StatusUpdate{Name: "shop", Generation: 1, Message: "still fine", DeleteWorkflowID: "store/shop/1/delete", At: at.Add(time.Second)}))
+	if got := get(t, r, "shop"); got.Phase != store.PhaseDeleting || got.Message != "still fine" {
 		t.Fatalf("after a message: %+v", got)
 	}
 	// Applying the same update twice gives the same record.
@@ -160,7 +233,8 @@ func olderGeneration(t *testing.T, r Repository) {
 	ctx := t.Context()
 	first := Live("shop", "acme", 0, 0)
 	must(t, r.Insert(ctx, first))
-	must(t, r.UpdateStatus(ctx, store.StatusUpdate{Name: "shop", Generation: 1, Phase: store.PhaseDeleted, Message: "store deleted", At: base.Add(time.Second)}))
+	must(t, r.UpdateStatus(ctx, store.StatusUpdate{Name: "shop", Generation: 1, Phase: store.PhaseDeleting, Writer: store.WriterDelete, At: base.Add(time.Second)}))
+	must(t, r.UpdateStatus(ctx, store.StatusUpdate{Name: "shop", Generation: 1, Phase: store.PhaseDeleted, Writer: store.WriterDelete, Message: "store deleted", At: base.Add(time.Second)}))
 	second := Live("shop", "acme", 0, 2*time.Second)
 	second.Generation = 2
 	stale := first
@@ -171,7 +245,9 @@ func olderGeneration(t *testing.T, r Repository) {
 	deleted := get(t, r, "shop")
 	must(t, r.ReplaceDeleted(ctx, deleted, second))
 	// A late write of the deleted first store changes nothing.
-	must(t, r.UpdateStatus(ctx, store.StatusUpdate{Name: "shop", Generation: 1, Phase: store.PhaseDeleted, Message: "late", At: base.Add(3 * time.Second)}))
+	if err := r.UpdateStatus(ctx, store.StatusUpdate{Name: "shop", Generation: 1, Phase: store.PhaseDeleted, Writer: store.WriterDelete, Message: "late", At: base.Add(3 * time.Second)}); !errors.Is(err, store.ErrMoved) {
+		t.Fatalf("a late write of an older generation: %v, want ErrMoved", err)
+	}
 	if got := get(t, r, "shop"); got.Generation != 2 || got.Phase != store.PhaseRequested || got.Message != "waiting" {
 		t.Fatalf("after a late write: %+v", got)
 	}
@@ -183,7 +259,8 @@ func olderGeneration(t *testing.T, r Repository) {
 func deletionReleases(t *testing.T, r Repository) {
 	ctx := t.Context()
 	must(t, r.Insert(ctx, Live("a", "acme", 0, 0)))
-	must(t, r.UpdateStatus(ctx, store.StatusUpdate{Name: "a", Generation: 1, Phase: store.PhaseDeleted, At: base.Add(time.Second)}))
+	must(t, r.UpdateStatus(ctx, store.StatusUpdate{Name: "a", Generation: 1, Phase: store.PhaseDeleting, Writer: store.WriterDelete, At: base.Add(time.Second)}))
+	must(t, r.UpdateStatus(ctx, store.StatusUpdate{Name: "a", Generation: 1, Phase: store.PhaseDeleted, Writer: store.WriterDelete, At: base.Add(time.Second)}))
 	again := Live("b", "globex", 0, 2*time.Second)
 	again.LiveHost = "a.stores.example.com"
 	must(t, r.Insert(ctx, again))
@@ -198,7 +275,9 @@ func listPages(t *testing.T, r Repository) {
 		must(t, r.Insert(ctx, Live(fmt.Sprintf("s%d", i), "acme", i, time.Duration(i)*time.Second)))
 	}
 	must(t, r.Insert(ctx, Live("other", "globex", 0, 9*time.Second)))
-	must(t, r.UpdateStatus(ctx, store.StatusUpdate{Name: "s2", Generation: 1, Phase: store.PhaseDeleted, At: base.Add(time.Minute)}))
+	for _, p := range []store.Phase{store.PhaseDeleting, store.PhaseDeleted} {
+		must(t, r.UpdateStatus(ctx, store.StatusUpdate{Name: "s2", Generation: 1, Phase: p, Writer: store.WriterDelete, At: base.Add(time.Minute)}))
+	}
 	var names []string
 	cursor := ""
 	for range 5 {
