@@ -72,8 +72,8 @@ func (s *server) getCredentials(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if rec.Phase != store.PhaseReady {
-		s.fail(w, r, newProblem(ProblemConflict, "store "+rec.Name+" is "+string(rec.Phase)+": credentials are available when it is ready"))
+	if d := decide(rec, store.RequestCredentials); d.Refused != nil {
+		s.fail(w, r, d.Refused)
 		return
 	}
 	sec, err := s.o.Kube.CoreV1().Secrets(rec.Spec.Namespace()).Get(r.Context(), rec.Spec.SecretName(), metav1.GetOptions{})

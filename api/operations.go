@@ -232,7 +232,7 @@ func (s *server) startOperation(w http.ResponseWriter, r *http.Request, rec stor
 	// The record is read again each time: once it shows the running
 	// operation, the answer is 409 at once.
 	now := rec
-	for try := 0; try < 20 && errors.As(err, &busy) && now.Operation == nil && now.Phase != store.PhaseUpdating; try++ {
+	for try := 0; try < 20 && errors.As(err, &busy) && now.Operation == nil && store.ActiveWorkflow(now.Phase) != store.WorkflowOperation; try++ {
 		select {
 		case <-r.Context().Done():
 			s.fail(w, r, r.Context().Err())
@@ -289,7 +289,7 @@ func (s *server) storeHistory(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out := History{Store: rec.Name, Items: []Revision{}}
-	if rec.Phase == store.PhaseDeleted {
+	if rec.Phase.Gone() {
 		writeJSON(w, http.StatusOK, out)
 		return
 	}

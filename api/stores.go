@@ -129,7 +129,7 @@ func (s *server) ensureRecord(ctx context.Context, who auth.Token, spec store.Sp
 				return store.Record{}, err
 			}
 			found = err == nil
-			if found && cur.Phase != store.PhaseDeleted {
+			if found && !cur.Phase.Gone() {
 				if cur.Owner != who.Tenant {
 					return store.Record{}, errStoreConflict{"the name " + spec.Name + " is taken"}
 				}
@@ -158,7 +158,7 @@ func (s *server) ensureRecord(ctx context.Context, who auth.Token, spec store.Sp
 		}
 		now := s.o.Now().UTC().Truncate(time.Millisecond) // as MongoDB keeps it
 		rec := store.Record{Spec: spec, Owner: who.Tenant, Claim: store.Claim{LiveHost: spec.Host, Slot: slot},
-			Phase: store.PhaseRequested, Message: "waiting for the workflow to start",
+			Phase: store.Decide(spec.Name, "", store.RequestCreate).Next, Message: "waiting for the workflow to start",
 			Namespace: spec.Namespace(), CreatedAt: now, UpdatedAt: now,
 			CreateWorkflowID: workflows.CreateWorkflowID(spec.Name, spec.Generation)}
 		var err error
@@ -193,7 +193,7 @@ func sameSpec(a, b store.Spec) bool {
 // workflow that would do nothing out of the store's history).
 func (s *server) startCreate(ctx context.Context, rec store.Record) error {
 	now, err := s.o.Stores.Get(ctx, rec.Name)
-	if errors.Is(err, store.ErrNotFound) || err == nil && (now.Generation != rec.Generation || now.Phase != store.PhaseRequested) {
+	if errors.Is(err, store.ErrNotFound) || err == nil && (now.Generation != rec.Generation || decide(now, store.RequestCreate).Start != store.WorkflowCreate) {
 		return nil
 	}
 	if err != nil {
@@ -355,7 +355,7 @@ func (s *server) deleteStore(w http.ResponseWriter, r *http.Request) {
 	}
 	// The workflow writes the phase (its first step); the answer shows
 	// the phase it enters.
-	if rec.Phase != store.PhaseDeletionStuck {
+	if d.Next != "" {
 		rec.Phase, rec.Message = d.Next, "deletion requested"
 	}
 	rec.DeleteWorkflowID = workflows.DeleteWorkflowID(rec.Name, rec.Generation)

@@ -269,14 +269,13 @@ func (s *RolloutState) runBatch(ctx workflow.Context, in RolloutInput, t Timeout
 		rs.Batch = s.Batch
 		now, ok := specs[rs.Name]
 		switch {
-		case !ok || now.Spec.Generation != rs.Generation || now.Phase == store.PhaseDeleted ||
-			now.Phase == store.PhaseDeleting || now.Phase == store.PhaseDeletionStuck:
+		case !ok || now.Spec.Generation != rs.Generation || deletion(now.Phase):
 			rs.State, rs.Reason = StoreDropped, "deleted during the rollout"
 			continue
 		case now.Spec.ChartVersion == in.ChartVersion:
 			rs.State, rs.Revision = StoreReady, now.Revision
 			continue
-		case !now.Phase.Operable():
+		case store.Decide(rs.Name, now.Phase, store.RequestUpgrade).Refused != nil:
 			rs.Busy++
 			rs.Reason = "busy: " + string(now.Phase)
 			if rs.Busy > busyRetries {
@@ -353,4 +352,11 @@ func (s *RolloutState) end(status, reason string) RolloutState {
 	s.Status, s.Reason, s.Paused = status, reason, false
 	s.count()
 	return *s
+}
+
+// deletion reports whether a store in phase p is deleted or being deleted,
+// as the state machine says: no upgrade of it, and none to wait for.
+func deletion(p store.Phase) bool {
+	rf := store.Decide("", p, store.RequestUpgrade).Refused
+	return rf != nil && (rf.Code == store.CodeNotFound || rf.Workflow == store.WorkflowDelete)
 }

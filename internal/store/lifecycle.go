@@ -42,6 +42,8 @@ const (
 	RequestSuspend  Request = OpSuspend
 	RequestResume   Request = OpResume
 	RequestUpgrade  Request = OpUpgrade
+	// RequestCredentials reads the store's admin login.
+	RequestCredentials Request = "credentials"
 )
 
 // Workflow names the workflow a request starts or signals.
@@ -118,7 +120,7 @@ func Decide(name string, p Phase, req Request) Decision {
 	switch req {
 	case RequestCreate:
 		switch p {
-		case PhaseDeleted:
+		case PhaseDeleted, "":
 			return Decision{Next: PhaseRequested, Start: WorkflowCreate} // a new generation
 		case PhaseRequested, PhaseFailed:
 			// Starting is idempotent: a running creation is found, a
@@ -129,7 +131,17 @@ func Decide(name string, p Phase, req Request) Decision {
 		}
 		return Decision{} // it exists: the same request twice gives the same store
 	case RequestDelete:
+		if p == PhaseDeleting || p == PhaseDeletionStuck {
+			// The deletion that runs is found (a stuck one waits for a
+			// signal); one canceled while stuck runs again.
+			return Decision{Start: WorkflowDelete}
+		}
 		return Decision{Next: PhaseDeleting, Start: WorkflowDelete}
+	case RequestCredentials:
+		if p != PhaseReady {
+			return conflict("store " + name + " is " + string(p) + ": credentials are available when it is ready")
+		}
+		return Decision{}
 	case RequestRetry, RequestForce:
 		switch {
 		case p == PhaseDeletionStuck && req == RequestForce:
@@ -177,6 +189,10 @@ func ActiveWorkflow(p Phase) Workflow {
 	}
 	return WorkflowNone
 }
+
+// Gone reports whether a store in phase p is deleted: its record stays
+// only as history and to guard the name's reuse.
+func (p Phase) Gone() bool { return p == PhaseDeleted }
 
 // Writer names who writes a record.
 type Writer string

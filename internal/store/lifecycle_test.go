@@ -35,7 +35,11 @@ func TestDecide(t *testing.T) {
 		{store.PhaseRequested, store.RequestDelete, ok(store.PhaseDeleting, store.WorkflowDelete, "")},
 		{store.PhaseProvisioning, store.RequestDelete, ok(store.PhaseDeleting, store.WorkflowDelete, "")},
 		{store.PhaseUpdating, store.RequestDelete, ok(store.PhaseDeleting, store.WorkflowDelete, "")},
-		{store.PhaseDeletionStuck, store.RequestDelete, ok(store.PhaseDeleting, store.WorkflowDelete, "")},
+		{store.PhaseDeletionStuck, store.RequestDelete, ok("", store.WorkflowDelete, "")},
+		{store.PhaseDeleting, store.RequestDelete, ok("", store.WorkflowDelete, "")},
+		{"", store.RequestCreate, ok(store.PhaseRequested, store.WorkflowCreate, "")},
+		{store.PhaseReady, store.RequestCredentials, ok("", store.WorkflowNone, "")},
+		{store.PhaseSuspended, store.RequestCredentials, refused(store.CodeConflict)},
 		{store.PhaseDeleted, store.RequestDelete, refused(store.CodeNotFound)},
 
 		{store.PhaseFailed, store.RequestRetry, ok(store.PhaseProvisioning, store.WorkflowCreate, "retry")},
