@@ -93,8 +93,9 @@ func (s *suite) createDeleteRaces(ctx context.Context) *Result {
 	start := time.Now()
 	var (
 		wg      sync.WaitGroup
-		mu      sync.Mutex
-		moments = map[string]int{}
+		mu         sync.Mutex
+		moments    = map[string]int{}
+		againCodes = map[string]int{}
 	)
 	for i, name := range names {
 		wg.Go(func() {
@@ -116,19 +117,64 @@ func (s *suite) createDeleteRaces(ctx context.Context) *Result {
 				moment = creationMoment(g.body)
 			}
 			d, err := s.api.do(ctx, tok, http.MethodDelete, "/api/stores/"+name, nil)
+			// The resurrection race: the same POST again, at once. A store
+			// being deleted refuses it (409); one whose deletion has not
+			// written its phase yet answers the same store (202, generation
+			// 1, nothing started); one already deleted gets generation 2,
+			// which is deleted too.
+			again, aerr := s.api.createStore(ctx, tok, name)
+			var gen2 bool
+			if aerr == nil && again.status == http.StatusAccepted {
+				var sr api.StoreResponse
+				if json.Unmarshal(again.body, &sr) == nil && sr.Generation > 1 {
+					gen2 = true
+					_, _ = s.api.do(ctx, tok, http.MethodDelete, "/api/stores/"+name, nil)
+				}
+			}
 			mu.Lock()
 			defer mu.Unlock()
 			moments[moment]++
 			if err != nil || d.status != http.StatusAccepted {
 				res.fail("DELETE /api/stores/%s: %d %v %.200s", name, d.status, err, d.body)
 			}
+			switch {
+			case aerr != nil || (again.status != http.StatusConflict && again.status != http.StatusAccepted):
+				res.fail("POST /api/stores %s again after its DELETE: %d %v %.200s", name, again.status, aerr, again.body)
+			case gen2:
+				againCodes["202, generation 2"]++
+			default:
+				againCodes[fmt.Sprint(again.status)]++
+			}
 		})
 	}
 	wg.Wait()
 	stopPolling()
-	res.Faults = "deleted while " + countList(moments)
+	res.Faults = "deleted while " + countList(moments) + "; POSTed again at once: " + countList(againCodes)
 	s.finish(ctx, res, want, start, start.Add(s.opts.Scale.Deadline))
+	s.checkOneCreation(ctx, res, names)
 	return res
+}
+
+// checkOneCreation: no store's first generation was created twice (a
+// second CreateStore run beside its deletion brought deleted stores back).
+func (s *suite) checkOneCreation(ctx context.Context, res *Result, names []string) {
+	twice := 0
+	for _, n := range names {
+		runs, err := operationRuns(ctx, s.p.c, workflows.CreateWorkflowID(n, 1))
+		if err != nil {
+			res.fail("%s: list its creations: %v", n, err)
+			continue
+		}
+		total := 0
+		for _, k := range runs {
+			total += k
+		}
+		if total > 1 {
+			twice++
+			res.fail("%s: generation 1 was created %d times", n, total)
+		}
+	}
+	res.note("%d/%d stores' first generation created at most once (CreateStore runs in Temporal's visibility)", len(names)-twice, len(names))
 }
 
 // creationMoment is "phase/step" of a store from GET /api/stores/{name}:

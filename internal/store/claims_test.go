@@ -3,6 +3,7 @@ package store_test
 import (
 	"errors"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -124,5 +125,68 @@ func TestLegacyRecordsGetClaims(t *testing.T) {
 	}
 	if err := r.Insert(ctx, liveRecord("x", "globex", "gone.example.com", store.SlotOf("globex", 1))); err != nil {
 		t.Fatalf("a deleted legacy store's host: %v", err)
+	}
+}
+
+// TestConcurrentWritersLoseNoField (hole 9 of #20): a deletion and an
+// operation write one record at the same moment, fifty times over, on the
+// embedded FerretDB, which applies an update by reading the document and
+// writing it back. Every record must end as the state machine says: the
+// deletion's phase and workflow ID kept (a late operation changes
+// nothing), whichever write came first. Without the record lock, an
+// operation's write that read the record before the deletion's write wrote
+// it back with phase updating and without the deletion's workflow ID.
+func TestConcurrentWritersLoseNoField(t *testing.T) {
+	env.Require(t)
+	ctx := t.Context()
+	r := store.NewMongoRepository(env.Mongo.Database(fmt.Sprintf("store_writers_%d", time.Now().UnixNano())))
+	if err := r.EnsureIndexes(ctx); err != nil {
+		t.Fatal(err)
+	}
+	const n = 50
+	at := time.Now().UTC().Truncate(time.Millisecond)
+	for i := range n {
+		rec := liveRecord(fmt.Sprintf("w%02d", i), "acme", fmt.Sprintf("w%02d.example.com", i), store.SlotOf("acme", i))
+		rec.Phase = store.PhaseReady
+		if err := r.Insert(ctx, rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 2*n)
+	for i := range n {
+		name := fmt.Sprintf("w%02d", i)
+		start := make(chan struct{})
+		wg.Go(func() {
+			<-start
+			errs <- r.UpdateStatus(ctx, store.StatusUpdate{Name: name, Generation: 1, Phase: store.PhaseDeleting, Writer: store.WriterDelete,
+				DeleteWorkflowID: "store/" + name + "/1/delete", Message: "deleting", At: at})
+		})
+		wg.Go(func() {
+			<-start
+			err := r.UpdateOperation(ctx, store.OperationUpdate{Name: name, Generation: 1, Phase: store.PhaseUpdating, Message: "change",
+				Operation: &store.Operation{Kind: store.OpChange, WorkflowID: "store/" + name + "/1/operation", StartedAt: at}, At: at})
+			if errors.Is(err, store.ErrNotOperable) {
+				err = nil // the deletion came first
+			}
+			errs <- err
+		})
+		close(start)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range n {
+		got, err := r.Get(ctx, fmt.Sprintf("w%02d", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Phase != store.PhaseDeleting || got.DeleteWorkflowID == "" || got.Message != "deleting" {
+			t.Errorf("%s: phase %s, message %q, delete workflow %q: a write was lost", got.Name, got.Phase, got.Message, got.DeleteWorkflowID)
+		}
 	}
 }
