@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 )
 
 // The store's state machine, in one place: which request a store may take
@@ -350,4 +351,69 @@ func CheckOperation(cur *Record, u OperationUpdate) error {
 		return ErrSpecChanged
 	}
 	return nil
+}
+
+// Requests lists the requests Decide answers, in the order the docs show
+// them.
+func Requests() []Request {
+	return []Request{RequestCreate, RequestDelete, RequestRetry, RequestForce, RequestChange, RequestRollback,
+		RequestSuspend, RequestResume, RequestUpgrade, RequestCredentials}
+}
+
+// Markdown renders the state machine's two tables (requests by phase, and
+// writes by writer) for docs/state-machine.md.
+func Markdown() string {
+	var b strings.Builder
+	b.WriteString("| phase \\ request |")
+	for _, r := range Requests() {
+		b.WriteString(" " + string(r) + " |")
+	}
+	b.WriteString("\n|---|")
+	for range Requests() {
+		b.WriteString("---|")
+	}
+	b.WriteString("\n")
+	for _, p := range Phases() {
+		b.WriteString("| " + string(p) + " |")
+		for _, r := range Requests() {
+			d := Decide("s", p, r)
+			cell := ""
+			switch {
+			case d.Refused != nil && d.Refused.Workflow != WorkflowNone:
+				cell = string(d.Refused.Code) + " (" + string(d.Refused.Workflow) + ")"
+			case d.Refused != nil:
+				cell = string(d.Refused.Code)
+			case d.Signal != "":
+				cell = "signal " + d.Signal + " → " + string(d.Start)
+			case d.Start != WorkflowNone:
+				cell = "start " + string(d.Start)
+			default:
+				cell = "ok"
+			}
+			if d.Next != "" {
+				cell += " → " + string(d.Next)
+			}
+			b.WriteString(" " + cell + " |")
+		}
+		b.WriteString("\n")
+	}
+	b.WriteString("\n| writer | writes | over a record in |\n|---|---|---|\n")
+	for _, w := range []Writer{WriterCreate, WriterDelete, WriterOperation} {
+		for _, to := range append([]Phase{""}, Phases()...) {
+			from, ok := writes[w][to]
+			if !ok {
+				continue
+			}
+			name := string(to)
+			if to == "" {
+				name = "a progress message"
+			}
+			var fs []string
+			for _, f := range from {
+				fs = append(fs, string(f))
+			}
+			b.WriteString("| " + string(w) + " | " + name + " | " + strings.Join(fs, ", ") + " |\n")
+		}
+	}
+	return b.String()
 }

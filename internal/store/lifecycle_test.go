@@ -2,8 +2,12 @@ package store_test
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
+	"github.com/storeplatform/storeplatform/internal/docsection"
 	"github.com/storeplatform/storeplatform/internal/store"
 )
 
@@ -189,5 +193,24 @@ func TestCheckOperation(t *testing.T) {
 				t.Fatalf("got %v, want %v", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestStateMachineDocumented: docs/state-machine.md shows the tables the
+// code decides by; STOREPLATFORM_UPDATE_DOCS=1 writes them.
+func TestStateMachineDocumented(t *testing.T) {
+	path := filepath.Join("..", "..", "docs", "state-machine.md")
+	m := docsection.For("state-tables", "internal/store TestStateMachineDocumented")
+	if os.Getenv("STOREPLATFORM_UPDATE_DOCS") != "" {
+		if err := docsection.Write(path, m, store.Markdown(), "A store's state machine"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	page, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(page), m.Begin+"\n"+store.Markdown()+m.End) {
+		t.Fatal("docs/state-machine.md does not show the state machine's tables: run STOREPLATFORM_UPDATE_DOCS=1 go test -run TestStateMachineDocumented ./internal/store/")
 	}
 }
