@@ -258,3 +258,85 @@ func TestOperateStoreRejectsBadInput(t *testing.T) {
 		})
 	}
 }
+
+// TestUpgradeAppliesToTheStoreAsItIsNow (hole 8 of #20): a rollout's upgrade
+// asked when the store had spec version 1 starts after a change made it
+// version 2 (a new title): the record refuses the start, the upgrade reads
+// the store again and upgrades the changed spec, so the change is kept.
+func TestUpgradeAppliesToTheStoreAsItIsNow(t *testing.T) {
+	env, _ := newEnv(t)
+	old := spec(store.EngineWooCommerce)
+	target := old
+	target.ChartVersion = "0.5.0"
+	v1 := 1
+	in := OperateStoreInput{Kind: store.OpUpgrade, Spec: old, Target: &target, SpecVersion: &v1}
+	changed := old
+	changed.Title = "Changed by the tenant"
+	want := changed
+	want.ChartVersion = "0.5.0"
+	starts := 0
+	env.OnActivity(a.RecordOperation, mock.Anything, mock.Anything).Return(func(_ context.Context, u store.OperationUpdate) (bool, error) {
+		if u.Operation == nil {
+			return true, nil
+		}
+		starts++
+		if *u.SpecVersion != 2 {
+			return false, temporal.NewNonRetryableApplicationError("changed", activities.ErrSpecChanged, nil)
+		}
+		return true, nil
+	})
+	env.OnActivity(a.GetStores, mock.Anything, []string{old.Name}).Return(map[string]activities.StoreNow{
+		old.Name: {Spec: changed, Phase: store.PhaseReady, Revision: 3, SpecVersion: 2}}, nil).Once()
+	env.OnActivity(a.GetReleaseState, mock.Anything, mock.Anything).Return(activities.ReleaseState{Revision: 3, Status: "deployed", Deployed: 3}, nil).Once()
+	env.OnActivity(a.InstallRelease, mock.Anything, activities.NamespaceInput{Spec: want}).Return(activities.InstallResult{Revision: 4, Action: "upgrade"}, nil).Once()
+	env.OnActivity(a.WaitReady, mock.Anything, activities.NamespaceInput{Spec: want}).Return(activities.WaitProgress{Ready: 1, Total: 1}, nil).Once()
+	env.ExecuteWorkflow(OperateStore, in)
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	if starts != 2 {
+		t.Fatalf("%d starts, want 2 (refused, then on the store as it is)", starts)
+	}
+	env.AssertExpectations(t)
+}
+
+// TestChangeOfAChangedStoreIsRefused: a change asked on spec version 1
+// that starts after another change is refused, with nothing applied.
+func TestChangeOfAChangedStoreIsRefused(t *testing.T) {
+	env, _ := newEnv(t)
+	in := changeInput()
+	v1 := 1
+	in.SpecVersion = &v1
+	env.OnActivity(a.RecordOperation, mock.Anything, mock.Anything).Return(false,
+		temporal.NewNonRetryableApplicationError("changed", activities.ErrSpecChanged, nil)).Once()
+	env.ExecuteWorkflow(OperateStore, in)
+	var app *temporal.ApplicationError
+	if err := env.GetWorkflowError(); !errors.As(err, &app) || app.Type() != activities.ErrSpecChanged {
+		t.Fatalf("workflow error %v, want %s", env.GetWorkflowError(), activities.ErrSpecChanged)
+	}
+	env.AssertExpectations(t)
+}
+
+// TestHostChangeHoldsTheNewHostFirst (hole 2/3 of #20): an operation that
+// will serve another host holds it before its Helm action; a host taken
+// meanwhile ends the operation failed with nothing changed.
+func TestHostChangeHoldsTheNewHostFirst(t *testing.T) {
+	env, _ := newEnv(t)
+	w := &opWrites{operable: true}
+	env.OnActivity(a.RecordOperation, mock.Anything, mock.Anything).Return(w.record)
+	in := changeInput()
+	in.Target.Host = "new.example.com"
+	in.Hosts = []string{"new.example.com"}
+	env.OnActivity(a.HoldHosts, mock.Anything, activities.HoldHostsInput{Spec: in.Spec, Hosts: in.Hosts}).Return(
+		temporal.NewNonRetryableApplicationError("the host new.example.com is taken by another store", activities.ErrHostTaken, nil)).Once()
+	env.ExecuteWorkflow(OperateStore, in)
+	var res OperateStoreResult
+	if err := env.GetWorkflowResult(&res); err == nil && !res.Failed {
+		t.Fatalf("result %+v, want failed", res)
+	}
+	last := w.last()
+	if last.Result == nil || !last.Result.Failed || !strings.Contains(last.Result.Reason, "new.example.com") || last.Spec.Host != in.Spec.Host {
+		t.Fatalf("last write %+v, want the failure recorded and the old host kept", last)
+	}
+	env.AssertExpectations(t)
+}
