@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -64,7 +65,7 @@ func (r *MongoRepository) lock(ctx context.Context, name string) (func(), error)
 				_, _ = locks.DeleteOne(ctx, bson.M{"_id": name, "owner": owner})
 			}, nil
 		}
-		if !mongo.IsDuplicateKeyError(err) && !isWriteConflict(err) {
+		if !mongo.IsDuplicateKeyError(err) && !isWriteConflict(err) && !IsBusy(err) {
 			return nil, fmt.Errorf("lock store %s: %w", name, err)
 		}
 		var cur lockDoc
@@ -156,4 +157,11 @@ func (r *MongoRepository) heldByOther(ctx context.Context, host, name string) (b
 		return false, nil
 	}
 	return err == nil && h.Name != name, err
+}
+
+// IsBusy reports FerretDB's answer when its SQLite database is locked by
+// another writer: nothing was written, and the same write later works.
+func IsBusy(err error) bool {
+	var ce mongo.CommandError
+	return errors.As(err, &ce) && strings.Contains(ce.Message, "SQLITE_BUSY")
 }

@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -55,25 +56,28 @@ func TestUpdateStatusIsAnIdempotentUpsert(t *testing.T) {
 func TestUpdateStatusAcrossGenerations(t *testing.T) {
 	r := newRepo(t)
 	at := time.Now().UTC().Truncate(time.Millisecond)
-	write := func(gen int, phase store.Phase) error {
-		return r.UpdateStatus(t.Context(), store.StatusUpdate{Name: "shop", Generation: gen, Phase: phase, At: at})
+	write := func(gen int, phase store.Phase, w store.Writer) error {
+		spec := store.Spec{Name: "shop", Generation: gen, Engine: store.EngineWooCommerce, Host: "shop.example.com"}
+		return r.UpdateStatus(t.Context(), store.StatusUpdate{Name: "shop", Generation: gen, Phase: phase, Writer: w, Spec: &spec, At: at})
 	}
-	if err := write(1, store.PhaseReady); err != nil {
-		t.Fatal(err)
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
+	must(write(1, store.PhaseProvisioning, store.WriterCreate))
+	must(write(1, store.PhaseReady, store.WriterCreate))
 	// A second generation cannot take a name that is still in use.
-	if err := write(2, store.PhaseProvisioning); err == nil {
-		t.Fatal("generation 2 took the name of a live store")
+	if err := write(2, store.PhaseProvisioning, store.WriterCreate); !errors.Is(err, store.ErrMoved) {
+		t.Fatalf("generation 2 took the name of a live store: %v", err)
 	}
-	if err := write(1, store.PhaseDeleted); err != nil {
-		t.Fatal(err)
-	}
-	if err := write(2, store.PhaseProvisioning); err != nil {
-		t.Fatalf("generation 2 after deletion: %v", err)
-	}
+	must(write(1, store.PhaseDeleting, store.WriterDelete))
+	must(write(1, store.PhaseDeleted, store.WriterDelete))
+	must(write(2, store.PhaseProvisioning, store.WriterCreate))
 	// A late write of generation 1 does not touch generation 2.
-	if err := write(1, store.PhaseFailed); err != nil {
-		t.Fatal(err)
+	if err := write(1, store.PhaseFailed, store.WriterCreate); !errors.Is(err, store.ErrMoved) {
+		t.Fatalf("a late write of generation 1: %v", err)
 	}
 	rec, err := r.Get(t.Context(), "shop")
 	if err != nil {
