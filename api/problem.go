@@ -120,7 +120,7 @@ func writeProblem(w http.ResponseWriter, p *Problem) {
 // only logged, with the request ID the response carries.
 func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var (
-		p    *Problem
+		p       *Problem
 		busy    *workflows.OperationBusy
 		sc      errStoreConflict
 		refused *store.Refusal

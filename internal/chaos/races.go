@@ -92,7 +92,7 @@ func (s *suite) createDeleteRaces(ctx context.Context) *Result {
 	}
 	start := time.Now()
 	var (
-		wg      sync.WaitGroup
+		wg         sync.WaitGroup
 		mu         sync.Mutex
 		moments    = map[string]int{}
 		againCodes = map[string]int{}

@@ -19,7 +19,9 @@ func TestDecide(t *testing.T) {
 		start  store.Workflow
 		signal string
 	}
-	ok := func(next store.Phase, start store.Workflow, signal string) want { return want{next: next, start: start, signal: signal} }
+	ok := func(next store.Phase, start store.Workflow, signal string) want {
+		return want{next: next, start: start, signal: signal}
+	}
 	refused := func(c store.Code) want { return want{code: c} }
 	op := ok(store.PhaseUpdating, store.WorkflowOperation, "")
 	busyCreate, busyDelete := refused(store.CodeBusy), refused(store.CodeBusy)

@@ -273,9 +273,9 @@ type OperationUpdate struct {
 	// SpecVersion, when set on the write that starts an operation, is the
 	// record's SpecVersion the operation was asked for: a store changed
 	// since refuses it (ErrSpecChanged).
-	SpecVersion *int `json:"specVersion,omitempty"`
-	Revision    int  `json:"revision,omitempty"`
-	URL      string `json:"url,omitempty"`
+	SpecVersion *int   `json:"specVersion,omitempty"`
+	Revision    int    `json:"revision,omitempty"`
+	URL         string `json:"url,omitempty"`
 	// At is workflow time.
 	At time.Time `json:"at"`
 }
