@@ -163,6 +163,19 @@ group only (fsGroup of sp.podSecurity).
 {{- end }}
 {{- end -}}
 
+{{/*
+CEL of the admission policy: the namespace the expression given names
+(object, namespaceObject) is the platform's and enforces Pod Security
+"restricted" at the latest version.
+*/}}
+{{- define "sp.restrictedPlatformNamespace" -}}
+{{- $l := printf "%s.metadata.labels" . -}}
+has({{ . }}.metadata.labels) && {{/* one line: it is spliced into a folded YAML scalar */ -}}
+'app.kubernetes.io/managed-by' in {{ $l }} && {{ $l }}['app.kubernetes.io/managed-by'] == 'storeplatform' && {{/**/ -}}
+'pod-security.kubernetes.io/enforce' in {{ $l }} && {{ $l }}['pod-security.kubernetes.io/enforce'] == 'restricted' && {{/**/ -}}
+(!('pod-security.kubernetes.io/enforce-version' in {{ $l }}) || {{ $l }}['pod-security.kubernetes.io/enforce-version'] == 'latest')
+{{- end -}}
+
 {{/* Pod securityContext of the "restricted" Pod Security Standard (the image's nonroot user). */}}
 {{- define "sp.podSecurity" -}}
 runAsNonRoot: true
