@@ -10,12 +10,14 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.temporal.io/sdk/client"
+	appsv1 "k8s.io/api/apps/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
@@ -109,6 +111,7 @@ func TestChartRBAC(t *testing.T) {
 
 	t.Run("access reviews", func(t *testing.T) { accessReviews(t, spec.Namespace()) })
 	t.Run("admission policy", func(t *testing.T) { admissionPolicy(t, workerKube, spec.Namespace()) })
+	t.Run("no privileged namespace", func(t *testing.T) { noPrivilegedNamespace(t, workerKube, spec.Namespace()) })
 	t.Run("api reads only store secrets", func(t *testing.T) { apiReadsOnlyStoreSecrets(t, spec.Namespace()) })
 
 	db := env.Mongo.Database(fmt.Sprintf("test_rbac_%d", time.Now().UnixNano()))
@@ -203,6 +206,15 @@ func accessReviews(t *testing.T, storeNS string) {
 		{"worker creates deployments in kube-system", workerUser, attr{Namespace: "kube-system", Verb: "create", Group: "apps", Resource: "deployments"}, false},
 		{"worker deletes configmaps in kube-system", workerUser, attr{Namespace: "kube-system", Verb: "delete", Resource: "configmaps"}, false},
 		{"worker creates pods in kube-system", workerUser, attr{Namespace: "kube-system", Verb: "create", Resource: "pods"}, false},
+		// In a store namespace, only the store chart's workloads run
+		// (whose pods Pod Security "restricted" admits): no pod of its own,
+		// no exec into one, no Job or DaemonSet, no token of another account.
+		{"worker creates pods in a store namespace", workerUser, attr{Namespace: storeNS, Verb: "create", Resource: "pods"}, false},
+		{"worker execs into a store's pods", workerUser, attr{Namespace: storeNS, Verb: "create", Resource: "pods", Subresource: "exec"}, false},
+		{"worker adds ephemeral containers", workerUser, attr{Namespace: storeNS, Verb: "update", Resource: "pods", Subresource: "ephemeralcontainers"}, false},
+		{"worker creates jobs in a store namespace", workerUser, attr{Namespace: storeNS, Verb: "create", Group: "batch", Resource: "jobs"}, false},
+		{"worker creates daemonsets in a store namespace", workerUser, attr{Namespace: storeNS, Verb: "create", Group: "apps", Resource: "daemonsets"}, false},
+		{"worker mints service account tokens", workerUser, attr{Namespace: storeNS, Verb: "create", Resource: "serviceaccounts", Subresource: "token"}, false},
 		{"worker deletes nodes", workerUser, attr{Verb: "delete", Resource: "nodes", Name: "kwok-node-0"}, false},
 		{"worker creates cluster role bindings", workerUser, attr{Verb: "create", Group: "rbac.authorization.k8s.io", Resource: "clusterrolebindings"}, false},
 		{"worker binds cluster-admin", workerUser, attr{Verb: "bind", Group: "rbac.authorization.k8s.io", Resource: "clusterroles", Name: "cluster-admin"}, false},
@@ -259,6 +271,20 @@ func admissionPolicy(t *testing.T, workerKube kubernetes.Interface, storeNS stri
 	}
 	label := []byte(`{"metadata":{"labels":{"app.kubernetes.io/managed-by":"storeplatform"}}}`)
 	annotate := []byte(`{"metadata":{"annotations":{"storeplatform.io/probe":"x"}}}`)
+	patchStore := func(patch string) func() error {
+		return func() error {
+			_, err := workerKube.CoreV1().Namespaces().Patch(ctx, storeNS, types.MergePatchType, []byte(patch), metav1.PatchOptions{DryRun: dry})
+			return err
+		}
+	}
+	createNS := func(labels map[string]string) func() error {
+		return func() error {
+			_, err := workerKube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "store-probe", Labels: labels}},
+				metav1.CreateOptions{DryRun: dry})
+			return err
+		}
+	}
+	const managedBy, enforce, enforceVersion = "app.kubernetes.io/managed-by", "pod-security.kubernetes.io/enforce", "pod-security.kubernetes.io/enforce-version"
 	for _, tt := range []struct {
 		name  string
 		do    func() error
@@ -283,6 +309,17 @@ func admissionPolicy(t *testing.T, workerKube kubernetes.Interface, storeNS stri
 			_, err := workerKube.CoreV1().Namespaces().Patch(ctx, "kube-system", types.MergePatchType, annotate, metav1.PatchOptions{DryRun: dry})
 			return err
 		}, false},
+		{"create a namespace without labels", createNS(nil), false},
+		{"create a platform namespace without Pod Security", createNS(map[string]string{managedBy: "storeplatform"}), false},
+		{"create a platform namespace enforcing baseline", createNS(map[string]string{managedBy: "storeplatform", enforce: "baseline"}), false},
+		{"create a platform namespace enforcing an old restricted", createNS(map[string]string{managedBy: "storeplatform", enforce: "restricted", enforceVersion: "v1.22"}), false},
+		{"create a restricted namespace not the platform's", createNS(map[string]string{enforce: "restricted"}), false},
+		{"relabel a store namespace privileged", patchStore(`{"metadata":{"labels":{"` + enforce + `":"privileged"}}}`), false},
+		{"drop a store namespace's Pod Security", patchStore(`{"metadata":{"labels":{"` + enforce + `":null}}}`), false},
+		{"pin a store namespace to an old Pod Security", patchStore(`{"metadata":{"labels":{"` + enforceVersion + `":"v1.22"}}}`), false},
+		{"drop a store namespace's platform label", patchStore(`{"metadata":{"labels":{"` + managedBy + `":null}}}`), false},
+		{"create a restricted platform namespace", createNS(map[string]string{managedBy: "storeplatform", enforce: "restricted"}), true},
+		{"create a restricted platform namespace at the latest version", createNS(map[string]string{managedBy: "storeplatform", enforce: "restricted", enforceVersion: "latest"}), true},
 		{"bind in a store namespace", func() error {
 			_, err := workerKube.RbacV1().RoleBindings(storeNS).Create(ctx, binding(), metav1.CreateOptions{DryRun: dry})
 			return err
@@ -307,6 +344,101 @@ func admissionPolicy(t *testing.T, workerKube kubernetes.Interface, storeNS stri
 				t.Fatalf("want the admission policy's refusal, got %v", err)
 			}
 		})
+	}
+}
+
+// noPrivilegedNamespace runs, as the worker's ServiceAccount and for real
+// (no dry run), the way to root on a node of issue #20: make a namespace
+// of the platform that enforces Pod Security "privileged", bind the store
+// role there, run a privileged hostPID pod mounting the node's /. Each
+// step is refused: the namespace and the binding by the admission policy,
+// the Deployment by RBAC (no binding), and the same Deployment in a store
+// namespace of the worker's by Pod Security, which admits none of its pods.
+func noPrivilegedNamespace(t *testing.T, workerKube kubernetes.Interface, storeNS string) {
+	ctx := t.Context()
+	const evil = "store-evil"
+	privileged := map[string]string{"app.kubernetes.io/managed-by": "storeplatform", "pod-security.kubernetes.io/enforce": "privileged"}
+	t.Cleanup(func() { _ = env.Kube.CoreV1().Namespaces().Delete(context.Background(), evil, metav1.DeleteOptions{}) })
+	refusedByPolicy := func(t *testing.T, what string, err error) {
+		t.Helper()
+		if !apierrors.IsForbidden(err) || !strings.Contains(err.Error(), "store platform's worker may") {
+			t.Fatalf("%s: want the admission policy's refusal, got %v", what, err)
+		}
+	}
+
+	_, err := workerKube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: evil, Labels: privileged}}, metav1.CreateOptions{})
+	refusedByPolicy(t, "create namespace "+evil+" enforcing privileged", err)
+	if _, err := env.Kube.CoreV1().Namespaces().Get(ctx, evil, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Fatalf("namespace %s after the refusal: %v", evil, err)
+	}
+
+	// The rest of the sequence where such a namespace exists all the same
+	// (made by someone else, or before the policy).
+	if _, err := env.Kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: evil, Labels: privileged}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = workerKube.RbacV1().RoleBindings(evil).Create(ctx, &rbacv1.RoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "rbac-store-platform-worker-store"},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "rbac-store-platform-worker-store"},
+		Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: rbacNS, Name: "rbac-store-platform-worker"}},
+	}, metav1.CreateOptions{})
+	refusedByPolicy(t, "bind the store role in "+evil, err)
+	if _, err := workerKube.AppsV1().Deployments(evil).Create(ctx, rootOnNode(), metav1.CreateOptions{}); !apierrors.IsForbidden(err) {
+		t.Fatalf("privileged Deployment in %s: want RBAC's refusal, got %v", evil, err)
+	}
+
+	// Where the worker may make Deployments, their pods meet "restricted".
+	if _, err := workerKube.AppsV1().Deployments(storeNS).Create(ctx, rootOnNode(), metav1.CreateOptions{}); err != nil {
+		t.Fatalf("the Deployment itself (Pod Security judges its pods): %v", err)
+	}
+	err = wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+		rss, err := env.Kube.AppsV1().ReplicaSets(storeNS).List(ctx, metav1.ListOptions{LabelSelector: "app=root-on-node"})
+		if err != nil {
+			return false, err
+		}
+		for _, rs := range rss.Items {
+			for _, c := range rs.Status.Conditions {
+				if c.Type == appsv1.ReplicaSetReplicaFailure && strings.Contains(c.Message, "violates PodSecurity") {
+					return true, nil
+				}
+			}
+		}
+		return false, nil
+	})
+	if err != nil {
+		t.Fatalf("no ReplicaSet of the privileged Deployment refused by Pod Security: %v", err)
+	}
+	pods, err := env.Kube.CoreV1().Pods(storeNS).List(ctx, metav1.ListOptions{LabelSelector: "app=root-on-node"})
+	if err != nil || len(pods.Items) != 0 {
+		t.Fatalf("pods of the privileged Deployment: %d, %v", len(pods.Items), err)
+	}
+	if err := env.Kube.AppsV1().Deployments(storeNS).Delete(ctx, "root-on-node", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// rootOnNode is the issue's Deployment: a privileged container in the
+// node's PID namespace with the node's / mounted.
+func rootOnNode() *appsv1.Deployment {
+	labels := map[string]string{"app": "root-on-node"}
+	yes := true
+	return &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: "root-on-node", Labels: labels},
+		Spec: appsv1.DeploymentSpec{
+			Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: labels},
+				Spec: corev1.PodSpec{
+					HostPID: true,
+					Containers: []corev1.Container{{
+						Name: "root", Image: "busybox:1.37", Command: []string{"sleep", "infinity"},
+						SecurityContext: &corev1.SecurityContext{Privileged: &yes},
+						VolumeMounts:    []corev1.VolumeMount{{Name: "host", MountPath: "/host"}},
+					}},
+					Volumes: []corev1.Volume{{Name: "host", VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: "/"}}}},
+				},
+			},
+		},
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/chartutil"
 	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/yaml"
@@ -186,19 +187,21 @@ func TestEnvironmentIsTheCommandsSettings(t *testing.T) {
 	for _, s := range config.Settings() {
 		known[s.Env] = true
 	}
-	deps := deployments(t, render(t, baseValues()))
-	for name, d := range deps {
-		for _, c := range d.Spec.Template.Spec.Containers {
-			for _, e := range c.Env {
-				if !known[e.Name] {
-					t.Errorf("%s sets %s, which is no setting", name, e.Name)
-				}
-				if e.Name == "MONGODB_URI" && (e.ValueFrom == nil || e.ValueFrom.SecretKeyRef == nil) {
-					t.Errorf("%s: MONGODB_URI is not read from a Secret", name)
+	for _, vals := range []map[string]any{storechart.Merge(baseValues(), secretFiles()), baseValues()} {
+		for name, d := range deployments(t, render(t, vals)) {
+			for _, c := range d.Spec.Template.Spec.Containers {
+				for _, e := range c.Env {
+					if !known[e.Name] {
+						t.Errorf("%s sets %s, which is no setting", name, e.Name)
+					}
+					if e.Name == "MONGODB_URI" && (e.ValueFrom == nil || e.ValueFrom.SecretKeyRef == nil) {
+						t.Errorf("%s: MONGODB_URI is not read from a Secret", name)
+					}
 				}
 			}
 		}
 	}
+	deps := deployments(t, render(t, baseValues()))
 	env := map[string]string{}
 	for _, e := range deps["sp-store-platform-worker"].Spec.Template.Spec.Containers[0].Env {
 		env[e.Name] = e.Value
@@ -207,6 +210,125 @@ func TestEnvironmentIsTheCommandsSettings(t *testing.T) {
 		env["STORE_ROLE_BINDINGS"] != "sp-store-platform-worker-store=platform/sp-store-platform-worker,sp-store-platform-api-store=platform/sp-store-platform-api" {
 		t.Fatalf("worker env %v", env)
 	}
+}
+
+// secretFiles turns on TLS to Temporal with mTLS, an API key and payload
+// encryption, each from its own Secret.
+func secretFiles() map[string]any {
+	return map[string]any{
+		"temporal": map[string]any{
+			"tls": map[string]any{"secretName": "temporal-mtls", "caKey": "ca.pem", "certKey": "client.pem", "keyKey": "client-key.pem",
+				"serverName": "temporal.internal.example.com"},
+			"apiKey": map[string]any{"secretName": "temporal-cloud", "key": "token"},
+		},
+		"payloadCodec": map[string]any{"secretName": "payload-keys", "key": "keys.txt"},
+	}
+}
+
+// secretFileSettings are the settings of internal/config that name a file.
+var secretFileSettings = []string{"TEMPORAL_TLS_CA", "TEMPORAL_TLS_CERT", "TEMPORAL_TLS_KEY", "TEMPORAL_API_KEY_FILE", "PAYLOAD_CODEC_KEYS_FILE"}
+
+// TestSecretFilesAreMounted: with TLS, an API key and payload encryption
+// turned on, both Deployments set each setting to a file that is the named
+// key of the named Secret, mounted read-only; with them off neither sets
+// any of them nor mounts anything but /tmp.
+func TestSecretFilesAreMounted(t *testing.T) {
+	// setting -> Secret, key in it.
+	want := map[string][2]string{
+		"TEMPORAL_TLS_CA":         {"temporal-mtls", "ca.pem"},
+		"TEMPORAL_TLS_CERT":       {"temporal-mtls", "client.pem"},
+		"TEMPORAL_TLS_KEY":        {"temporal-mtls", "client-key.pem"},
+		"TEMPORAL_API_KEY_FILE":   {"temporal-cloud", "token"},
+		"PAYLOAD_CODEC_KEYS_FILE": {"payload-keys", "keys.txt"},
+	}
+	for _, tt := range []struct {
+		name string
+		vals map[string]any
+		on   bool
+	}{
+		{"on", storechart.Merge(baseValues(), secretFiles()), true},
+		{"off", baseValues(), false},
+	} {
+		deps := deployments(t, render(t, tt.vals))
+		for _, name := range []string{"sp-store-platform-api", "sp-store-platform-worker"} {
+			t.Run(tt.name+"/"+name, func(t *testing.T) {
+				d, ok := deps[name]
+				if !ok {
+					t.Fatalf("no Deployment %s", name)
+				}
+				pod := d.Spec.Template.Spec
+				c := pod.Containers[0]
+				env := map[string]string{}
+				for _, e := range c.Env {
+					env[e.Name] = e.Value
+				}
+				if !tt.on {
+					for _, s := range append(secretFileSettings, "TEMPORAL_TLS_SERVER_NAME", "TEMPORAL_API_KEY") {
+						if v, ok := env[s]; ok {
+							t.Errorf("%s=%q set with nothing turned on", s, v)
+						}
+					}
+					if len(c.VolumeMounts) != 1 || c.VolumeMounts[0].MountPath != "/tmp" || len(pod.Volumes) != 1 {
+						t.Errorf("mounts %+v, volumes %+v: want /tmp only", c.VolumeMounts, pod.Volumes)
+					}
+					return
+				}
+				if got := env["TEMPORAL_TLS_SERVER_NAME"]; got != "temporal.internal.example.com" {
+					t.Errorf("TEMPORAL_TLS_SERVER_NAME=%q", got)
+				}
+				if _, ok := env["TEMPORAL_API_KEY"]; ok {
+					t.Error("TEMPORAL_API_KEY set: the key is a file, never a variable")
+				}
+				for setting, src := range want {
+					path, ok := env[setting]
+					if !ok {
+						t.Errorf("%s not set", setting)
+						continue
+					}
+					secret, key := mountedSecretKey(t, pod, c, path)
+					if secret != src[0] || key != src[1] {
+						t.Errorf("%s=%s is key %q of Secret %q, want %q of %q", setting, path, key, secret, src[1], src[0])
+					}
+				}
+			})
+		}
+	}
+}
+
+// mountedSecretKey returns the Secret and the key whose file path is in
+// container c of pod, failing the test unless path is a file of a
+// read-only mount of a Secret volume.
+func mountedSecretKey(t *testing.T, pod corev1.PodSpec, c corev1.Container, path string) (secret, key string) {
+	t.Helper()
+	for _, m := range c.VolumeMounts {
+		rel, ok := strings.CutPrefix(path, m.MountPath+"/")
+		if !ok {
+			continue
+		}
+		if !m.ReadOnly || m.SubPath != "" {
+			t.Errorf("mount %+v of %s: want read-only, the whole volume", m, path)
+		}
+		for _, v := range pod.Volumes {
+			if v.Name != m.Name {
+				continue
+			}
+			if v.Secret == nil {
+				t.Fatalf("%s is on volume %s, which is no Secret", path, v.Name)
+			}
+			if v.Secret.Optional != nil && *v.Secret.Optional {
+				t.Errorf("Secret volume %s is optional: a missing key would start the pod without it", v.Name)
+			}
+			for _, it := range v.Secret.Items {
+				if it.Path == rel {
+					return v.Secret.SecretName, it.Key
+				}
+			}
+			t.Fatalf("%s: volume %s has no item %s (items %+v)", path, v.Name, rel, v.Secret.Items)
+		}
+		t.Fatalf("%s: mount %s has no volume", path, m.Name)
+	}
+	t.Fatalf("%s is on no mount of %+v", path, c.VolumeMounts)
+	return "", ""
 }
 
 func TestSchemaRejectsBadValues(t *testing.T) {
@@ -222,11 +344,31 @@ func TestSchemaRejectsBadValues(t *testing.T) {
 		{"unknown value", map[string]any{"api": map[string]any{"replica": 3}}, "/api"},
 		{"database with a dot", map[string]any{"mongodb": map[string]any{"database": "a.b"}}, "/mongodb/database"},
 		{"log level", map[string]any{"logLevel": "loud"}, "/logLevel"},
+		{"unknown TLS value", map[string]any{"temporal": map[string]any{"tls": map[string]any{"ca": "ca.crt"}}}, "/temporal/tls"},
+		{"TLS server name with a scheme", map[string]any{"temporal": map[string]any{"tls": map[string]any{"serverName": "https://temporal"}}}, "/temporal/tls/serverName"},
+		{"API key Secret not a name", map[string]any{"temporal": map[string]any{"apiKey": map[string]any{"secretName": "Temporal Cloud"}}}, "/temporal/apiKey/secretName"},
+		{"codec keys without a key", map[string]any{"payloadCodec": map[string]any{"secretName": "keys", "key": ""}}, "/payloadCodec/key"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := storechart.Render(loadChart(t), "sp", "platform", storechart.Merge(baseValues(), tt.vals))
 			if err == nil || !strings.Contains(err.Error(), "at '"+tt.field) {
 				t.Fatalf("want a schema error at %s, got %v", tt.field, err)
+			}
+		})
+	}
+	for _, tt := range []struct {
+		name string
+		tls  map[string]any
+		want string
+	}{
+		{"TLS Secret naming no file", map[string]any{"secretName": "t", "caKey": ""}, "name the CA"},
+		{"client certificate without its key", map[string]any{"secretName": "t", "certKey": "tls.crt"}, "mTLS needs both"},
+		{"client key without its certificate", map[string]any{"secretName": "t", "keyKey": "tls.key"}, "mTLS needs both"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := storechart.Render(loadChart(t), "sp", "platform", storechart.Merge(baseValues(), map[string]any{"temporal": map[string]any{"tls": tt.tls}}))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("want %q, got %v", tt.want, err)
 			}
 		})
 	}

@@ -420,6 +420,56 @@ func TestNetworkPolicies(t *testing.T) {
 	}
 }
 
+// TestACMESolverReachable: with cert-manager issuing the certificate, the
+// ingress controller's namespace, and only it, reaches the HTTP-01 solver
+// pods cert-manager makes in the store's namespace (TCP 8089); default-deny
+// would otherwise drop every challenge. Without cert-manager no policy
+// names the solver.
+func TestACMESolverReachable(t *testing.T) {
+	const key = "NetworkPolicy/shop-acme-solver-from-ingress"
+	issuer := map[string]any{"ingress": map[string]any{"tls": map[string]any{"enabled": true, "clusterIssuer": "letsencrypt"}}}
+	ownSecret := map[string]any{"ingress": map[string]any{"tls": map[string]any{"enabled": true, "secretName": "shop-cert"}}}
+	for _, tt := range []struct {
+		name string
+		vals map[string]any
+		want bool
+	}{
+		{"prod (letsencrypt-prod)", values(t, "prod", storeValues("shop", storechart.EngineWooCommerce)), true},
+		{"local with an issuer", values(t, "local", storeValues("shop", storechart.EngineMedusa), issuer), true},
+		{"local, plain HTTP", values(t, "local", storeValues("shop", storechart.EngineWooCommerce)), false},
+		{"TLS from an existing Secret", values(t, "local", storeValues("shop", storechart.EngineWooCommerce), ownSecret), false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := render(t, tt.vals)
+			if _, ok := r[key]; ok != tt.want {
+				t.Fatalf("%s rendered: %v, want %v", key, ok, tt.want)
+			}
+			if !tt.want {
+				return
+			}
+			var np networkingv1.NetworkPolicy
+			r.get(t, key, &np)
+			sel := np.Spec.PodSelector
+			if len(sel.MatchLabels) != 1 || sel.MatchLabels["acme.cert-manager.io/http01-solver"] != "true" || len(sel.MatchExpressions) != 0 {
+				t.Errorf("pod selector %+v, want the solver's label only", sel)
+			}
+			if len(np.Spec.PolicyTypes) != 1 || np.Spec.PolicyTypes[0] != networkingv1.PolicyTypeIngress || len(np.Spec.Ingress) != 1 {
+				t.Fatalf("policy %+v, want one ingress rule", np.Spec)
+			}
+			rule := np.Spec.Ingress[0]
+			if len(rule.From) != 1 || rule.From[0].PodSelector != nil || rule.From[0].IPBlock != nil || rule.From[0].NamespaceSelector == nil ||
+				len(rule.From[0].NamespaceSelector.MatchLabels) != 1 ||
+				rule.From[0].NamespaceSelector.MatchLabels["kubernetes.io/metadata.name"] != "ingress-nginx" {
+				t.Errorf("from %+v, want the ingress controller's namespace only", rule.From)
+			}
+			if len(rule.Ports) != 1 || rule.Ports[0].Port == nil || rule.Ports[0].Port.IntValue() != 8089 ||
+				rule.Ports[0].Protocol == nil || *rule.Ports[0].Protocol != corev1.ProtocolTCP {
+				t.Errorf("ports %+v, want TCP 8089", rule.Ports)
+			}
+		})
+	}
+}
+
 func TestIngress(t *testing.T) {
 	tls := map[string]any{"ingress": map[string]any{"tls": map[string]any{"enabled": true, "clusterIssuer": "letsencrypt"}}}
 	tests := []struct {
