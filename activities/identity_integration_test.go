@@ -158,6 +158,7 @@ func TestSecondInstallationRefusesTheFirstsStore(t *testing.T) {
 	}{
 		{"CreateNamespace", func(t *testing.T) error { return run(t, second.CreateNamespace, in) }},
 		{"EnsureCredentials", func(t *testing.T) error { return run(t, second.EnsureCredentials, in) }},
+		{"UninstallRelease", func(t *testing.T) error { return run(t, second.UninstallRelease, in) }},
 		{"DeleteNamespace", func(t *testing.T) error { _, err := runDelete(t, second, in); return err }},
 	}
 	for _, s := range steps {
