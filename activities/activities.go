@@ -77,7 +77,15 @@ type Activities struct {
 	Releases Releases
 	Stores   StatusWriter
 	// Fleet reads the stores of a rollout; nil in tests without rollouts.
-	Fleet     FleetStore
+	Fleet FleetStore
+	// Installation is this platform installation's identity
+	// (store.EnsureInstallationID), stamped as LabelInstallation on what
+	// the activities make; they claim nothing that lacks it.
+	Installation string
+	// Records reads the store records that decide whether a namespace made
+	// before installations had an identity is this one's; nil: no such
+	// namespace is adopted.
+	Records   RecordReader
 	Workflows WorkflowDescriber
 	// Chart is charts/store, loaded once; Profile holds the profile's
 	// values (values-local.yaml or values-prod.yaml) and its sizes', layered

@@ -63,8 +63,11 @@ func newActivities(t *testing.T) (*activities.Activities, *helmclient.Runner) {
 		t.Fatal(err)
 	}
 	return &activities.Activities{Kube: env.Kube, Metadata: md, Releases: runner, Stores: discardStatus{},
-		Workflows: env.Temporal, Chart: c, Profile: prof, PollInterval: 200 * time.Millisecond}, runner
+		Workflows: env.Temporal, Chart: c, Profile: prof, PollInterval: 200 * time.Millisecond, Installation: testInstallation}, runner
 }
+
+// testInstallation is the installation identity of newActivities.
+const testInstallation = "0123456789abcdef0123456789abcdef"
 
 func run(t *testing.T, fn any, args ...any) error {
 	t.Helper()

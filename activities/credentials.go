@@ -27,14 +27,25 @@ type CredentialsResult struct {
 // from crypto/rand, hex) for every key the chart reads. It never changes a
 // value that exists, so retries and upgrades keep the passwords the
 // databases were initialised with; keys missing from an existing Secret are
-// added.
+// added. It first checks that the namespace is this installation's (see
+// ours) and does not read a Secret in one that is not; a Secret another
+// installation, or nobody, made is a permanent NamespaceNotOurs.
 func (a *Activities) EnsureCredentials(ctx context.Context, in NamespaceInput) (CredentialsResult, error) {
 	spec := in.Spec
 	keys := storechart.SecretKeys(spec.Engine)
 	if keys == nil {
 		return CredentialsResult{}, temporal.NewNonRetryableApplicationError("unknown engine "+spec.Engine, ErrInvalidSpec, nil)
 	}
+	id, err := a.installation()
+	if err != nil {
+		return CredentialsResult{}, err
+	}
 	res := CredentialsResult{SecretName: spec.SecretName()}
+	if gone, err := a.ourNamespace(ctx, spec); err != nil {
+		return res, err
+	} else if gone {
+		return res, fmt.Errorf("namespace %s does not exist (yet)", spec.Namespace())
+	}
 	secrets := a.Kube.CoreV1().Secrets(spec.Namespace())
 	cur, err := secrets.Get(ctx, res.SecretName, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
@@ -45,7 +56,7 @@ func (a *Activities) EnsureCredentials(ctx context.Context, in NamespaceInput) (
 		_, err = secrets.Create(ctx, &corev1.Secret{
 			ObjectMeta: metav1.ObjectMeta{
 				Name:   res.SecretName,
-				Labels: map[string]string{LabelStore: spec.Name, LabelManagedBy: ManagedBy},
+				Labels: map[string]string{LabelStore: spec.Name, LabelManagedBy: ManagedBy, LabelInstallation: id},
 			},
 			Type: corev1.SecretTypeOpaque,
 			Data: data,
@@ -65,13 +76,17 @@ func (a *Activities) EnsureCredentials(ctx context.Context, in NamespaceInput) (
 		return res, fmt.Errorf("get secret %s: %w", res.SecretName, err)
 	}
 
+	stamp, err := a.secretStamp(cur, spec)
+	if err != nil {
+		return res, err
+	}
 	var missing []string
 	for _, k := range keys {
 		if len(cur.Data[k]) == 0 {
 			missing = append(missing, k)
 		}
 	}
-	if len(missing) == 0 {
+	if len(missing) == 0 && !stamp {
 		return res, nil
 	}
 	add, err := randomValues(missing)
@@ -84,10 +99,13 @@ func (a *Activities) EnsureCredentials(ctx context.Context, in NamespaceInput) (
 	for k, v := range add {
 		cur.Data[k] = v
 	}
+	if stamp { // made before installations had an identity, in our namespace
+		cur.Labels[LabelInstallation] = id
+	}
 	// Update carries the resourceVersion read above: a concurrent change
 	// makes it fail with a conflict, and the retry starts from a fresh read.
 	if _, err := secrets.Update(ctx, cur, metav1.UpdateOptions{}); err != nil {
-		return res, fmt.Errorf("add keys to secret %s: %w", res.SecretName, err)
+		return res, fmt.Errorf("update secret %s: %w", res.SecretName, err)
 	}
 	res.Added = missing
 	return res, nil

@@ -11,7 +11,6 @@ import (
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/activity"
-	"go.temporal.io/sdk/temporal"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -51,6 +50,10 @@ func (a *Activities) DeleteNamespace(ctx context.Context, in DeleteNamespaceInpu
 	nss := a.Kube.CoreV1().Namespaces()
 	for {
 		ns, err := nss.Get(ctx, name, metav1.GetOptions{})
+		var foreign error
+		if err == nil {
+			foreign = a.ours(ctx, ns, in.Spec)
+		}
 		switch {
 		case apierrors.IsNotFound(err):
 			left, err := a.volumesOf(ctx, name)
@@ -63,9 +66,8 @@ func (a *Activities) DeleteNamespace(ctx context.Context, in DeleteNamespaceInpu
 			activity.RecordHeartbeat(ctx, DeleteNamespaceResult{Conditions: []string{"volumes not yet deleted: " + strings.Join(left, ", ")}})
 		case err != nil:
 			return DeleteNamespaceResult{}, fmt.Errorf("get namespace %s: %w", name, err)
-		case !ownedBy(ns, in.Spec.Name):
-			msg := fmt.Sprintf("namespace %s does not belong to store %s: not deleting it", name, in.Spec.Name)
-			return DeleteNamespaceResult{}, temporal.NewNonRetryableApplicationError(msg, ErrNamespaceNotOurs, nil)
+		case foreign != nil:
+			return DeleteNamespaceResult{}, foreign
 		case ns.DeletionTimestamp == nil:
 			// Preconditions make sure we delete the namespace we checked.
 			uid := ns.UID
@@ -125,8 +127,8 @@ func (a *Activities) ForceFinalize(ctx context.Context, in NamespaceInput) (Forc
 	if err != nil {
 		return ForceResult{}, err
 	}
-	if !ownedBy(ns, in.Spec.Name) {
-		return ForceResult{}, temporal.NewNonRetryableApplicationError("namespace "+name+" does not belong to store "+in.Spec.Name, ErrNamespaceNotOurs, nil)
+	if err := a.ours(ctx, ns, in.Spec); err != nil {
+		return ForceResult{}, err
 	}
 	if ns.DeletionTimestamp == nil {
 		return ForceResult{}, errors.New("namespace " + name + " is not being deleted")

@@ -19,14 +19,21 @@ type NamespaceInput struct {
 }
 
 // CreateNamespace creates the store's namespace with the platform's labels
-// and Pod Security admission set to "restricted", and binds StoreAccess's
-// ClusterRoles in it. A namespace that already
-// exists is success if its labels say it belongs to this store; one of
-// another owner is a permanent NamespaceConflict, and one still being
-// deleted (an earlier store of the same name) is retried until it is gone.
+// (this installation's identity among them) and Pod Security admission set
+// to "restricted", and binds StoreAccess's ClusterRoles in it. A namespace
+// that already exists is success if its labels say it belongs to this
+// store of this installation; one without the platform's labels for the
+// store is a permanent NamespaceConflict, one with them but made by another
+// installation or by none (see ours), a permanent NamespaceNotOurs, and
+// one still being deleted (an earlier store of the same name) is retried
+// until it is gone.
 func (a *Activities) CreateNamespace(ctx context.Context, in NamespaceInput) error {
 	if err := in.Spec.Validate(); err != nil {
 		return temporal.NewNonRetryableApplicationError(err.Error(), ErrInvalidSpec, err)
+	}
+	id, err := a.installation()
+	if err != nil {
+		return err
 	}
 	name := in.Spec.Namespace()
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
@@ -35,12 +42,13 @@ func (a *Activities) CreateNamespace(ctx context.Context, in NamespaceInput) err
 			LabelStore:                           in.Spec.Name,
 			LabelGeneration:                      strconv.Itoa(in.Spec.Generation),
 			LabelManagedBy:                       ManagedBy,
+			LabelInstallation:                    id,
 			"pod-security.kubernetes.io/enforce": "restricted",
 			"pod-security.kubernetes.io/warn":    "restricted",
 			"pod-security.kubernetes.io/audit":   "restricted",
 		},
 	}}
-	_, err := a.Kube.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{})
+	_, err = a.Kube.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{})
 	if err == nil {
 		a.log(ctx).Info("namespace created", "namespace", name)
 		return a.ensureStoreAccess(ctx, name, in.Spec.Name)
@@ -57,11 +65,15 @@ func (a *Activities) CreateNamespace(ctx context.Context, in NamespaceInput) err
 		return temporal.NewNonRetryableApplicationError(msg, ErrNamespaceConflict, nil)
 	}
 	if cur.DeletionTimestamp != nil {
+		// Waiting hands nothing over, whoever made it.
 		return fmt.Errorf("namespace %s is still being deleted", name)
 	}
 	if g := cur.Labels[LabelGeneration]; g != strconv.Itoa(in.Spec.Generation) {
 		msg := fmt.Sprintf("namespace %s belongs to generation %s of store %s, not %d", name, g, in.Spec.Name, in.Spec.Generation)
 		return temporal.NewNonRetryableApplicationError(msg, ErrNamespaceConflict, nil)
+	}
+	if err := a.ours(ctx, cur, in.Spec); err != nil {
+		return err
 	}
 	// A retry after the namespace was made but before its bindings were.
 	return a.ensureStoreAccess(ctx, name, in.Spec.Name)

@@ -138,8 +138,14 @@ func (a *Activities) chartFor(spec store.Spec) (*chart.Chart, error) {
 }
 
 // UninstallRelease removes the store's release. A release or namespace that
-// does not exist is success. PVCs stay until the namespace is deleted.
+// does not exist is success. It uninstalls nothing in a namespace that is
+// not this installation's store namespace (see ours): that is a permanent
+// NamespaceNotOurs, and the release stays. PVCs stay until the namespace is
+// deleted.
 func (a *Activities) UninstallRelease(ctx context.Context, in NamespaceInput) error {
+	if gone, err := a.ourNamespace(ctx, in.Spec); err != nil || gone {
+		return err
+	}
 	stop, err := a.holdRelease(ctx, in.Spec.Namespace(), in.Spec.Name, "helm uninstall of "+in.Spec.Name)
 	if err != nil {
 		return err

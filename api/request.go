@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+
+	"github.com/storeplatform/storeplatform/internal/store"
 )
 
 // CreateStoreRequest is the body of POST /api/stores.
@@ -52,14 +54,27 @@ var reservedNames = map[string]bool{
 	"ingress-nginx": true, "cert-manager": true, "monitoring": true, "admin": true, "api": true,
 }
 
-// ValidateName checks a store name; the message is "" when it is valid.
+// reservedNamespaces cannot be a store's namespace (store.NamespaceFor):
+// store-platform is where the README installs the platform itself, so the
+// store "platform" would fail and its deletion would stick on a namespace
+// that is not its own.
+var reservedNamespaces = map[string]bool{"store-platform": true}
+
+// reservedNamespace reports whether a store must not have namespace ns.
+func reservedNamespace(ns string) bool {
+	return reservedNamespaces[ns] || ns == "default" || strings.HasPrefix(ns, "kube-") || strings.HasPrefix(ns, "openshift-")
+}
+
+// ValidateName checks a store name; the message is "" when it is valid. A
+// name is reserved by itself, or by the namespace it would get.
 func ValidateName(name string) string {
 	switch {
 	case name == "":
 		return MsgNameRequired
 	case !nameRE.MatchString(name):
 		return MsgNameFormat
-	case reservedNames[name] || strings.HasPrefix(name, "kube-") || strings.HasPrefix(name, "openshift-"):
+	case reservedNames[name] || strings.HasPrefix(name, "kube-") || strings.HasPrefix(name, "openshift-"),
+		reservedNamespace(store.NamespaceFor(name)):
 		return MsgNameReserved
 	}
 	return ""

@@ -44,6 +44,7 @@ func TestDecodeCreateStore(t *testing.T) {
 		{"name trailing hyphen", "application/json", `{"name":"shop-","engine":"woocommerce"}`, 400, ProblemValidation, "name", MsgNameFormat},
 		{"name reserved", "application/json", `{"name":"default","engine":"woocommerce"}`, 400, ProblemValidation, "name", MsgNameReserved},
 		{"name kube-", "application/json", `{"name":"kube-shop","engine":"woocommerce"}`, 400, ProblemValidation, "name", MsgNameReserved},
+		{"name of the platform's namespace", "application/json", `{"name":"platform","engine":"woocommerce"}`, 400, ProblemValidation, "name", MsgNameReserved},
 		{"unknown engine", "application/json", `{"name":"shop","engine":"magento"}`, 400, ProblemValidation, "engine", MsgEngine},
 		{"medusa without image", "application/json", `{"name":"shop","engine":"medusa"}`, 400, ProblemValidation, "medusaImage", MsgMedusaImage},
 		{"medusa latest", "application/json", `{"name":"shop","engine":"medusa","medusaImage":"acme/medusa:latest"}`, 400, ProblemValidation, "medusaImage", MsgMedusaImageForm},

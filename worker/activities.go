@@ -31,8 +31,9 @@ type ActivityDeps struct {
 
 // NewActivities builds the activities once for the worker's lifetime (ctx):
 // the chart and its profile's values are loaded, the Helm runner and the
-// metadata client created, the watch of the stores' workloads started, and
-// the store collection's indexes ensured.
+// metadata client created, the watch of the stores' workloads started, the
+// store collection's indexes ensured, and the installation's identity read
+// from MongoDB (made on the first start).
 func NewActivities(ctx context.Context, d ActivityDeps, chartDir, versionsDir, profile string) (*activities.Activities, error) {
 	c, err := storechart.Load(chartDir)
 	if err != nil {
@@ -64,8 +65,16 @@ func NewActivities(ctx context.Context, d ActivityDeps, chartDir, versionsDir, p
 	if err := repo.EnsureIndexes(ctx); err != nil {
 		return nil, fmt.Errorf("mongodb indexes: %w", err)
 	}
+	id, err := store.EnsureInstallationID(ctx, d.DB)
+	if err != nil {
+		return nil, err
+	}
+	runner.Labels = map[string]string{activities.LabelInstallation: id}
+	if d.Logger != nil {
+		d.Logger.Info("platform installation", "installation", id)
+	}
 	return &activities.Activities{
-		Kube: d.Kube, Metadata: md, Releases: runner, Stores: repo, Fleet: repo, Workflows: d.Temporal,
+		Kube: d.Kube, Metadata: md, Releases: runner, Stores: repo, Fleet: repo, Records: repo, Installation: id, Workflows: d.Temporal,
 		Chart: c, Profile: prof, Versions: versions, Logger: d.Logger, HelmSlots: activities.NewHelmSlots(d.HelmConcurrency), Watch: watch,
 	}, nil
 }

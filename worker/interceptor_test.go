@@ -51,7 +51,8 @@ func TestInterceptorLogsAndRecordsActivities(t *testing.T) {
 			var s testsuite.WorkflowTestSuite
 			aenv := s.NewTestActivityEnvironment()
 			aenv.SetWorkerOptions(sdkworker.Options{Interceptors: []interceptor.WorkerInterceptor{worker.NewInterceptor(logger, &got)}})
-			acts := &activities.Activities{Kube: fake.NewClientset(taken.DeepCopy()), Logger: slog.New(slog.DiscardHandler)}
+			acts := &activities.Activities{Kube: fake.NewClientset(taken.DeepCopy()), Logger: slog.New(slog.DiscardHandler),
+				Installation: "00112233445566778899aabbccddeeff"}
 			aenv.RegisterActivity(acts)
 			_, _ = aenv.ExecuteActivity(acts.CreateNamespace, activities.NamespaceInput{Spec: tt.spec})
 

@@ -201,6 +201,30 @@ func TestTokenCommands(t *testing.T) {
 	}
 }
 
+// TestTokenCreateRefusesTenantsTheChartRefuses: a tenant name the store
+// chart's schema refuses is a usage error naming -tenant, and no token is
+// made for it.
+func TestTokenCreateRefusesTenantsTheChartRefuses(t *testing.T) {
+	env.Require(t)
+	db := fmt.Sprintf("tokens_tenant_%d", time.Now().UnixNano())
+	getenv := func(k string) string {
+		return map[string]string{"MONGODB_URI": env.MongoURI, "MONGODB_DB": db}[k]
+	}
+	for _, tenant := range []string{"acme:eu", "acme/eu", "-acme", "acme eu", strings.Repeat("a", 64)} {
+		t.Run(tenant, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := run(t.Context(), []string{"token", "create", "-tenant", tenant}, getenv, &stdout, &stderr)
+			if code != 2 || stdout.Len() != 0 || !strings.Contains(stderr.String(), "-tenant: tenant must be") {
+				t.Fatalf("exit %d, stdout %q, stderr %q; want exit 2 and a message on -tenant", code, stdout.String(), stderr.String())
+			}
+		})
+	}
+	list, err := auth.NewMongoTokens(env.Mongo.Database(db)).List(t.Context())
+	if err != nil || len(list) != 0 {
+		t.Fatalf("tokens made: %v %v", list, err)
+	}
+}
+
 // TestDevRevokesItsPreviousAdminToken: every start of `storeplatform dev`
 // makes an admin token; the one of the start before stops working, and
 // tokens made otherwise are left alone.

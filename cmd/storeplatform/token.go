@@ -46,6 +46,13 @@ func runToken(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
+	if sub == "create" {
+		// Before connecting: a tenant the store chart refuses would own
+		// stores that all fail to install.
+		if err := auth.ValidateTenant(*tenant); err != nil {
+			return fmt.Errorf("%w: -tenant: %v", config.ErrUsage, err)
+		}
+	}
 	c, err := deps.ConnectMongo(ctx, cfg)
 	if err != nil {
 		return err

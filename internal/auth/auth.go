@@ -11,6 +11,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 
@@ -138,14 +139,36 @@ func hash(token string) string {
 	return hex.EncodeToString(sum[:])
 }
 
+// tenantRE is the store chart's rule for store.tenant
+// (charts/store/values.schema.json), without the empty name the chart
+// allows for "no tenant": a token always acts for one.
+var tenantRE = regexp.MustCompile(`^[A-Za-z0-9][-A-Za-z0-9_.]*$`)
+
+// MaxTenantLength is the longest tenant name (the chart's maxLength).
+const MaxTenantLength = 63
+
+// ErrInvalidTenant is ValidateTenant's error.
+var ErrInvalidTenant = errors.New("tenant must be 1 to 63 characters: letters, digits, '-', '_' and '.', starting with a letter or digit")
+
+// ValidateTenant is the one rule for tenant names, checked where tokens are
+// made: the store chart's schema checks store.tenant with the same
+// pattern, so a tenant it would refuse cannot own stores that then all
+// fail to install.
+func ValidateTenant(tenant string) error {
+	if len(tenant) > MaxTenantLength || !tenantRE.MatchString(tenant) {
+		return fmt.Errorf("%w (got %q)", ErrInvalidTenant, tenant)
+	}
+	return nil
+}
+
 // Create issues a token for tenant with role and returns it with its record.
 // The token is not kept anywhere: the caller shows it once.
 func (s *MongoTokens) Create(ctx context.Context, tenant string, role Role, name string, now time.Time) (string, Token, error) {
 	if role != RoleAdmin && role != RoleTenant {
 		return "", Token{}, fmt.Errorf("role must be %s or %s", RoleAdmin, RoleTenant)
 	}
-	if tenant == "" || strings.ContainsAny(tenant, " \t\n/") || len(tenant) > 63 {
-		return "", Token{}, errors.New("tenant must be 1 to 63 characters without spaces or slashes")
+	if err := ValidateTenant(tenant); err != nil {
+		return "", Token{}, err
 	}
 	b := make([]byte, 32)
 	if _, err := rand.Read(b); err != nil {

@@ -27,6 +27,10 @@ type Runner struct {
 	logger    *slog.Logger
 	// Timeout bounds hooks and resource creation of one action.
 	Timeout time.Duration
+	// Labels are put on every release this Runner installs or upgrades
+	// (Helm's release labels, on its storage Secrets): the worker's
+	// installation identity.
+	Labels map[string]string
 }
 
 // NewRunner returns a Runner for the cluster of cfg.
@@ -114,7 +118,9 @@ func (r *Runner) Install(ctx context.Context, namespace, name string, c *chart.C
 	if err != nil {
 		return nil, err
 	}
-	rel, err := NewInstall(ac, namespace, name, r.Timeout).RunWithContext(ctx, c, vals)
+	in := NewInstall(ac, namespace, name, r.Timeout)
+	in.Labels = r.Labels
+	rel, err := in.RunWithContext(ctx, c, vals)
 	if err != nil {
 		return rel, err
 	}
@@ -131,6 +137,7 @@ func (r *Runner) Upgrade(ctx context.Context, namespace, name string, c *chart.C
 	}
 	up := NewUpgrade(ac, namespace, r.Timeout)
 	up.Description = description
+	up.Labels = r.Labels
 	rel, err := up.RunWithContext(ctx, name, c, vals)
 	if err != nil {
 		return rel, err

@@ -101,7 +101,7 @@ func TestChartRBAC(t *testing.T) {
 	// A store namespace made by the worker's own CreateNamespace, with the
 	// worker's credentials: the bindings are made as the worker.
 	spec := storeSpec("rbac-access", store.EngineWooCommerce)
-	acts := &activities.Activities{Kube: workerKube, StoreAccess: access}
+	acts := &activities.Activities{Kube: workerKube, StoreAccess: access, Installation: "00112233445566778899aabbccddeeff"}
 	if err := acts.CreateNamespace(t.Context(), activities.NamespaceInput{Spec: spec}); err != nil {
 		t.Fatalf("CreateNamespace as the worker: %v", err)
 	}

@@ -29,6 +29,9 @@ const reserved = new Set([
   'admin',
   'api',
 ])
+// Namespaces a store must not get (a store's namespace is 'store-' + name):
+// store-platform is the platform's own.
+const reservedNamespaces = new Set(['store-platform'])
 
 export type Engine = 'woocommerce' | 'medusa'
 
@@ -47,6 +50,7 @@ export function validateName(name: string): string {
   if (name === '') return MsgNameRequired
   if (!nameRE.test(name)) return MsgNameFormat
   if (reserved.has(name) || name.startsWith('kube-') || name.startsWith('openshift-')) return MsgNameReserved
+  if (reservedNamespaces.has('store-' + name)) return MsgNameReserved
   return ''
 }
 
