@@ -66,6 +66,15 @@ type Options struct {
 	// and 40); past them the API answers 429 with Retry-After.
 	RatePerSecond float64
 	RateBurst     int
+	// MaxStreamsPerToken and MaxStreams cap the open event streams of one
+	// token (default 8; past it 429) and of the process (default 1000;
+	// past it 503), both with Retry-After.
+	MaxStreamsPerToken int
+	MaxStreams         int
+	// MetricsToken, when set, is a bearer token that may read GET /metrics
+	// besides admins' tokens (for a Prometheus scraper, which needs no
+	// tenant's token).
+	MetricsToken string
 	// Stop, when closed, ends the event streams, so that a graceful
 	// shutdown does not wait for clients that never hang up.
 	Stop <-chan struct{}
@@ -123,15 +132,27 @@ func Router(o Options) *mux.Router {
 	if o.StartWorkers == 0 {
 		o.StartWorkers = defaultStartWorkers
 	}
+	if o.MaxStreamsPerToken == 0 {
+		o.MaxStreamsPerToken = defaultStreamsPerToken
+	}
+	if o.MaxStreams == 0 {
+		o.MaxStreams = defaultStreams
+	}
 	if o.DataConverter == nil {
 		o.DataConverter = converter.GetDefaultDataConverter()
 	}
-	s := &server{o: o, limits: newLimits(o.RatePerSecond, o.RateBurst, o.Now), metrics: newMetrics(), uiOrigin: origin(o.TemporalUIURL)}
+	s := &server{o: o, limits: newLimits(o.RatePerSecond, o.RateBurst, o.Now), metrics: newMetrics(), uiOrigin: origin(o.TemporalUIURL),
+		streams: newStreamSlots(o.MaxStreamsPerToken, o.MaxStreams)}
 	if o.StartWorkers > 0 {
 		s.starts = newStarter(o.StartWorkers, startQueue)
 	}
+	// The feed, the progress cache and the streams measure real time
+	// between the streams' ticks, not o.Now's.
 	if o.Stores != nil {
-		s.feed = newChangeFeed(o.Stores.Changed, eventPoll, o.Now, o.Logger)
+		s.feed = newChangeFeed(o.Stores.Changed, eventPoll, time.Now, o.Logger)
+	}
+	if o.Temporal != nil {
+		s.progressCache = newProgressCache(s.queryProgress, s.workflowClosed, eventPoll, time.Now)
 	}
 	// SkipClean: a path with dot segments or doubled slashes names no route
 	// (404 problem+json); cleaning it would answer 301, which a client may
@@ -139,7 +160,7 @@ func Router(o Options) *mux.Router {
 	r := mux.NewRouter().SkipClean(true)
 	r.Use(s.logRequests)
 	s.routeProblems(r)
-	r.Handle("/health", health(o.Checks)).Methods(http.MethodGet)
+	r.Handle("/health", s.health(o.Checks)).Methods(http.MethodGet)
 	r.Handle("/openapi.json", serveStatic("application/json", openAPISpec)).Methods(http.MethodGet)
 	r.Handle("/docs", serveStatic("text/html; charset=utf-8", docsPage)).Methods(http.MethodGet)
 	if o.Stores != nil {
@@ -158,14 +179,14 @@ func Router(o Options) *mux.Router {
 		r.Handle("/api/stores/{name}/resume", authed(s.resumeStore)).Methods(http.MethodPost)
 		r.Handle("/api/sizes", authed(s.listSizes)).Methods(http.MethodGet)
 		r.Handle("/api/stores/{name}/credentials", authed(s.getCredentials)).Methods(http.MethodGet)
-		r.Handle("/api/stores/{name}/events", authed(s.storeEvents)).Methods(http.MethodGet)
-		r.Handle("/api/events", authed(s.allEvents)).Methods(http.MethodGet)
+		r.Handle("/api/stores/{name}/events", authed(s.limitStreams(s.storeEvents))).Methods(http.MethodGet)
+		r.Handle("/api/events", authed(s.limitStreams(s.allEvents))).Methods(http.MethodGet)
 		if o.Versions != nil {
 			r.Handle("/api/chart-versions", authed(s.listChartVersions)).Methods(http.MethodGet)
 			r.Handle("/api/rollouts", authed(s.startRollout)).Methods(http.MethodPost)
 			r.Handle("/api/rollouts", authed(s.listRollouts)).Methods(http.MethodGet)
 			r.Handle("/api/rollouts/{id:"+rolloutID+"}", authed(s.getRollout)).Methods(http.MethodGet)
-			r.Handle("/api/rollouts/{id:"+rolloutID+"}/events", authed(s.rolloutEvents)).Methods(http.MethodGet)
+			r.Handle("/api/rollouts/{id:"+rolloutID+"}/events", authed(s.limitStreams(s.rolloutEvents))).Methods(http.MethodGet)
 			for _, sig := range []string{workflows.SignalPause, workflows.SignalResume, workflows.SignalAbort} {
 				r.Handle("/api/rollouts/{id:"+rolloutID+"}/"+sig, authed(s.signalRollout(sig))).Methods(http.MethodPost)
 			}
@@ -209,7 +230,11 @@ type server struct {
 	limits  *limits
 	metrics *metrics
 	feed    *changeFeed
-	starts  *starter // nil: starts in the request
+	// streams caps the open event streams; progressCache shares each
+	// workflow's progress among them.
+	streams       *streamSlots
+	progressCache *progressCache
+	starts        *starter // nil: starts in the request
 	// uiOrigin is the Temporal Web UI's origin, the one origin allowed
 	// to call the codec endpoint from a browser ("" for none).
 	uiOrigin string

@@ -50,6 +50,12 @@ func (s *server) allEvents(w http.ResponseWriter, r *http.Request) {
 // Last-Event-ID gets the changes after it; a new client first gets every
 // current record (the snapshot). With progress, the running workflow's
 // progress is sent as event "progress" whenever it changes.
+//
+// A record's stamp may be older than one already sent (its write committed
+// late; see changeFeed), so a stream sends every version the feed or its
+// own reads bring that it has not sent, whatever its stamp; an event ID is
+// that version's stamp, so a client that resumes from it is sent again
+// what changed after it rather than less.
 func (s *server) stream(w http.ResponseWriter, r *http.Request, q store.ChangeQuery, progress bool) {
 	last := r.Header.Get("Last-Event-ID")
 	if last == "" {
@@ -64,8 +70,8 @@ func (s *server) stream(w http.ResponseWriter, r *http.Request, q store.ChangeQu
 		q.Since = time.UnixMilli(ms)
 	}
 	// Subscribe before the first read, so that nothing changed between the
-	// two is missed; what both bring is sent once (by UpdatedAt).
-	sub, unsubscribe := s.feed.subscribe()
+	// two is missed; what both bring is sent once.
+	sub, unsubscribe := s.feed.subscribe(r.Context())
 	defer unsubscribe()
 	flusher, ok := s.openEventStream(w, r)
 	if !ok {
@@ -83,38 +89,43 @@ func (s *server) stream(w http.ResponseWriter, r *http.Request, q store.ChangeQu
 			cur = &rec
 		}
 	}
+	sent := newSentVersions(time.Now)
 	send := func(recs []store.Record) {
 		for _, rec := range recs {
-			if !rec.UpdatedAt.After(q.Since) || (q.Owner != "" && rec.Owner != q.Owner) || (q.Name != "" && rec.Name != q.Name) {
+			if (q.Owner != "" && rec.Owner != q.Owner) || (q.Name != "" && rec.Name != q.Name) || !sent.add(rec) {
 				continue
 			}
 			data, _ := json.Marshal(rec)
 			fmt.Fprintf(w, "id: %d\nevent: store\ndata: %s\n\n", rec.UpdatedAt.UnixMilli(), data)
-			q.Since = rec.UpdatedAt
+			if rec.UpdatedAt.After(q.Since) {
+				q.Since = rec.UpdatedAt
+			}
 			if q.Name != "" {
 				cur = &rec
 			}
 		}
 	}
-	catchUp := func() {
+	catchUp := func(since time.Time) {
+		cq := q
+		cq.Since = since
 		for ctx.Err() == nil {
-			recs, err := s.o.Stores.Changed(ctx, q)
+			recs, err := s.o.Stores.Changed(ctx, cq)
 			if err != nil && ctx.Err() == nil {
 				s.o.Logger.WarnContext(ctx, "event stream", "error", err.Error(), "request_id", requestID(r))
 			}
 			send(recs)
-			if len(recs) < store.ChangedLimit {
+			if len(recs) < store.ChangedLimit || !recs[len(recs)-1].UpdatedAt.After(cq.Since) {
 				return
 			}
-			q.Since = recs[len(recs)-1].UpdatedAt // a full page: read on
+			cq.Since = recs[len(recs)-1].UpdatedAt // a full page: read on
 		}
 	}
-	catchUp() // the snapshot, or what changed since Last-Event-ID
+	catchUp(q.Since) // the snapshot, or what changed since Last-Event-ID
 	keepAlive := time.NewTicker(eventKeepAlive)
 	defer keepAlive.Stop()
 	for {
 		if progress && cur != nil {
-			if p := s.progress(ctx, *cur); p != nil {
+			if p := s.progressOf(ctx, *cur); p != nil {
 				data, _ := json.Marshal(p)
 				if string(data) != string(lastProgress) {
 					lastProgress = data
@@ -132,12 +143,54 @@ func (s *server) stream(w http.ResponseWriter, r *http.Request, q store.ChangeQu
 			fmt.Fprint(w, ": keep-alive\n\n")
 		case recs := <-sub.batches:
 			if sub.lagged.Swap(false) {
-				catchUp()
+				// The batches missed may hold writes stamped well before
+				// the latest one sent: read back as far as the feed does.
+				catchUp(q.Since.Add(-s.feed.longLookBack))
 			} else {
 				send(recs)
 			}
 		}
 	}
+}
+
+// sentVersions are the record versions one stream sent lately, so that a
+// version its own read and the feed both bring is sent once. A version is
+// forgotten a while after it was sent: by then the feed has read it.
+type sentVersions struct {
+	now       func() time.Time
+	m         map[string]sentVersion
+	lastSweep time.Time
+}
+
+type sentVersion struct {
+	version uint64
+	at      time.Time
+}
+
+// sentFor is how long a stream remembers a version it sent: longer than a
+// feed's read takes to follow the stream's own (a tick and its timeout).
+const sentFor = time.Minute
+
+func newSentVersions(now func() time.Time) *sentVersions {
+	return &sentVersions{now: now, m: map[string]sentVersion{}, lastSweep: now()}
+}
+
+// add reports whether rec's version is new to the stream, and remembers it.
+func (sv *sentVersions) add(rec store.Record) bool {
+	v, now := recordVersion(rec), sv.now()
+	if old, ok := sv.m[rec.Name]; ok && old.version == v {
+		return false
+	}
+	sv.m[rec.Name] = sentVersion{version: v, at: now}
+	if now.Sub(sv.lastSweep) >= sentFor {
+		for name, e := range sv.m {
+			if now.Sub(e.at) >= sentFor {
+				delete(sv.m, name)
+			}
+		}
+		sv.lastSweep = now
+	}
+	return true
 }
 
 // openEventStream starts a text/event-stream answer: unbuffered, uncached,

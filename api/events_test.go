@@ -11,10 +11,15 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/mock"
+	enumspb "go.temporal.io/api/enums/v1"
+	workflowpb "go.temporal.io/api/workflow/v1"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/mocks"
 
 	"github.com/storeplatform/storeplatform/internal/store"
 	"github.com/storeplatform/storeplatform/workflows"
@@ -117,6 +122,7 @@ func TestEventStreams(t *testing.T) {
 	// One store's stream, with its workflow's progress; another tenant's
 	// store is 404.
 	f.temporal.On("QueryWorkflow", mock.Anything, mock.Anything, "", workflows.QueryProgress).Return(nil, errors.New("no worker")).Maybe()
+	f.temporal.On("DescribeWorkflowExecution", mock.Anything, mock.Anything, "").Return(nil, errors.New("no worker")).Maybe()
 	one := readEvents(t, ctx, srv.URL+"/api/stores/acme-2/events", acmeToken, "", 1)
 	if len(one) != 1 || one[0].rec.Name != "acme-2" {
 		t.Fatalf("store stream %+v", one)
@@ -175,7 +181,7 @@ func TestEventStreamsShareOneReadPerTick(t *testing.T) {
 	f := newFixture(t)
 	seedChanged(f)
 	f.handler = Router(Options{Stores: f.stores, Temporal: f.temporal, TaskQueue: "q", RatePerSecond: 1000, RateBurst: 1000,
-		Tokens: fakeTokens{acmeToken: {Tenant: "acme", Role: "tenant"}}})
+		MaxStreamsPerToken: 100, Tokens: fakeTokens{acmeToken: {Tenant: "acme", Role: "tenant"}}})
 	srv := httptest.NewServer(f.handler)
 	defer srv.Close()
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
@@ -224,5 +230,172 @@ func TestEventStreamsShareOneReadPerTick(t *testing.T) {
 	ticks := int(time.Since(opened)/eventPoll) + 1
 	if reads := calls - streams; reads < 1 || reads > ticks {
 		t.Fatalf("%d reads of the changes besides the %d snapshots in %d ticks, want at most one per tick", reads, streams, ticks)
+	}
+}
+
+// streamFixture is the fixture's API with room for many streams and
+// requests, and caps of its own.
+func streamFixture(t *testing.T, perToken, total int) *fixture {
+	t.Helper()
+	f := newFixture(t)
+	f.handler = Router(Options{Stores: f.stores, Temporal: f.temporal, TaskQueue: "q", RatePerSecond: 1000, RateBurst: 1000,
+		MaxStreamsPerToken: perToken, MaxStreams: total,
+		Tokens: fakeTokens{acmeToken: {ID: "t-acme", Tenant: "acme", Role: "tenant"}, otherToken: {ID: "t-other", Tenant: "other", Role: "tenant"}}})
+	return f
+}
+
+// TestStoreStreamsShareProgressQueries: ten streams of one store cost at
+// most one progress query per tick in all while its workflow runs, and
+// one in all once its workflow has closed (a query of a closed workflow
+// replays its history on a worker).
+func TestStoreStreamsShareProgressQueries(t *testing.T) {
+	tests := []struct {
+		name   string
+		phase  store.Phase
+		status enumspb.WorkflowExecutionStatus // what DescribeWorkflowExecution says
+		most   func(ticks int) int
+	}{
+		{"running workflow", store.PhaseProvisioning, enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, func(ticks int) int { return ticks + 2 }},
+		{"closed workflow", store.PhaseFailed, enumspb.WORKFLOW_EXECUTION_STATUS_FAILED, func(int) int { return 1 }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := streamFixture(t, 100, 100)
+			f.stores.set(store.Record{ID: bsonID(9), Spec: store.Spec{Name: "busy", Generation: 1, Engine: "woocommerce"}, Owner: "acme",
+				Phase: tt.phase, UpdatedAt: time.Now().Add(-time.Hour).Truncate(time.Millisecond)})
+			var queries atomic.Int32
+			val := &mocks.Value{}
+			val.On("Get", mock.Anything).Run(func(args mock.Arguments) {
+				*(args.Get(0).(*workflows.Progress)) = workflows.Progress{CurrentStep: "install", Phase: tt.phase}
+			}).Return(nil)
+			f.temporal.On("QueryWorkflow", mock.Anything, "store/busy/1/create", "", workflows.QueryProgress).
+				Run(func(mock.Arguments) { queries.Add(1) }).Return(val, nil)
+			f.temporal.On("DescribeWorkflowExecution", mock.Anything, "store/busy/1/create", "").Return(
+				&workflowservice.DescribeWorkflowExecutionResponse{WorkflowExecutionInfo: &workflowpb.WorkflowExecutionInfo{Status: tt.status}}, nil).Maybe()
+			srv := httptest.NewServer(f.handler)
+			defer srv.Close()
+			const streams = 10
+			ctx, cancel := context.WithTimeout(t.Context(), 4*eventPoll)
+			defer cancel()
+			opened := time.Now()
+			errs := make(chan error, streams)
+			for range streams {
+				go func() {
+					_, err := streamEvents(ctx, srv.URL+"/api/stores/busy/events", acmeToken, "", 1000)
+					errs <- err
+				}()
+			}
+			for range streams {
+				if err := <-errs; err != nil && ctx.Err() == nil {
+					t.Fatal(err)
+				}
+			}
+			ticks := int(time.Since(opened) / eventPoll)
+			if n := int(queries.Load()); n < 1 || n > tt.most(ticks) {
+				t.Fatalf("%d progress queries from %d streams in %d ticks, want 1 to %d", n, streams, ticks, tt.most(ticks))
+			}
+		})
+	}
+}
+
+// TestEventStreamCaps: a token past its streams gets 429, a process past
+// its streams 503, both a problem with Retry-After; a closed stream frees
+// its slot.
+func TestEventStreamCaps(t *testing.T) {
+	tests := []struct {
+		name            string
+		perToken, total int
+		open            []string // tokens whose streams stay open
+		closed          []string // tokens whose streams were opened and closed
+		token           string   // the stream asked for then
+		wantStatus      int
+		wantType        string
+	}{
+		{"token full", 2, 10, []string{acmeToken, acmeToken}, nil, acmeToken, http.StatusTooManyRequests, ProblemRateLimited},
+		{"another token has room", 2, 10, []string{acmeToken, acmeToken}, nil, otherToken, http.StatusOK, ""},
+		{"process full", 5, 2, []string{acmeToken, otherToken}, nil, acmeToken, http.StatusServiceUnavailable, ProblemUnavailable},
+		{"a closed stream frees its slot", 1, 10, nil, []string{acmeToken}, acmeToken, http.StatusOK, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := streamFixture(t, tt.perToken, tt.total)
+			seedChanged(f)
+			srv := httptest.NewServer(f.handler)
+			defer srv.Close()
+			open := func(token string) *http.Response {
+				t.Helper()
+				req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL+"/api/events", nil)
+				req.Header.Set("Authorization", "Bearer "+token)
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return resp
+			}
+			for _, tok := range tt.open {
+				resp := open(tok)
+				defer resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					t.Fatalf("stream %d of %d: %d", len(tt.open), tt.perToken, resp.StatusCode)
+				}
+			}
+			for _, tok := range tt.closed {
+				open(tok).Body.Close()
+			}
+			var resp *http.Response
+			for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+				resp = open(tt.token)
+				// A closed stream's slot is freed when its handler sees the
+				// client gone, a moment after it hung up.
+				if resp.StatusCode == tt.wantStatus || len(tt.closed) == 0 || time.Now().After(deadline) {
+					break
+				}
+				resp.Body.Close()
+			}
+			defer resp.Body.Close()
+			if resp.StatusCode != tt.wantStatus {
+				t.Fatalf("status %d, want %d", resp.StatusCode, tt.wantStatus)
+			}
+			if tt.wantType == "" {
+				return
+			}
+			var p Problem
+			if ct := resp.Header.Get("Content-Type"); ct != problemContentType {
+				t.Fatalf("content type %q", ct)
+			}
+			if err := json.NewDecoder(resp.Body).Decode(&p); err != nil {
+				t.Fatal(err)
+			}
+			if p.Type != tt.wantType || p.Status != tt.wantStatus || resp.Header.Get("Retry-After") == "" {
+				t.Fatalf("problem %+v, Retry-After %q", p, resp.Header.Get("Retry-After"))
+			}
+		})
+	}
+}
+
+// TestLateWriteIsStreamed: a write that commits after a later-stamped
+// write of another store (its activity ran late) is still sent to an open
+// stream.
+func TestLateWriteIsStreamed(t *testing.T) {
+	f := newFixture(t)
+	seedChanged(f)
+	srv := httptest.NewServer(f.handler)
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	go func() {
+		time.Sleep(2 * eventPoll) // the stream has its snapshot
+		now := time.Now().Truncate(time.Millisecond)
+		r := f.stores.recs["acme-1"]
+		r.Phase, r.UpdatedAt = store.PhaseDeleting, now
+		f.stores.set(r)
+		time.Sleep(2 * eventPoll) // the feed has read past it
+		r = f.stores.recs["acme-2"]
+		r.Phase, r.UpdatedAt = store.PhaseProvisioning, now.Add(-2*time.Second)
+		f.stores.set(r)
+	}()
+	evs := readEvents(t, ctx, srv.URL+"/api/events", acmeToken, "", 4)
+	if len(evs) != 4 || evs[3].rec.Name != "acme-2" || evs[3].rec.Phase != store.PhaseProvisioning {
+		t.Fatalf("events %+v, want the snapshot (2), acme-1 deleting, then acme-2's late write", evs)
 	}
 }

@@ -23,6 +23,9 @@ type fakeStores struct {
 	fail error
 	// changedCalls counts the reads of Changed (the event streams' queries).
 	changedCalls int
+	// countCalls counts the calls of CountByPhase (a scan per phase on
+	// MongoDB).
+	countCalls int
 }
 
 var _ StoreRepository = (*fakeStores)(nil)
@@ -273,6 +276,7 @@ func (f *fakeStores) set(r store.Record) {
 func (f *fakeStores) CountByPhase(_ context.Context) (map[store.Phase]int, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.countCalls++
 	out := map[store.Phase]int{}
 	for _, r := range f.recs {
 		out[r.Phase]++

@@ -3,8 +3,11 @@ package api
 import (
 	"context"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
+
+	"github.com/storeplatform/storeplatform/internal/auth"
 )
 
 // Check is one dependency probed by GET /health.
@@ -21,30 +24,40 @@ type checkResult struct {
 	Error  string `json:"error,omitempty"`
 }
 
-// healthResponse is the body of GET /health.
+// healthResponse is the body of GET /health: the status only, but for an
+// admin's token, which is also shown each dependency and why it fails.
 type healthResponse struct {
 	Status string                 `json:"status"`
-	Checks map[string]checkResult `json:"checks"`
+	Checks map[string]checkResult `json:"checks,omitempty"`
 }
+
+// Statuses of GET /health.
+const (
+	healthOK          = "ok"
+	healthUnavailable = "unavailable"
+	checkFailing      = "failing"
+)
 
 // healthTimeout bounds each probe, so a hung dependency makes /health
 // answer 503 instead of hanging its callers.
 const healthTimeout = 3 * time.Second
 
 // health probes every dependency in parallel and answers 200 when all are
-// ok, 503 otherwise, with each one's status and the reason of a failure.
-func health(checks []Check) http.HandlerFunc {
+// ok, 503 otherwise. The public answer is the status alone: a dependency's
+// error may name hosts, users or versions, so it is logged, and shown only
+// to a request with an admin's token.
+func (s *server) health(checks []Check) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), healthTimeout)
 		defer cancel()
-		res := healthResponse{Status: "ok", Checks: make(map[string]checkResult, len(checks))}
+		res := healthResponse{Status: healthOK, Checks: make(map[string]checkResult, len(checks))}
 		var mu sync.Mutex
 		var wg sync.WaitGroup
 		for _, c := range checks {
 			wg.Go(func() {
-				cr := checkResult{Status: "ok"}
+				cr := checkResult{Status: healthOK}
 				if err := c.Probe(ctx); err != nil {
-					cr = checkResult{Status: "failing", Error: err.Error()}
+					cr = checkResult{Status: checkFailing, Error: err.Error()}
 				}
 				mu.Lock()
 				res.Checks[c.Name] = cr
@@ -53,12 +66,27 @@ func health(checks []Check) http.HandlerFunc {
 		}
 		wg.Wait()
 		status := http.StatusOK
-		for _, c := range res.Checks {
-			if c.Status != "ok" {
-				res.Status, status = "failing", http.StatusServiceUnavailable
+		for name, c := range res.Checks {
+			if c.Status != healthOK {
+				res.Status, status = healthUnavailable, http.StatusServiceUnavailable
+				s.o.Logger.WarnContext(r.Context(), "health: dependency failing", "request_id", requestID(r), "dependency", name, "error", c.Error)
 			}
+		}
+		if !s.isAdmin(r) {
+			res.Checks = nil
 		}
 		w.Header().Set("Cache-Control", "no-store")
 		writeJSON(w, status, res)
 	}
+}
+
+// isAdmin reports whether the request bears a valid admin's token. It
+// answers nothing itself: a request without one is served the public view.
+func (s *server) isAdmin(r *http.Request) bool {
+	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok || strings.TrimSpace(token) == "" || s.o.Tokens == nil {
+		return false
+	}
+	p, err := s.o.Tokens.Verify(r.Context(), strings.TrimSpace(token))
+	return err == nil && p.Role == auth.RoleAdmin
 }

@@ -1,15 +1,18 @@
 package api
 
 import (
-	"context"
+	"crypto/subtle"
+	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/storeplatform/storeplatform/internal/auth"
 	"github.com/storeplatform/storeplatform/internal/store"
 )
 
@@ -36,7 +39,7 @@ func newMetrics() *metrics {
 			Name: "storeplatform_workflow_starts_total", Help: "Store workflows started (or joined) by the API, by type and result.",
 		}, []string{"workflow", "result"}),
 		stores: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "storeplatform_stores", Help: "Store records by phase, read at scrape time.",
+			Name: "storeplatform_stores", Help: "Store records by phase, as the API last read them (at most a second before the scrape).",
 		}, []string{"phase"}),
 	}
 	m.reg.MustRegister(m.requests, m.latency, m.starts, m.stores,
@@ -57,23 +60,55 @@ func (m *metrics) started(workflow string, err error) {
 	m.starts.WithLabelValues(workflow, result).Inc()
 }
 
-// phaseCounter is what /metrics needs of the repository.
-type phaseCounter interface {
-	CountByPhase(ctx context.Context) (map[store.Phase]int, error)
-}
-
-// serveMetrics handles GET /metrics: the store gauge is refreshed from the
-// records, with the request's context, before the registry is written.
+// serveMetrics handles GET /metrics, for an admin's token or the metrics
+// token (Options.MetricsToken) only: the store gauge is set from the
+// records' phases as the change feed keeps them (one read of the recent
+// changes when no event stream keeps the feed running), never from a
+// count of the collection per scrape.
 func (s *server) serveMetrics() http.Handler {
 	h := promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if pc, ok := s.o.Stores.(phaseCounter); ok {
-			if counts, err := pc.CountByPhase(r.Context()); err == nil {
-				for p, n := range counts {
-					s.metrics.stores.WithLabelValues(string(p)).Set(float64(n))
-				}
+		if !s.mayReadMetrics(w, r) {
+			return
+		}
+		if counts, err := s.feed.phases(r.Context()); err == nil {
+			for _, p := range store.Phases() {
+				s.metrics.stores.WithLabelValues(string(p)).Set(float64(counts[p]))
 			}
+		} else if r.Context().Err() == nil {
+			s.o.Logger.WarnContext(r.Context(), "metrics: reading the store records", "request_id", requestID(r), "error", err.Error())
 		}
 		h.ServeHTTP(w, r)
 	})
+}
+
+// mayReadMetrics answers 401 or 403 and returns false unless the request
+// bears the metrics token or an admin's token.
+func (s *server) mayReadMetrics(w http.ResponseWriter, r *http.Request) bool {
+	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	token = strings.TrimSpace(token)
+	if !ok || token == "" {
+		s.unauthorized(w, r, "send Authorization: Bearer <token>: an admin's token or the metrics token")
+		return false
+	}
+	if s.o.MetricsToken != "" && subtle.ConstantTimeCompare([]byte(token), []byte(s.o.MetricsToken)) == 1 {
+		return true
+	}
+	if s.o.Tokens == nil {
+		s.unauthorized(w, r, "the token is not the metrics token")
+		return false
+	}
+	p, err := s.o.Tokens.Verify(r.Context(), token)
+	switch {
+	case errors.Is(err, auth.ErrInvalidToken):
+		s.unauthorized(w, r, "the token is invalid or revoked")
+		return false
+	case err != nil:
+		s.fail(w, r, err)
+		return false
+	case p.Role != auth.RoleAdmin:
+		s.fail(w, r, newProblem(ProblemForbidden, "only an admin's token or the metrics token may read the metrics"))
+		return false
+	}
+	return true
 }

@@ -30,6 +30,7 @@ type binaryPlatform struct {
 func newBinaryPlatform(t *testing.T, queue, dbName string) *binaryPlatform {
 	t.Helper()
 	return &binaryPlatform{logDir: t.TempDir(), env: []string{
+		"METRICS_TOKEN=" + scaleMetricsToken,
 		"TEMPORAL_ADDRESS=" + env.Stack.TemporalAddress(), "MONGODB_URI=" + env.MongoURI, "MONGODB_DB=" + dbName,
 		"KUBECONFIG=" + env.Kubeconfig, "TEMPORAL_TASK_QUEUE=" + queue,
 		"CHART_DIR=" + filepath.Join(env.RepoRoot, "charts", "store"), "STORE_PROFILE=local",
@@ -77,9 +78,18 @@ type series map[string]float64
 
 var sampleLine = regexp.MustCompile(`^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{.*\})? (\S+)$`)
 
+// scaleMetricsToken is the api's METRICS_TOKEN: its /metrics needs a
+// token (the worker's ignores it).
+const scaleMetricsToken = "scale-test-metrics-token"
+
 func scrapeMetrics(t *testing.T, url string) series {
 	t.Helper()
-	resp, err := http.Get(url + "/metrics")
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, url+"/metrics", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+scaleMetricsToken)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -116,20 +116,16 @@ func TestAPIHealthOnRealStack(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	defer resp.Body.Close()
+	// 200 means every dependency (mongodb, temporal, kubernetes) answered;
+	// which one fails is shown to an admin's token only (#20).
 	var body struct {
-		Status string                       `json:"status"`
-		Checks map[string]map[string]string `json:"checks"`
+		Status string `json:"status"`
 	}
 	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
 		t.Fatal(err)
 	}
 	if resp.StatusCode != http.StatusOK || body.Status != "ok" {
 		t.Fatalf("health %d %+v", resp.StatusCode, body)
-	}
-	for _, dep := range []string{"mongodb", "temporal", "kubernetes"} {
-		if body.Checks[dep]["status"] != "ok" {
-			t.Errorf("%s: %v", dep, body.Checks[dep])
-		}
 	}
 }
 

@@ -111,6 +111,7 @@ func serveAPI(ctx context.Context, cfg config.Config, d *deps.Deps, logger *slog
 		Stop:   stop,
 		Logger: logger, Stores: stores, Tokens: tokens, Temporal: d.Temporal, TaskQueue: cfg.TaskQueue,
 		StoreDomain: cfg.StoreDomain, StoreLimit: cfg.StoreLimit, Kube: d.Kube, Audit: api.NewMongoAudit(d.DB),
+		MaxStreamsPerToken: cfg.MaxStreamsPerToken, MaxStreams: cfg.MaxStreams, MetricsToken: cfg.MetricsToken,
 		Releases: releases, Profile: profile, Versions: versions,
 		Dashboard: api.DashboardDir(cfg.WebDir), TemporalUIURL: cfg.TemporalUIURL, TemporalNamespace: cfg.TemporalNamespace,
 		Checks: []api.Check{

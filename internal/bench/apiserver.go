@@ -169,6 +169,7 @@ func (e *env) createStarts(ctx context.Context) (float64, error) {
 	if err != nil {
 		return 0, err
 	}
+	req.Header.Set("Authorization", "Bearer "+e.adminTok) // /metrics needs an admin's token (#20)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return 0, err

@@ -42,9 +42,14 @@ type Config struct {
 	KubeBurst         int
 	StoreDomain       string
 	StoreLimit        int
-	WebDir            string
-	TemporalUIURL     string
-	PprofAddr         string
+	// MaxStreamsPerToken and MaxStreams cap the api's open event streams.
+	MaxStreamsPerToken int
+	MaxStreams         int
+	// MetricsToken is a bearer token that may read the api's /metrics.
+	MetricsToken  string
+	WebDir        string
+	TemporalUIURL string
+	PprofAddr     string
 	// The Temporal connection's TLS and API key (see TemporalTLS and
 	// TemporalAPIKeyValue): paths, but for TemporalAPIKey, the key itself.
 	TemporalTLSCA         string
@@ -127,6 +132,12 @@ func Settings() []Setting {
 		text("STORE_DOMAIN", "store-domain", "stores.localhost", "a store's default host is <name>.<STORE_DOMAIN> (api)", func(c *Config) *string { return &c.StoreDomain }),
 		num("STORE_LIMIT", "store-limit", "5", "stores one tenant may have (api)",
 			func(c *Config) *int { return &c.StoreLimit }, 1, 100000),
+		num("MAX_EVENT_STREAMS_PER_TOKEN", "max-event-streams-per-token", "8", "event streams (Server-Sent Events) one token may hold open; past it 429 (api)",
+			func(c *Config) *int { return &c.MaxStreamsPerToken }, 1, 10000),
+		num("MAX_EVENT_STREAMS", "max-event-streams", "1000", "event streams the process holds open in all; past it 503 (api)",
+			func(c *Config) *int { return &c.MaxStreams }, 1, 1000000),
+		text("METRICS_TOKEN", "metrics-token", "", "bearer token (16 characters or more) that may read GET /metrics besides admins' tokens, for a Prometheus scraper; never logged (api); empty: admins' tokens only",
+			func(c *Config) *string { return &c.MetricsToken }),
 		text("WEB_DIR", "web-dir", "web/dist", "directory of the dashboard's build (make web), served at / (api); empty: none", func(c *Config) *string { return &c.WebDir }),
 		text("TEMPORAL_UI_URL", "temporal-ui-url", "", "Temporal Web UI address for the dashboard's workflow links, e.g. http://127.0.0.1:8233 (api)", func(c *Config) *string { return &c.TemporalUIURL }),
 		text("PPROF_ADDR", "pprof-addr", "", "address of an opt-in net/http/pprof listener, e.g. 127.0.0.1:6060 (api and worker; make bench); empty: none", func(c *Config) *string { return &c.PprofAddr }),
@@ -243,6 +254,10 @@ func (c Config) Validate() error {
 		}
 	}
 	errs = append(errs, c.validateSecurity()...)
+	if c.MetricsToken != "" && len(strings.TrimSpace(c.MetricsToken)) < minMetricsToken {
+		// Not echoed: it is a secret.
+		errs = append(errs, fmt.Errorf("METRICS_TOKEN: must be %d characters or more", minMetricsToken))
+	}
 	if c.WorkerHTTPAddr != "" {
 		if err := hostPort(c.WorkerHTTPAddr, true); err != nil {
 			errs = append(errs, fmt.Errorf("WORKER_HTTP_ADDR: %w", err))
@@ -256,6 +271,10 @@ func (c Config) Validate() error {
 	}
 	return joinErrors(errs)
 }
+
+// minMetricsToken is the shortest METRICS_TOKEN accepted: a guessable one
+// would open the metrics to anyone.
+const minMetricsToken = 16
 
 // joinErrors keeps several bad settings on one line.
 func joinErrors(errs []error) error {

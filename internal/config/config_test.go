@@ -23,7 +23,8 @@ func TestLoadDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.TemporalAddress != "127.0.0.1:7233" || c.MongoDB != "storeplatform" || c.TaskQueue != "store-platform" || c.ConnectTimeout.Seconds() != 15 ||
-		c.MaxActivities != 200 || c.HelmConcurrency != 8 || c.KubeQPS != 50 || c.KubeBurst != 100 || c.StoreLimit != 5 {
+		c.MaxActivities != 200 || c.HelmConcurrency != 8 || c.KubeQPS != 50 || c.KubeBurst != 100 || c.StoreLimit != 5 ||
+		c.MaxStreamsPerToken != 8 || c.MaxStreams != 1000 || c.MetricsToken != "" {
 		t.Fatalf("defaults: %+v", c)
 	}
 }
@@ -79,6 +80,10 @@ func TestLoadRejectsBadSettings(t *testing.T) {
 		{"activity pollers zero", map[string]string{"WORKER_ACTIVITY_POLLERS": "0"}, "WORKER_ACTIVITY_POLLERS"},
 		{"workflow pollers too many", map[string]string{"WORKER_WORKFLOW_POLLERS": "101"}, "WORKER_WORKFLOW_POLLERS"},
 		{"store limit zero", map[string]string{"STORE_LIMIT": "0"}, "STORE_LIMIT"},
+		{"event streams per token zero", map[string]string{"MAX_EVENT_STREAMS_PER_TOKEN": "0"}, "MAX_EVENT_STREAMS_PER_TOKEN"},
+		{"event streams not a number", map[string]string{"MAX_EVENT_STREAMS": "lots"}, "MAX_EVENT_STREAMS"},
+		{"metrics token too short", map[string]string{"METRICS_TOKEN": "short"}, "METRICS_TOKEN"},
+		{"metrics token long enough", map[string]string{"METRICS_TOKEN": "0123456789abcdef"}, ""},
 		{"numbers in range", map[string]string{"KUBE_QPS": "20", "KUBE_BURST": "40", "HELM_CONCURRENCY": "2", "WORKER_MAX_ACTIVITIES": "50"}, ""},
 	}
 	for _, tt := range tests {
@@ -107,6 +112,13 @@ func TestMongoErrorsDoNotEchoPasswords(t *testing.T) {
 	}
 	if got := Redacted("mongodb://user:hunter2@db.example:27017/x"); got != "mongodb://db.example:27017" {
 		t.Fatalf("Redacted = %q", got)
+	}
+}
+
+func TestMetricsTokenErrorDoesNotEchoIt(t *testing.T) {
+	_, err := load(t, map[string]string{"METRICS_TOKEN": "hunter2"})
+	if err == nil || strings.Contains(err.Error(), "hunter2") {
+		t.Fatalf("want an error without the token, got %v", err)
 	}
 }
 
