@@ -31,6 +31,8 @@ func StoreOf(args []any) string {
 		return in.Spec.Name
 	case RollbackInput:
 		return in.Spec.Name
+	case HoldHostsInput:
+		return in.Spec.Name
 	case store.StatusUpdate:
 		return in.Name
 	case store.OperationUpdate:

@@ -131,9 +131,7 @@ func newProgressCache(query func(context.Context, string) (*workflows.Progress, 
 // store's record is in phase p: a failed creation waits for a retry only
 // for a while, and an operation or deletion that gave up leaves its
 // phase behind. In the other phases the record says the workflow runs.
-func mayHaveClosed(p store.Phase) bool {
-	return p == store.PhaseFailed || p == store.PhaseDeletionStuck || p == store.PhaseDegraded
-}
+func mayHaveClosed(p store.Phase) bool { return p.AwaitsOperator() }
 
 // get returns the progress of rec's workflow (nil when none is known),
 // reading it only when no stream did within the TTL, and once for all the

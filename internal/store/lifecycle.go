@@ -191,6 +191,11 @@ func ActiveWorkflow(p Phase) Workflow {
 	return WorkflowNone
 }
 
+// AwaitsOperator reports whether the workflow of a store in phase p waits
+// for an operator's signal (a failed creation, a degraded operation, a
+// stuck deletion): it may have given up waiting and closed.
+func (p Phase) AwaitsOperator() bool { return Decide("", p, RequestRetry).Refused == nil }
+
 // Gone reports whether a store in phase p is deleted: its record stays
 // only as history and to guard the name's reuse.
 func (p Phase) Gone() bool { return p == PhaseDeleted }
