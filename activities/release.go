@@ -50,7 +50,7 @@ func (a *Activities) InstallRelease(ctx context.Context, in NamespaceInput) (Ins
 	if err := chartutil.ValidateAgainstSchema(c, vals); err != nil {
 		return InstallResult{}, temporal.NewNonRetryableApplicationError("store values rejected by the chart: "+err.Error(), ErrInvalidChart, nil)
 	}
-	stop, err := a.holdRelease(ctx, spec.Namespace(), spec.Name, "helm install or upgrade of "+spec.Name)
+	ctx, stop, err := a.holdRelease(ctx, spec.Namespace(), spec.Name, "helm install or upgrade of "+spec.Name)
 	if err != nil {
 		return InstallResult{}, err
 	}
@@ -140,7 +140,7 @@ func (a *Activities) chartFor(spec store.Spec) (*chart.Chart, error) {
 // UninstallRelease removes the store's release. A release or namespace that
 // does not exist is success. PVCs stay until the namespace is deleted.
 func (a *Activities) UninstallRelease(ctx context.Context, in NamespaceInput) error {
-	stop, err := a.holdRelease(ctx, in.Spec.Namespace(), in.Spec.Name, "helm uninstall of "+in.Spec.Name)
+	ctx, stop, err := a.holdRelease(ctx, in.Spec.Namespace(), in.Spec.Name, "helm uninstall of "+in.Spec.Name)
 	if err != nil {
 		return err
 	}
