@@ -309,8 +309,9 @@ func TestInstallReleaseRejectsInvalidValues(t *testing.T) {
 // TestHelmActionsWaitForTheReleaseLease: an earlier attempt of a Helm
 // action that is still inside Helm (its Lease renewed) makes the next one
 // wait until it gives the Lease back; a Lease whose holder stopped renewing
-// (a dead worker) is taken over at once. Either way the action ends with
-// the Lease given back.
+// (a dead worker) is taken over once it has not changed for its duration,
+// however old its RenewTime. Either way the action ends with the Lease
+// given back.
 func TestHelmActionsWaitForTheReleaseLease(t *testing.T) {
 	a, runner := newActivities(t)
 	for _, tt := range []struct {

@@ -15,6 +15,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
+
+	"github.com/storeplatform/storeplatform/internal/helmclient"
 )
 
 // LeasePrefix names the Lease that guards a store's release:
@@ -28,22 +30,39 @@ const defaultLeaseDuration = 30 * time.Second
 // holdRelease heartbeats (keepAlive), takes the Lease that guards the
 // release name in namespace ns, waiting while another holder renews it, and
 // then waits for one of the worker's Helm slots (HelmSlots). The Lease is
-// renewed until the returned stop is called, which gives both back.
+// renewed until the returned stop is called, which gives both back. The
+// Helm action must run with the returned ctx: it is canceled as soon as the
+// Lease is lost, and it carries the Lease as the action's fence
+// (helmclient.WithFence), so that no write of the action reaches the API
+// server once this attempt cannot be sure the Lease is still its own.
 //
 // Temporal retries an attempt whose heartbeats stopped. When the worker
-// died that is right; when it was only slow (a starved CPU), the first
-// attempt may still be inside Helm when the retry starts, and the two would
-// race on the same release: the first, canceled halfway, could mark a
-// revision failed that the retry had just deployed. With the lease the
-// retry waits until the first attempt has left Helm, or until its lease has
-// run out (a dead worker renews nothing), and only then reads the release's
-// history. The lease lasts as long as the activity's heartbeat timeout, so
-// a dead holder delays its retry by nothing more than Temporal already
-// waits.
+// died that is right; when it was only slow (a starved CPU) or paused (a
+// stopped process, a frozen VM), the first attempt may still be inside
+// Helm when the retry starts, and the two would race on the same release:
+// the first, resumed or canceled halfway, could mark a revision failed or
+// deployed after the retry had deployed its own. With the lease the retry
+// waits until the first attempt has left Helm, or until its lease has run
+// out (a dead worker renews nothing), and only then reads the release's
+// history; the first attempt, from the moment its last renewal is older
+// than three quarters of the lease (by its own monotonic clock, which runs
+// on while the process is stopped), or the Lease names another holder,
+// writes nothing more. The lease lasts as long as the activity's heartbeat
+// timeout.
+//
+// What the fence covers and what it does not: every write request of the
+// Helm action (release records and chart objects, including those Helm
+// makes from its own goroutines after ctx was canceled) is checked before
+// it is sent. A request that passed the check and was then held up for more
+// than a quarter of the lease before reaching the API server (the process
+// paused exactly there, a very slow network) still lands; the API server
+// has no way to make a Secret's write depend on a Lease. Writes made
+// outside the Helm action (the activities' own, WaitReady's) are not
+// fenced.
 //
 // A namespace that does not exist or is being deleted holds no release to
 // guard: the action runs without a lease.
-func (a *Activities) holdRelease(ctx context.Context, ns, name, what string) (stop func(), err error) {
+func (a *Activities) holdRelease(ctx context.Context, ns, name, what string) (actionCtx context.Context, stop func(), err error) {
 	stopBeat := keepAlive(ctx, what)
 	l := &releaseLease{
 		kube: a, ns: ns, name: LeasePrefix + name,
@@ -53,38 +72,59 @@ func (a *Activities) holdRelease(ctx context.Context, ns, name, what string) (st
 	held, err := l.acquire(ctx)
 	if err != nil {
 		stopBeat()
-		return nil, err
+		return nil, nil, err
 	}
-	stopLease := func() {}
+	actionCtx, cancelAction := context.WithCancelCause(ctx)
+	stopLease := func() { cancelAction(nil) }
 	if held {
+		actionCtx = helmclient.WithFence(actionCtx, l.check)
 		renewCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 		var wg sync.WaitGroup
-		wg.Go(func() { l.renew(renewCtx) })
+		wg.Go(func() {
+			if err := l.renew(renewCtx); err != nil {
+				cancelAction(err)
+			}
+		})
 		stopLease = func() {
 			cancel()
 			wg.Wait()
+			cancelAction(nil)
+			l.end(errGivenBack) // Helm goroutines still running write nothing more
 			l.giveBack(context.WithoutCancel(ctx))
 		}
 	}
-	endTurn, err := a.helmTurn(ctx)
+	endTurn, err := a.helmTurn(actionCtx)
 	if err != nil {
 		stopLease()
 		stopBeat()
-		return nil, err
+		return nil, nil, err
 	}
-	return func() {
+	return actionCtx, func() {
 		endTurn()
 		stopLease()
 		stopBeat()
 	}, nil
 }
 
+// errGivenBack is the fence's answer once the action is over.
+var errGivenBack = errors.New("the release lease was given back: the Helm action is over")
+
+// releaseLease is one attempt's hold on a release's Lease. What it last
+// wrote (held, with its resourceVersion) and when it sent that write
+// (renewed, a monotonic reading) are the whole of what it believes; a
+// renewal is an update conditional on held, which fails if anyone else
+// wrote the Lease in between.
 type releaseLease struct {
 	kube     *Activities
 	ns, name string
 	holder   string
 	duration time.Duration
 	poll     time.Duration
+
+	mu      sync.Mutex
+	held    *coordinationv1.Lease
+	renewed time.Time
+	lost    error // why the lease is no longer ours (nil: it may be)
 }
 
 // leaseDuration is the activity's heartbeat timeout: a holder that stops
@@ -113,19 +153,31 @@ func holderID(ctx context.Context) string {
 
 // acquire takes the lease, waiting while another holder keeps it alive. It
 // reports false when there is no namespace to put it in.
+//
+// Another holder's lease has run out when this attempt has seen it
+// unchanged (the same resourceVersion) for the holder's
+// LeaseDurationSeconds by its own clock, as client-go's leader election
+// judges it: the RenewTime written by another worker's clock is not
+// compared with this one's, so a skewed clock makes neither a live holder
+// look dead nor a dead one look alive. A dead holder's retry therefore
+// waits up to one more lease duration after Temporal started it.
 func (l *releaseLease) acquire(ctx context.Context) (bool, error) {
 	leases := l.kube.Kube.CoordinationV1().Leases(l.ns)
 	logged := false
+	var seen string      // resourceVersion of the other holder's lease
+	var seenAt time.Time // when this attempt first saw it
 	for {
 		cur, err := leases.Get(ctx, l.name, metav1.GetOptions{})
 		switch {
 		case apierrors.IsNotFound(err):
-			_, err := leases.Create(ctx, l.spec(&coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{
+			sent := time.Now()
+			got, err := leases.Create(ctx, l.spec(&coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{
 				Name: l.name, Namespace: l.ns,
 				Labels: map[string]string{LabelManagedBy: ManagedBy},
 			}}), metav1.CreateOptions{})
 			switch {
 			case err == nil:
+				l.hold(got, sent)
 				return true, nil
 			case apierrors.IsNotFound(err) || apierrors.IsForbidden(err) && isTerminating(err):
 				return false, nil // no namespace, or one being deleted: no release to race on
@@ -137,10 +189,16 @@ func (l *releaseLease) acquire(ctx context.Context) (bool, error) {
 		case err != nil:
 			return false, fmt.Errorf("read lease %s/%s: %w", l.ns, l.name, err)
 		}
-		if free(cur, time.Now()) || ptr.Deref(cur.Spec.HolderIdentity, "") == l.holder {
-			_, err := leases.Update(ctx, l.spec(cur.DeepCopy()), metav1.UpdateOptions{})
+		if cur.ResourceVersion != seen {
+			seen, seenAt = cur.ResourceVersion, time.Now()
+		}
+		if free(cur) || ptr.Deref(cur.Spec.HolderIdentity, "") == l.holder ||
+			time.Since(seenAt) >= time.Duration(*cur.Spec.LeaseDurationSeconds)*time.Second {
+			sent := time.Now()
+			got, err := leases.Update(ctx, l.spec(cur.DeepCopy()), metav1.UpdateOptions{}) // conditional on what was seen
 			switch {
 			case err == nil:
+				l.hold(got, sent)
 				return true, nil
 			case apierrors.IsConflict(err) || apierrors.IsNotFound(err):
 				continue // someone else moved first: look again
@@ -161,15 +219,13 @@ func (l *releaseLease) acquire(ctx context.Context) (bool, error) {
 	}
 }
 
-// free tells whether a lease has no holder or its holder stopped renewing.
-func free(l *coordinationv1.Lease, now time.Time) bool {
-	if ptr.Deref(l.Spec.HolderIdentity, "") == "" || l.Spec.RenewTime == nil || l.Spec.LeaseDurationSeconds == nil {
-		return true
-	}
-	return now.After(l.Spec.RenewTime.Add(time.Duration(*l.Spec.LeaseDurationSeconds) * time.Second))
+// free tells whether a lease has no holder, or no duration to wait for.
+func free(l *coordinationv1.Lease) bool {
+	return ptr.Deref(l.Spec.HolderIdentity, "") == "" || l.Spec.LeaseDurationSeconds == nil
 }
 
-// spec writes this holder into lease, renewed now.
+// spec writes this holder into lease, renewed now. RenewTime is for the
+// operator reading the Lease; no holder judges another by it.
 func (l *releaseLease) spec(lease *coordinationv1.Lease) *coordinationv1.Lease {
 	now := metav1.NewMicroTime(time.Now())
 	if ptr.Deref(lease.Spec.HolderIdentity, "") != l.holder {
@@ -182,30 +238,98 @@ func (l *releaseLease) spec(lease *coordinationv1.Lease) *coordinationv1.Lease {
 	return lease
 }
 
-// renew keeps the lease until ctx ends, four times a lease duration. It
-// stops when the lease is no longer ours (a holder that could not renew for
-// a whole duration has lost it; the Helm action it guards is by then being
-// canceled too, since its heartbeats stopped as long).
-func (l *releaseLease) renew(ctx context.Context) {
+// hold records a write of the lease that the API server took; sent is when
+// its request was sent.
+func (l *releaseLease) hold(got *coordinationv1.Lease, sent time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.held, l.renewed = got, sent
+}
+
+// end makes the lease no longer ours for the fence (the first reason
+// stays).
+func (l *releaseLease) end(why error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.lost == nil {
+		l.lost = why
+	}
+}
+
+// validFor is how long after the sending of its last successful renewal
+// this attempt trusts the lease. Another attempt takes it over no sooner
+// than a whole lease duration after it first saw that renewal, which it
+// cannot have seen before it was sent; the last quarter is the margin for
+// a write that passed the fence to reach the API server.
+func (l *releaseLease) validFor() time.Duration { return l.duration - l.duration/4 }
+
+// check is the Helm action's fence: nil while the lease is surely ours.
+func (l *releaseLease) check() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.lost != nil {
+		return l.lost
+	}
+	if age := time.Since(l.renewed); age >= l.validFor() {
+		return fmt.Errorf("release lease %s/%s last renewed %s ago, past %s: another attempt may hold it",
+			l.ns, l.name, age.Round(time.Millisecond), l.validFor())
+	}
+	return nil
+}
+
+// renew keeps the lease until ctx ends, four times a lease duration, each
+// time with an update conditional on what it last wrote. It returns why
+// the lease stopped being ours: another holder wrote or deleted it, or no
+// renewal went through for validFor (an apiserver out of reach, or this
+// process paused: after a pause the first tick finds the lease stale
+// before it tries anything).
+func (l *releaseLease) renew(ctx context.Context) error {
 	leases := l.kube.Kube.CoordinationV1().Leases(l.ns)
 	t := time.NewTicker(l.duration / 4)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			return
+			return nil
 		case <-t.C:
 		}
-		cur, err := leases.Get(ctx, l.name, metav1.GetOptions{})
-		if err != nil {
-			continue // the apiserver may be back at the next tick
+		if err := l.check(); err != nil {
+			return l.lose(ctx, err)
 		}
-		if ptr.Deref(cur.Spec.HolderIdentity, "") != l.holder {
-			l.kube.log(ctx).Warn("lost the release lease", "namespace", l.ns, "lease", l.name, "holder", ptr.Deref(cur.Spec.HolderIdentity, ""))
-			return
+		l.mu.Lock()
+		next := l.spec(l.held.DeepCopy())
+		l.mu.Unlock()
+		sent := time.Now()
+		got, err := leases.Update(ctx, next, metav1.UpdateOptions{})
+		switch {
+		case err == nil:
+			l.hold(got, sent)
+		case apierrors.IsConflict(err) || apierrors.IsNotFound(err):
+			cur, err := leases.Get(ctx, l.name, metav1.GetOptions{})
+			switch {
+			case err == nil && ptr.Deref(cur.Spec.HolderIdentity, "") == l.holder:
+				// Someone else edited it (an operator) and left us holding
+				// it: renew that at the next tick.
+				l.mu.Lock()
+				l.held = cur
+				l.mu.Unlock()
+			case err == nil:
+				return l.lose(ctx, fmt.Errorf("release lease %s/%s taken over by %s", l.ns, l.name, ptr.Deref(cur.Spec.HolderIdentity, "")))
+			case apierrors.IsNotFound(err):
+				return l.lose(ctx, fmt.Errorf("release lease %s/%s deleted by another", l.ns, l.name))
+			}
 		}
-		_, _ = leases.Update(ctx, l.spec(cur), metav1.UpdateOptions{}) // a miss is retried at the next tick
+		// Any other error: the API server may be back at the next tick,
+		// and check counts the time until then.
 	}
+}
+
+// lose ends the lease for why and logs it.
+func (l *releaseLease) lose(ctx context.Context, why error) error {
+	l.end(why)
+	l.kube.log(ctx).Warn("lost the release lease; the Helm action is canceled and writes nothing more",
+		"namespace", l.ns, "lease", l.name, "reason", why)
+	return why
 }
 
 // giveBack deletes the lease if it is still ours, so the next action on

@@ -76,7 +76,7 @@ type RollbackResult struct {
 // error.
 func (a *Activities) RollbackRelease(ctx context.Context, in RollbackInput) (RollbackResult, error) {
 	ns, name := in.Spec.Namespace(), in.Spec.Name
-	stop, err := a.holdRelease(ctx, ns, name, fmt.Sprintf("rollback of %s to %d", name, in.Revision))
+	ctx, stop, err := a.holdRelease(ctx, ns, name, fmt.Sprintf("rollback of %s to %d", name, in.Revision))
 	if err != nil {
 		return RollbackResult{}, err
 	}

@@ -50,7 +50,7 @@ func (a *Activities) InstallRelease(ctx context.Context, in NamespaceInput) (Ins
 	if err := chartutil.ValidateAgainstSchema(c, vals); err != nil {
 		return InstallResult{}, temporal.NewNonRetryableApplicationError("store values rejected by the chart: "+err.Error(), ErrInvalidChart, nil)
 	}
-	stop, err := a.holdRelease(ctx, spec.Namespace(), spec.Name, "helm install or upgrade of "+spec.Name)
+	ctx, stop, err := a.holdRelease(ctx, spec.Namespace(), spec.Name, "helm install or upgrade of "+spec.Name)
 	if err != nil {
 		return InstallResult{}, err
 	}
@@ -146,7 +146,7 @@ func (a *Activities) UninstallRelease(ctx context.Context, in NamespaceInput) er
 	if gone, err := a.ourNamespace(ctx, in.Spec); err != nil || gone {
 		return err
 	}
-	stop, err := a.holdRelease(ctx, in.Spec.Namespace(), in.Spec.Name, "helm uninstall of "+in.Spec.Name)
+	ctx, stop, err := a.holdRelease(ctx, in.Spec.Namespace(), in.Spec.Name, "helm uninstall of "+in.Spec.Name)
 	if err != nil {
 		return err
 	}

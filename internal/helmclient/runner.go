@@ -48,13 +48,17 @@ func NewRunner(cfg *rest.Config, logger *slog.Logger) (*Runner, error) {
 
 // action is the action configuration for namespace; Helm's own log lines
 // go to the logger ctx carries (an activity's, with its fields), else the
-// Runner's.
+// Runner's. Its writes are put to the Fence ctx carries (WithFence).
 func (r *Runner) action(ctx context.Context, namespace string) (*action.Configuration, error) {
-	return r.actionLogging(logctx.From(ctx, r.logger), namespace)
+	return r.actionConfig(logctx.From(ctx, r.logger), namespace, fenceOf(ctx))
 }
 
 func (r *Runner) actionLogging(logger *slog.Logger, namespace string) (*action.Configuration, error) {
-	g := &Getter{config: r.config, namespace: namespace, discovery: r.discovery}
+	return r.actionConfig(logger, namespace, nil)
+}
+
+func (r *Runner) actionConfig(logger *slog.Logger, namespace string, f Fence) (*action.Configuration, error) {
+	g := &Getter{config: fenced(r.config, f), namespace: namespace, discovery: r.discovery}
 	ac := new(action.Configuration)
 	debug := func(format string, v ...interface{}) {
 		logger.Debug(fmt.Sprintf(format, v...), "component", "helm", "namespace", namespace)
