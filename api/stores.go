@@ -264,21 +264,18 @@ func (s *server) getStore(w http.ResponseWriter, r *http.Request) {
 }
 
 // progress asks the workflow working on the store, if any, for its
-// progress; nil when none runs or it does not answer.
+// progress; nil when none runs or it does not answer. A GET reads it
+// fresh; the event streams share theirs (progressOf).
 func (s *server) progress(ctx context.Context, rec store.Record) *workflows.Progress {
 	id := activeWorkflow(rec)
 	if id == "" {
 		return nil
 	}
-	v, err := s.o.Temporal.QueryWorkflow(ctx, id, "", workflows.QueryProgress)
+	p, err := s.queryProgress(ctx, id)
 	if err != nil {
 		return nil
 	}
-	var p workflows.Progress
-	if v.Get(&p) != nil {
-		return nil
-	}
-	return &p
+	return p
 }
 
 // activeWorkflow is the workflow working on the store, if any.

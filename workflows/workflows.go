@@ -153,7 +153,7 @@ func shortOptions(ctx workflow.Context, t Timeouts) workflow.Context {
 // within seconds, not after Install. An attempt whose heartbeat ran out
 // while its worker was only slow (a starved CPU) may still be inside Helm
 // when its retry starts: the activities hold a lease on the release (see
-// activities.releaseLock), so the retry waits for it instead of racing it.
+// activities.holdRelease), so the retry waits for it instead of racing it.
 func installOptions(ctx workflow.Context, t Timeouts) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout:    t.Install,
