@@ -152,15 +152,7 @@ func temporalCLI(t *testing.T, args ...string) string {
 
 func releaseRevisions(t *testing.T, spec store.Spec) int {
 	t.Helper()
-	runner, err := helmclient.NewRunner(env.RESTConfig, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	hist, err := runner.History(t.Context(), spec.Namespace(), spec.Name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return len(hist)
+	return len(releaseHistory(t, spec))
 }
 
 func namespaceGone(t *testing.T, spec store.Spec) bool {
