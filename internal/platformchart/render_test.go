@@ -181,21 +181,22 @@ func TestPodsAreRestrictedAndProbed(t *testing.T) {
 
 // TestEnvironmentIsTheCommandsSettings: every variable the chart sets is a
 // setting of internal/config (so a rename there cannot leave the chart
-// setting nothing), and the worker is given its listener and its bindings.
+// setting nothing), secrets among them are read from Secrets, and the
+// worker is given its listener and its bindings.
 func TestEnvironmentIsTheCommandsSettings(t *testing.T) {
 	known := map[string]bool{"HOME": true}
 	for _, s := range config.Settings() {
 		known[s.Env] = true
 	}
-	for _, vals := range []map[string]any{storechart.Merge(baseValues(), secretFiles()), baseValues()} {
+	for _, vals := range []map[string]any{storechart.Merge(baseValues(), secretFiles(), metricsToken()), baseValues()} {
 		for name, d := range deployments(t, render(t, vals)) {
 			for _, c := range d.Spec.Template.Spec.Containers {
 				for _, e := range c.Env {
 					if !known[e.Name] {
 						t.Errorf("%s sets %s, which is no setting", name, e.Name)
 					}
-					if e.Name == "MONGODB_URI" && (e.ValueFrom == nil || e.ValueFrom.SecretKeyRef == nil) {
-						t.Errorf("%s: MONGODB_URI is not read from a Secret", name)
+					if (e.Name == "MONGODB_URI" || e.Name == "METRICS_TOKEN") && (e.Value != "" || e.ValueFrom == nil || e.ValueFrom.SecretKeyRef == nil) {
+						t.Errorf("%s: %s is not read from a Secret", name, e.Name)
 					}
 				}
 			}
@@ -222,6 +223,66 @@ func secretFiles() map[string]any {
 			"apiKey": map[string]any{"secretName": "temporal-cloud", "key": "token"},
 		},
 		"payloadCodec": map[string]any{"secretName": "payload-keys", "key": "keys.txt"},
+	}
+}
+
+// metricsToken gives the API a Prometheus scraper's token from key
+// "bearer" of Secret "prom-scrape".
+func metricsToken() map[string]any {
+	return map[string]any{"api": map[string]any{"metricsToken": map[string]any{"secretName": "prom-scrape", "key": "bearer"}}}
+}
+
+// TestMetricsTokenIsFromASecret: with api.metricsToken set, the API's
+// METRICS_TOKEN (the scraper's bearer token for its GET /metrics) is the
+// named key of the named Secret, never a plain value, and not optional;
+// the worker, whose /metrics takes no token, is not given it. Unset,
+// neither Deployment sets METRICS_TOKEN.
+func TestMetricsTokenIsFromASecret(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		vals map[string]any
+		on   bool
+	}{
+		{"on", storechart.Merge(baseValues(), metricsToken()), true},
+		{"off", baseValues(), false},
+	} {
+		deps := deployments(t, render(t, tt.vals))
+		for _, name := range []string{"sp-store-platform-api", "sp-store-platform-worker"} {
+			t.Run(tt.name+"/"+name, func(t *testing.T) {
+				d, ok := deps[name]
+				if !ok {
+					t.Fatalf("no Deployment %s", name)
+				}
+				var got []corev1.EnvVar
+				for _, c := range d.Spec.Template.Spec.Containers {
+					for _, e := range c.Env {
+						if e.Name == "METRICS_TOKEN" {
+							got = append(got, e)
+						}
+					}
+				}
+				if !tt.on || name != "sp-store-platform-api" {
+					if len(got) != 0 {
+						t.Fatalf("METRICS_TOKEN set: %+v", got)
+					}
+					return
+				}
+				if len(got) != 1 {
+					t.Fatalf("METRICS_TOKEN set %d times, want once: %+v", len(got), got)
+				}
+				e := got[0]
+				if e.Value != "" || e.ValueFrom == nil || e.ValueFrom.SecretKeyRef == nil {
+					t.Fatalf("METRICS_TOKEN %+v is not read from a Secret", e)
+				}
+				ref := e.ValueFrom.SecretKeyRef
+				if ref.Name != "prom-scrape" || ref.Key != "bearer" {
+					t.Errorf("METRICS_TOKEN is key %q of Secret %q, want \"bearer\" of \"prom-scrape\"", ref.Key, ref.Name)
+				}
+				if ref.Optional != nil && *ref.Optional {
+					t.Error("METRICS_TOKEN's Secret key is optional: a missing key would start the API with /metrics unreadable by the scraper")
+				}
+			})
+		}
 	}
 }
 
@@ -348,6 +409,9 @@ func TestSchemaRejectsBadValues(t *testing.T) {
 		{"TLS server name with a scheme", map[string]any{"temporal": map[string]any{"tls": map[string]any{"serverName": "https://temporal"}}}, "/temporal/tls/serverName"},
 		{"API key Secret not a name", map[string]any{"temporal": map[string]any{"apiKey": map[string]any{"secretName": "Temporal Cloud"}}}, "/temporal/apiKey/secretName"},
 		{"codec keys without a key", map[string]any{"payloadCodec": map[string]any{"secretName": "keys", "key": ""}}, "/payloadCodec/key"},
+		{"metrics token Secret not a name", map[string]any{"api": map[string]any{"metricsToken": map[string]any{"secretName": "Prom Scrape"}}}, "/api/metricsToken/secretName"},
+		{"metrics token without a key", map[string]any{"api": map[string]any{"metricsToken": map[string]any{"secretName": "prom-scrape", "key": ""}}}, "/api/metricsToken/key"},
+		{"metrics token as a plain value", map[string]any{"api": map[string]any{"metricsToken": map[string]any{"value": "0123456789abcdef"}}}, "/api/metricsToken"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := storechart.Render(loadChart(t), "sp", "platform", storechart.Merge(baseValues(), tt.vals))
