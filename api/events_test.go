@@ -17,8 +17,7 @@ import (
 
 	"github.com/stretchr/testify/mock"
 	enumspb "go.temporal.io/api/enums/v1"
-	workflowpb "go.temporal.io/api/workflow/v1"
-	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/mocks"
 
 	"github.com/storeplatform/storeplatform/internal/store"
@@ -122,7 +121,7 @@ func TestEventStreams(t *testing.T) {
 	// One store's stream, with its workflow's progress; another tenant's
 	// store is 404.
 	f.temporal.On("QueryWorkflow", mock.Anything, mock.Anything, "", workflows.QueryProgress).Return(nil, errors.New("no worker")).Maybe()
-	f.temporal.On("DescribeWorkflowExecution", mock.Anything, mock.Anything, "").Return(nil, errors.New("no worker")).Maybe()
+	f.temporal.On("DescribeWorkflow", mock.Anything, mock.Anything, "").Return(nil, errors.New("no worker")).Maybe()
 	one := readEvents(t, ctx, srv.URL+"/api/stores/acme-2/events", acmeToken, "", 1)
 	if len(one) != 1 || one[0].rec.Name != "acme-2" {
 		t.Fatalf("store stream %+v", one)
@@ -252,7 +251,7 @@ func TestStoreStreamsShareProgressQueries(t *testing.T) {
 	tests := []struct {
 		name   string
 		phase  store.Phase
-		status enumspb.WorkflowExecutionStatus // what DescribeWorkflowExecution says
+		status enumspb.WorkflowExecutionStatus // what DescribeWorkflow says
 		most   func(ticks int) int
 	}{
 		{"running workflow", store.PhaseProvisioning, enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, func(ticks int) int { return ticks + 2 }},
@@ -270,8 +269,8 @@ func TestStoreStreamsShareProgressQueries(t *testing.T) {
 			}).Return(nil)
 			f.temporal.On("QueryWorkflow", mock.Anything, "store/busy/1/create", "", workflows.QueryProgress).
 				Run(func(mock.Arguments) { queries.Add(1) }).Return(val, nil)
-			f.temporal.On("DescribeWorkflowExecution", mock.Anything, "store/busy/1/create", "").Return(
-				&workflowservice.DescribeWorkflowExecutionResponse{WorkflowExecutionInfo: &workflowpb.WorkflowExecutionInfo{Status: tt.status}}, nil).Maybe()
+			f.temporal.On("DescribeWorkflow", mock.Anything, "store/busy/1/create", "").Return(
+				&client.WorkflowExecutionDescription{WorkflowExecutionMetadata: client.WorkflowExecutionMetadata{Status: tt.status}}, nil).Maybe()
 			srv := httptest.NewServer(f.handler)
 			defer srv.Close()
 			const streams = 10

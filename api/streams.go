@@ -221,9 +221,9 @@ func (s *server) queryProgress(ctx context.Context, id string) (*workflows.Progr
 
 // workflowClosed reports whether the workflow's latest run has closed.
 func (s *server) workflowClosed(ctx context.Context, id string) (bool, error) {
-	d, err := s.o.Temporal.DescribeWorkflowExecution(ctx, id, "")
+	d, err := s.o.Temporal.DescribeWorkflow(ctx, id, "")
 	if err != nil {
 		return false, err
 	}
-	return d.GetWorkflowExecutionInfo().GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, nil
+	return d.Status != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, nil
 }
