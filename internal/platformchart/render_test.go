@@ -238,12 +238,49 @@ func metricsToken() map[string]any {
 // the worker, whose /metrics takes no token, is not given it. Unset,
 // neither Deployment sets METRICS_TOKEN.
 func TestMetricsTokenIsFromASecret(t *testing.T) {
+	onAndOff(t, metricsToken(), func(t *testing.T, on bool, name string, d appsv1.Deployment) {
+		var got []corev1.EnvVar
+		for _, c := range d.Spec.Template.Spec.Containers {
+			for _, e := range c.Env {
+				if e.Name == "METRICS_TOKEN" {
+					got = append(got, e)
+				}
+			}
+		}
+		if !on || name != "sp-store-platform-api" {
+			if len(got) != 0 {
+				t.Fatalf("METRICS_TOKEN set: %+v", got)
+			}
+			return
+		}
+		if len(got) != 1 {
+			t.Fatalf("METRICS_TOKEN set %d times, want once: %+v", len(got), got)
+		}
+		e := got[0]
+		if e.Value != "" || e.ValueFrom == nil || e.ValueFrom.SecretKeyRef == nil {
+			t.Fatalf("METRICS_TOKEN %+v is not read from a Secret", e)
+		}
+		ref := e.ValueFrom.SecretKeyRef
+		if ref.Name != "prom-scrape" || ref.Key != "bearer" {
+			t.Errorf("METRICS_TOKEN is key %q of Secret %q, want \"bearer\" of \"prom-scrape\"", ref.Key, ref.Name)
+		}
+		if ref.Optional != nil && *ref.Optional {
+			t.Error("METRICS_TOKEN's Secret key is optional: a missing key would start the API with /metrics unreadable by the scraper")
+		}
+	})
+}
+
+// onAndOff renders the chart with extra values merged in ("on") and
+// without them ("off"), and runs check on the api's and the worker's
+// Deployment of each, as subtests named on/<Deployment>, off/<Deployment>.
+func onAndOff(t *testing.T, extra map[string]any, check func(t *testing.T, on bool, name string, d appsv1.Deployment)) {
+	t.Helper()
 	for _, tt := range []struct {
 		name string
 		vals map[string]any
 		on   bool
 	}{
-		{"on", storechart.Merge(baseValues(), metricsToken()), true},
+		{"on", storechart.Merge(baseValues(), extra), true},
 		{"off", baseValues(), false},
 	} {
 		deps := deployments(t, render(t, tt.vals))
@@ -253,34 +290,7 @@ func TestMetricsTokenIsFromASecret(t *testing.T) {
 				if !ok {
 					t.Fatalf("no Deployment %s", name)
 				}
-				var got []corev1.EnvVar
-				for _, c := range d.Spec.Template.Spec.Containers {
-					for _, e := range c.Env {
-						if e.Name == "METRICS_TOKEN" {
-							got = append(got, e)
-						}
-					}
-				}
-				if !tt.on || name != "sp-store-platform-api" {
-					if len(got) != 0 {
-						t.Fatalf("METRICS_TOKEN set: %+v", got)
-					}
-					return
-				}
-				if len(got) != 1 {
-					t.Fatalf("METRICS_TOKEN set %d times, want once: %+v", len(got), got)
-				}
-				e := got[0]
-				if e.Value != "" || e.ValueFrom == nil || e.ValueFrom.SecretKeyRef == nil {
-					t.Fatalf("METRICS_TOKEN %+v is not read from a Secret", e)
-				}
-				ref := e.ValueFrom.SecretKeyRef
-				if ref.Name != "prom-scrape" || ref.Key != "bearer" {
-					t.Errorf("METRICS_TOKEN is key %q of Secret %q, want \"bearer\" of \"prom-scrape\"", ref.Key, ref.Name)
-				}
-				if ref.Optional != nil && *ref.Optional {
-					t.Error("METRICS_TOKEN's Secret key is optional: a missing key would start the API with /metrics unreadable by the scraper")
-				}
+				check(t, tt.on, name, d)
 			})
 		}
 	}
@@ -302,58 +312,42 @@ func TestSecretFilesAreMounted(t *testing.T) {
 		"TEMPORAL_API_KEY_FILE":   {"temporal-cloud", "token"},
 		"PAYLOAD_CODEC_KEYS_FILE": {"payload-keys", "keys.txt"},
 	}
-	for _, tt := range []struct {
-		name string
-		vals map[string]any
-		on   bool
-	}{
-		{"on", storechart.Merge(baseValues(), secretFiles()), true},
-		{"off", baseValues(), false},
-	} {
-		deps := deployments(t, render(t, tt.vals))
-		for _, name := range []string{"sp-store-platform-api", "sp-store-platform-worker"} {
-			t.Run(tt.name+"/"+name, func(t *testing.T) {
-				d, ok := deps[name]
-				if !ok {
-					t.Fatalf("no Deployment %s", name)
-				}
-				pod := d.Spec.Template.Spec
-				c := pod.Containers[0]
-				env := map[string]string{}
-				for _, e := range c.Env {
-					env[e.Name] = e.Value
-				}
-				if !tt.on {
-					for _, s := range append(secretFileSettings, "TEMPORAL_TLS_SERVER_NAME", "TEMPORAL_API_KEY") {
-						if v, ok := env[s]; ok {
-							t.Errorf("%s=%q set with nothing turned on", s, v)
-						}
-					}
-					if len(c.VolumeMounts) != 1 || c.VolumeMounts[0].MountPath != "/tmp" || len(pod.Volumes) != 1 {
-						t.Errorf("mounts %+v, volumes %+v: want /tmp only", c.VolumeMounts, pod.Volumes)
-					}
-					return
-				}
-				if got := env["TEMPORAL_TLS_SERVER_NAME"]; got != "temporal.internal.example.com" {
-					t.Errorf("TEMPORAL_TLS_SERVER_NAME=%q", got)
-				}
-				if _, ok := env["TEMPORAL_API_KEY"]; ok {
-					t.Error("TEMPORAL_API_KEY set: the key is a file, never a variable")
-				}
-				for setting, src := range want {
-					path, ok := env[setting]
-					if !ok {
-						t.Errorf("%s not set", setting)
-						continue
-					}
-					secret, key := mountedSecretKey(t, pod, c, path)
-					if secret != src[0] || key != src[1] {
-						t.Errorf("%s=%s is key %q of Secret %q, want %q of %q", setting, path, key, secret, src[1], src[0])
-					}
-				}
-			})
+	onAndOff(t, secretFiles(), func(t *testing.T, on bool, _ string, d appsv1.Deployment) {
+		pod := d.Spec.Template.Spec
+		c := pod.Containers[0]
+		env := map[string]string{}
+		for _, e := range c.Env {
+			env[e.Name] = e.Value
 		}
-	}
+		if !on {
+			for _, s := range append(secretFileSettings, "TEMPORAL_TLS_SERVER_NAME", "TEMPORAL_API_KEY") {
+				if v, ok := env[s]; ok {
+					t.Errorf("%s=%q set with nothing turned on", s, v)
+				}
+			}
+			if len(c.VolumeMounts) != 1 || c.VolumeMounts[0].MountPath != "/tmp" || len(pod.Volumes) != 1 {
+				t.Errorf("mounts %+v, volumes %+v: want /tmp only", c.VolumeMounts, pod.Volumes)
+			}
+			return
+		}
+		if got := env["TEMPORAL_TLS_SERVER_NAME"]; got != "temporal.internal.example.com" {
+			t.Errorf("TEMPORAL_TLS_SERVER_NAME=%q", got)
+		}
+		if _, ok := env["TEMPORAL_API_KEY"]; ok {
+			t.Error("TEMPORAL_API_KEY set: the key is a file, never a variable")
+		}
+		for setting, src := range want {
+			path, ok := env[setting]
+			if !ok {
+				t.Errorf("%s not set", setting)
+				continue
+			}
+			secret, key := mountedSecretKey(t, pod, c, path)
+			if secret != src[0] || key != src[1] {
+				t.Errorf("%s=%s is key %q of Secret %q, want %q of %q", setting, path, key, secret, src[1], src[0])
+			}
+		}
+	})
 }
 
 // mountedSecretKey returns the Secret and the key whose file path is in
