@@ -125,7 +125,7 @@ lint: $(STATICCHECK_STAMP) ## lint: go vet and staticcheck
 BENCH_FLAGS ?=
 .PHONY: bench
 bench: tools build ## bench: the platform against the helm CLI and the cluster's floor (100 stores at once, deletions, the sequential flow, the API), printed and written to docs/benchmarks.md with a plot and the worker's CPU profile
-	$(GO) build -o $(BIN)/bench ./cmd/bench
+	$(GO) build -o $(BIN)/bench ./internal/harness/cmd/bench
 	$(BIN)/bench -doc docs/benchmarks.md -bin $(BIN) $(BENCH_FLAGS)
 
 .PHONY: bench-go
@@ -140,7 +140,7 @@ FUZZ_SEED     ?=
 .PHONY: fuzz-api
 fuzz-api: tools ## fuzz-api: send FUZZ_REQUESTS (10000) generated requests to the API on the real stack; every figure must be 0 (5xx, panics, 3xx under /api, 4xx not problem+json, stores made by refused requests, cross-tenant data); FUZZ_SEED=n repeats a run
 	FUZZ_REQUESTS='$(FUZZ_REQUESTS)' FUZZ_SEED='$(FUZZ_SEED)' FUZZ_STRICT=1 FUZZ_DOC=$(CURDIR)/docs/reliability.md \
-	  $(GO) test -race -count=1 -timeout 60m -run '^TestFuzzAPI$$' -v ./internal/fuzzhttp/
+	  $(GO) test -race -count=1 -timeout 60m -run '^TestFuzzAPI$$' -v ./internal/harness/fuzzhttp/
 
 # The fault suite (internal/chaos, issue #12): the platform's api and two workers from bin/ on the
 # real local stack, with workers SIGKILLed, Temporal, FerretDB and kube-apiserver killed and restarted,
@@ -154,7 +154,7 @@ CHAOS_SEED  ?=
 CHAOS_FLAGS ?=
 .PHONY: chaos
 chaos: tools build ## chaos: run the fault suite (7 scenarios) and then the API fuzzer (make fuzz-api) on the real local stack, under 30 minutes, and write their tables to docs/reliability.md; CHAOS_SEED=n repeats a run
-	$(GO) build -o $(BIN)/chaos ./cmd/chaos
+	$(GO) build -o $(BIN)/chaos ./internal/harness/cmd/chaos
 	$(BIN)/chaos -scale full -bin $(BIN) -doc docs/reliability.md $(if $(CHAOS_SEED),-seed $(CHAOS_SEED)) $(CHAOS_FLAGS)
 	$(MAKE) fuzz-api
 

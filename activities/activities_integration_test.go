@@ -26,7 +26,7 @@ import (
 	"github.com/storeplatform/storeplatform/internal/kubewatch"
 	"github.com/storeplatform/storeplatform/internal/store"
 	"github.com/storeplatform/storeplatform/internal/storechart"
-	"github.com/storeplatform/storeplatform/internal/testenv"
+	"github.com/storeplatform/storeplatform/internal/harness/testenv"
 )
 
 var env testenv.Env

@@ -21,7 +21,7 @@ import (
 
 	"sigs.k8s.io/yaml"
 
-	"github.com/storeplatform/storeplatform/internal/testenv"
+	"github.com/storeplatform/storeplatform/internal/harness/testenv"
 )
 
 var env testenv.Env

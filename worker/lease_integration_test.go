@@ -23,10 +23,10 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 
-	"github.com/storeplatform/storeplatform/internal/childproc"
+	"github.com/storeplatform/storeplatform/internal/harness/childproc"
 	"github.com/storeplatform/storeplatform/internal/helmclient"
 	"github.com/storeplatform/storeplatform/internal/store"
-	"github.com/storeplatform/storeplatform/internal/testpki"
+	"github.com/storeplatform/storeplatform/internal/harness/testpki"
 	"github.com/storeplatform/storeplatform/workflows"
 )
 

@@ -15,7 +15,7 @@ import (
 
 	"go.temporal.io/sdk/client"
 
-	"github.com/storeplatform/storeplatform/internal/childproc"
+	"github.com/storeplatform/storeplatform/internal/harness/childproc"
 	"github.com/storeplatform/storeplatform/internal/store"
 	"github.com/storeplatform/storeplatform/workflows"
 )

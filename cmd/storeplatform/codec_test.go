@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/storeplatform/storeplatform/internal/testpki"
+	"github.com/storeplatform/storeplatform/internal/harness/testpki"
 	"github.com/storeplatform/storeplatform/workflows"
 )
 

@@ -14,7 +14,7 @@ import (
 	"github.com/storeplatform/storeplatform/internal/auth"
 	"github.com/storeplatform/storeplatform/internal/config"
 	"github.com/storeplatform/storeplatform/internal/deps"
-	"github.com/storeplatform/storeplatform/internal/devstack"
+	"github.com/storeplatform/storeplatform/internal/harness/devstack"
 	"github.com/storeplatform/storeplatform/internal/metrics"
 	"github.com/storeplatform/storeplatform/internal/store"
 	"github.com/storeplatform/storeplatform/workflows"

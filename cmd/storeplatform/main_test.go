@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/storeplatform/storeplatform/internal/auth"
-	"github.com/storeplatform/storeplatform/internal/testenv"
+	"github.com/storeplatform/storeplatform/internal/harness/testenv"
 )
 
 var env testenv.Env

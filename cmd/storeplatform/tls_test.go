@@ -17,7 +17,7 @@ import (
 
 	"github.com/storeplatform/storeplatform/internal/config"
 	"github.com/storeplatform/storeplatform/internal/deps"
-	"github.com/storeplatform/storeplatform/internal/testpki"
+	"github.com/storeplatform/storeplatform/internal/harness/testpki"
 )
 
 // tlsProxy is a TLS-terminating HTTP/2 proxy in front of the dev server,

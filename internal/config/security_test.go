@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/storeplatform/storeplatform/internal/testpki"
+	"github.com/storeplatform/storeplatform/internal/harness/testpki"
 )
 
 // tlsFiles are PEM files of one CA, a client pair it issued and a key of

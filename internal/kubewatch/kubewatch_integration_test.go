@@ -11,7 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/storeplatform/storeplatform/internal/kubewatch"
-	"github.com/storeplatform/storeplatform/internal/testenv"
+	"github.com/storeplatform/storeplatform/internal/harness/testenv"
 )
 
 var env testenv.Env

@@ -24,7 +24,7 @@ import (
 	"github.com/storeplatform/storeplatform/activities"
 	"github.com/storeplatform/storeplatform/internal/helmclient"
 	"github.com/storeplatform/storeplatform/internal/store"
-	"github.com/storeplatform/storeplatform/internal/testenv"
+	"github.com/storeplatform/storeplatform/internal/harness/testenv"
 	"github.com/storeplatform/storeplatform/workflows"
 )
 

@@ -18,7 +18,7 @@ import (
 
 	"github.com/storeplatform/storeplatform/internal/config"
 	"github.com/storeplatform/storeplatform/internal/storechart"
-	"github.com/storeplatform/storeplatform/internal/testenv"
+	"github.com/storeplatform/storeplatform/internal/harness/testenv"
 )
 
 func repoRoot(t testing.TB) string {

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/storeplatform/storeplatform/internal/docsection"
+	"github.com/storeplatform/storeplatform/internal/harness/docsection"
 	"github.com/storeplatform/storeplatform/internal/store"
 )
 

@@ -9,7 +9,7 @@ import (
 
 	"github.com/storeplatform/storeplatform/internal/store"
 	"github.com/storeplatform/storeplatform/internal/store/storetest"
-	"github.com/storeplatform/storeplatform/internal/testenv"
+	"github.com/storeplatform/storeplatform/internal/harness/testenv"
 )
 
 var env testenv.Env

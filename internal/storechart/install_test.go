@@ -19,7 +19,7 @@ import (
 
 	"github.com/storeplatform/storeplatform/internal/helmclient"
 	"github.com/storeplatform/storeplatform/internal/storechart"
-	"github.com/storeplatform/storeplatform/internal/testenv"
+	"github.com/storeplatform/storeplatform/internal/harness/testenv"
 )
 
 var env testenv.Env

@@ -17,7 +17,7 @@ import (
 
 	"github.com/storeplatform/storeplatform/internal/store"
 	"github.com/storeplatform/storeplatform/internal/storechart"
-	"github.com/storeplatform/storeplatform/internal/testenv"
+	"github.com/storeplatform/storeplatform/internal/harness/testenv"
 )
 
 const testMedusaImage = "registry.example.com/acme/medusa-store"

@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/storeplatform/storeplatform/internal/bench"
-	"github.com/storeplatform/storeplatform/internal/devstack"
-	"github.com/storeplatform/storeplatform/internal/testenv"
+	"github.com/storeplatform/storeplatform/internal/harness/bench"
+	"github.com/storeplatform/storeplatform/internal/harness/devstack"
+	"github.com/storeplatform/storeplatform/internal/harness/testenv"
 )
 
 // TestMain doubles as the harness's FerretDB process: the test binary

@@ -11,9 +11,9 @@ import (
 
 	"gonum.org/v1/plot/vg"
 
-	"github.com/storeplatform/storeplatform/internal/devstack"
-	"github.com/storeplatform/storeplatform/internal/docsection"
-	"github.com/storeplatform/storeplatform/internal/plotting"
+	"github.com/storeplatform/storeplatform/internal/harness/devstack"
+	"github.com/storeplatform/storeplatform/internal/harness/docsection"
+	"github.com/storeplatform/storeplatform/internal/harness/plotting"
 )
 
 // Row is one line of the table: the work, the figure of the platform and

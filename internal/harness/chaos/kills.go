@@ -13,7 +13,7 @@ import (
 
 	enumspb "go.temporal.io/api/enums/v1"
 
-	"github.com/storeplatform/storeplatform/internal/childproc"
+	"github.com/storeplatform/storeplatform/internal/harness/childproc"
 )
 
 // pendingActivity is one activity a workflow waits for, from

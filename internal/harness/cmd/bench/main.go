@@ -23,8 +23,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/storeplatform/storeplatform/internal/bench"
-	"github.com/storeplatform/storeplatform/internal/devstack"
+	"github.com/storeplatform/storeplatform/internal/harness/bench"
+	"github.com/storeplatform/storeplatform/internal/harness/devstack"
 )
 
 // Names of what -doc writes beside the page.

@@ -9,7 +9,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/storeplatform/storeplatform/internal/apicall"
+	"github.com/storeplatform/storeplatform/internal/harness/apicall"
 	"github.com/storeplatform/storeplatform/internal/store"
 )
 

@@ -8,7 +8,7 @@ import (
 
 	"gonum.org/v1/plot/vg"
 
-	"github.com/storeplatform/storeplatform/internal/plotting"
+	"github.com/storeplatform/storeplatform/internal/harness/plotting"
 )
 
 // Plot files, written next to the page by WriteDoc.

@@ -10,7 +10,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/storeplatform/storeplatform/internal/apicall"
+	"github.com/storeplatform/storeplatform/internal/harness/apicall"
 )
 
 // apiClient sends the scenarios' requests to the platform's HTTP API and

@@ -23,8 +23,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/storeplatform/storeplatform/internal/chaos"
-	"github.com/storeplatform/storeplatform/internal/devstack"
+	"github.com/storeplatform/storeplatform/internal/harness/chaos"
+	"github.com/storeplatform/storeplatform/internal/harness/devstack"
 )
 
 func main() {

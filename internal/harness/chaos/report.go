@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/storeplatform/storeplatform/internal/docsection"
+	"github.com/storeplatform/storeplatform/internal/harness/docsection"
 )
 
 // Result is one scenario's row of the table and the details under it.

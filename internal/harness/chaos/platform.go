@@ -20,8 +20,8 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/storeplatform/storeplatform/internal/auth"
-	"github.com/storeplatform/storeplatform/internal/childproc"
-	"github.com/storeplatform/storeplatform/internal/devstack"
+	"github.com/storeplatform/storeplatform/internal/harness/childproc"
+	"github.com/storeplatform/storeplatform/internal/harness/devstack"
 	"github.com/storeplatform/storeplatform/internal/store"
 	"github.com/storeplatform/storeplatform/internal/storechart"
 	"github.com/storeplatform/storeplatform/workflows"

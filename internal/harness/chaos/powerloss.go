@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/storeplatform/storeplatform/internal/auth"
-	"github.com/storeplatform/storeplatform/internal/childproc"
+	"github.com/storeplatform/storeplatform/internal/harness/childproc"
 	"github.com/storeplatform/storeplatform/internal/store"
 )
 

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/storeplatform/storeplatform/internal/devstack"
+	"github.com/storeplatform/storeplatform/internal/harness/devstack"
 )
 
 // APIUse is what one at-once creation cost the machine: kube-apiserver's

@@ -16,7 +16,7 @@ import (
 	"github.com/storeplatform/storeplatform/api"
 	"github.com/storeplatform/storeplatform/internal/auth"
 	"github.com/storeplatform/storeplatform/internal/deps"
-	"github.com/storeplatform/storeplatform/internal/devstack"
+	"github.com/storeplatform/storeplatform/internal/harness/devstack"
 	"github.com/storeplatform/storeplatform/internal/store"
 	"github.com/storeplatform/storeplatform/workflows"
 )

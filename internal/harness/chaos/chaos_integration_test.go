@@ -12,9 +12,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/storeplatform/storeplatform/internal/chaos"
-	"github.com/storeplatform/storeplatform/internal/devstack"
-	"github.com/storeplatform/storeplatform/internal/testenv"
+	"github.com/storeplatform/storeplatform/internal/harness/chaos"
+	"github.com/storeplatform/storeplatform/internal/harness/devstack"
+	"github.com/storeplatform/storeplatform/internal/harness/testenv"
 )
 
 // TestMain doubles as the suite's FerretDB process: the test binary started
