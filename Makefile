@@ -43,15 +43,21 @@ TEST_FLAGS  ?= -race -count=1 -timeout 30m
 
 .PHONY: dev
 dev: tools build web ## dev: build what is missing, then run the whole platform locally until Ctrl-C
-	$(BIN)/storeplatform dev --dir $(LOCAL) --bin $(BIN)
+	$(BIN)/storeplatform-dev --dir $(LOCAL) --bin $(BIN)
 
 # How bin/storeplatform is built: static, without local paths or debug symbols. The Dockerfile's
 # build stage runs the same go build (TestDockerfileBuildsWhatMakeBuilds keeps them in step).
 GO_BUILD_FLAGS := -trimpath -ldflags "-s -w"
 
 .PHONY: build
-build: ## build: build bin/storeplatform (as the Dockerfile builds it)
+build: build-dev ## build: build bin/storeplatform (as the Dockerfile builds it: no dev stack, no FerretDB) and bin/storeplatform-dev
 	CGO_ENABLED=0 $(GO) build $(GO_BUILD_FLAGS) -o $(BIN)/storeplatform ./cmd/storeplatform
+
+# The development command (make dev, the chaos suite's power loss, hack/e2e-cluster.sh): the local
+# stack with the API and the worker in one process. Not in the image.
+.PHONY: build-dev
+build-dev: ## build-dev: build bin/storeplatform-dev (the local stack with the API and the worker; not in the image)
+	CGO_ENABLED=0 $(GO) build $(GO_BUILD_FLAGS) -o $(BIN)/storeplatform-dev ./cmd/storeplatform-dev
 
 .PHONY: test
 test: tools build lint web web-test medusa-example ## test: go vet, staticcheck, the dashboard's tests, the Medusa example's build, then Go unit, integration and browser tests (-race) on the real local stack
@@ -116,7 +122,7 @@ lint: $(STATICCHECK_STAMP) ## lint: go vet and staticcheck
 	$(GO) vet $(GO_PACKAGES)
 	$(BIN)/staticcheck $(GO_PACKAGES)
 
-# The benchmark of issue #13 (internal/bench): on a local stack of its own (more kwok nodes for 100
+# The benchmark of issue #13 (internal/harness/bench): on a local stack of its own (more kwok nodes for 100
 # stores), the platform side by side with the helm CLI of bin/ (go.mod's helm.sh/helm/v3, built by
 # `make tools`) and the cluster's floor (the same rendered manifests applied with client-go), and the
 # API on the embedded store. It prints the table and writes it into docs/benchmarks.md with the plot
@@ -132,7 +138,7 @@ bench: tools build ## bench: the platform against the helm CLI and the cluster's
 bench-go: ## bench-go: run the Go micro-benchmarks (request decoding, chart rendering) and print their figures
 	$(GO) test -short -run '^$$' -bench . -benchmem $(GO_PACKAGES)
 
-# The API fuzzer (internal/fuzzhttp, issue #12): generated requests against the API on the real local
+# The API fuzzer (internal/harness/fuzzhttp, issue #12): generated requests against the API on the real local
 # stack, strict (FUZZ_STRICT=1: the test's known bugs fail it too). `make test` runs 1000 of them,
 # tolerating the known bugs. Every run prints its seed; FUZZ_SEED=<seed> repeats it.
 FUZZ_REQUESTS ?= 10000
@@ -142,9 +148,9 @@ fuzz-api: tools ## fuzz-api: send FUZZ_REQUESTS (10000) generated requests to th
 	FUZZ_REQUESTS='$(FUZZ_REQUESTS)' FUZZ_SEED='$(FUZZ_SEED)' FUZZ_STRICT=1 FUZZ_DOC=$(CURDIR)/docs/reliability.md \
 	  $(GO) test -race -count=1 -timeout 60m -run '^TestFuzzAPI$$' -v ./internal/harness/fuzzhttp/
 
-# The fault suite (internal/chaos, issue #12): the platform's api and two workers from bin/ on the
+# The fault suite (internal/harness/chaos, issue #12): the platform's api and two workers from bin/ on the
 # real local stack, with workers SIGKILLed, Temporal, FerretDB and kube-apiserver killed and restarted,
-# create/delete races, a power loss of `storeplatform dev` (which needs its ports 6443, 2379, 2380 and
+# create/delete races, a power loss of `storeplatform-dev` (which needs its ports 6443, 2379, 2380 and
 # 10247 free: stop `make dev` first) and a rollout under worker kills. It prints one row per scenario
 # and writes the table into docs/reliability.md; it fails when an invariant did not hold. Then it runs
 # the API fuzzer (make fuzz-api), whose figures go into the same page. `make test`

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -22,10 +21,9 @@ import (
 
 	"github.com/storeplatform/storeplatform/api"
 	"github.com/storeplatform/storeplatform/internal/auth"
-	"github.com/storeplatform/storeplatform/internal/helmclient"
-	"github.com/storeplatform/storeplatform/internal/store"
-	"github.com/storeplatform/storeplatform/internal/storechart"
 	"github.com/storeplatform/storeplatform/internal/harness/testenv"
+	wiring "github.com/storeplatform/storeplatform/internal/platform"
+	"github.com/storeplatform/storeplatform/internal/store"
 	"github.com/storeplatform/storeplatform/workflows"
 )
 
@@ -75,24 +73,13 @@ func newPlatformWithVersions(t *testing.T, versionsDir string, opts ...func(*api
 	}
 	env.StartWorkerWithVersions(t, p.db, p.queue, versionsDir)
 	stop := make(chan struct{})
-	releases, err := helmclient.NewRunner(env.RESTConfig, slog.New(slog.DiscardHandler))
+	cfg := env.Config(p.db, p.queue)
+	cfg.ChartVersionsDir = versionsDir
+	o, err := wiring.APIOptions(ctx, cfg, env.Deps(p.db), slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
-	profile, err := storechart.LoadProfile(filepath.Join(env.RepoRoot, "charts", "store"), "local")
-	if err != nil {
-		t.Fatal(err)
-	}
-	current, err := storechart.Load(filepath.Join(env.RepoRoot, "charts", "store"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	versions, err := storechart.LoadVersions(current, versionsDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	o := api.Options{Stores: p.stores, Tokens: tokens, Temporal: env.Temporal, TaskQueue: p.queue,
-		Kube: env.Kube, Audit: api.NewMongoAudit(p.db), Stop: stop, Releases: releases, Profile: profile, Versions: versions}
+	o.Stop = stop
 	for _, f := range opts {
 		f(&o)
 	}

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # An end-to-end check of Store Platform on a real cluster (issue #11); see
 # docs/e2e-cluster.md. It runs the platform on this machine against the
-# cluster of KUBECONFIG (`storeplatform dev -kubeconfig`: a Temporal dev server
+# cluster of KUBECONFIG (`storeplatform-dev -kubeconfig`: a Temporal dev server
 # and the embedded FerretDB here, no local control plane), creates a
 # WooCommerce and a Medusa store through the API, uses both through the
 # cluster's ingress, deletes them and checks that nothing is left.
@@ -35,7 +35,8 @@ checks that nothing is left.
                         ready, or to be deleted; default 900
 
 Other settings (environment): KUBECTL (default bin/kubectl, else kubectl),
-STOREPLATFORM (default bin/storeplatform), E2E_INGRESS_CLASS (nginx),
+STOREPLATFORM (default bin/storeplatform), STOREPLATFORM_DEV (default
+bin/storeplatform-dev), E2E_INGRESS_CLASS (nginx),
 E2E_INGRESS_NAMESPACE (ingress-nginx), E2E_INGRESS_SELECTOR
 (app.kubernetes.io/component=controller), E2E_PROBE_IMAGE
 (curlimages/curl:8.11.1), E2E_SKIP_NETPOL=1 (no probe pod, for a CNI that does
@@ -111,6 +112,7 @@ run_id=${E2E_RUN_ID:-$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')}
 # --- tools -------------------------------------------------------------------
 
 sp=${STOREPLATFORM:-$root/bin/storeplatform}
+spdev=${STOREPLATFORM_DEV:-$root/bin/storeplatform-dev}
 if [[ -n ${KUBECTL:-} ]]; then
 	kubectl=$KUBECTL
 elif [[ -x $root/bin/kubectl ]]; then
@@ -119,6 +121,7 @@ else
 	kubectl=kubectl
 fi
 [[ -x $sp ]] || die "$EXIT_TOOLS" "$sp not found: run \`make build\` (or set STOREPLATFORM)"
+[[ -x $spdev ]] || die "$EXIT_TOOLS" "$spdev not found: run \`make build\` (or set STOREPLATFORM_DEV)"
 [[ -x $root/bin/temporal ]] || die "$EXIT_TOOLS" "bin/temporal not found: run \`make e2e-cluster\` or \`make tools\`"
 command -v "$kubectl" >/dev/null || die "$EXIT_TOOLS" "kubectl not found: run \`make tools\` (bin/kubectl) or install kubectl (or set KUBECTL)"
 for t in curl jq od setsid; do
@@ -227,20 +230,20 @@ log "starting the platform (Temporal dev server, embedded FerretDB, API, worker)
 # Free ports for everything, so that this runs beside `make dev`; no dashboard.
 # A session of its own keeps a Ctrl-C away from it: on_exit still needs the
 # platform to delete the stores.
-setsid "$sp" dev -dir "$work/stack" -bin "$root/bin" -kubeconfig "$KUBECONFIG" -chart-dir "$root/charts/store" -web-dir "" \
+setsid "$spdev" -dir "$work/stack" -bin "$root/bin" -kubeconfig "$KUBECONFIG" -chart-dir "$root/charts/store" -web-dir "" \
 	-listen 127.0.0.1:0 -temporal-port 0 -temporal-ui-port -1 -mongo-port 0 >"$work/dev.out" 2>"$work/dev.log" &
 dev_pid=$!
 for ((i = 0; ; i++)); do
 	grep -q '^Store Platform is running' "$work/dev.out" 2>/dev/null && break
 	if ! kill -0 "$dev_pid" 2>/dev/null || ((i >= 480)); then
 		tail -n 20 "$work/dev.log" >&2 || true
-		die "$EXIT_PLATFORM" "the platform did not start (storeplatform dev: see above and $work/dev.log)"
+		die "$EXIT_PLATFORM" "the platform did not start (storeplatform-dev: see above and $work/dev.log)"
 	fi
 	sleep 0.5
 done
 api=$(awk '$1 == "API" { print $2; exit }' "$work/dev.out")
 mongo_uri=$(awk '$1 == "MongoDB" { print $2; exit }' "$work/dev.out")
-[[ $api == http://* && $mongo_uri == mongodb://* ]] || die "$EXIT_PLATFORM" "storeplatform dev printed no API or MongoDB address"
+[[ $api == http://* && $mongo_uri == mongodb://* ]] || die "$EXIT_PLATFORM" "storeplatform-dev printed no API or MongoDB address"
 # A tenant's token, as a user would have; it goes to a header file only.
 token=$(MONGODB_URI=$mongo_uri MONGODB_DB=storeplatform "$sp" token create -tenant e2e -name e2e-cluster 2>>"$work/dev.log") ||
 	die "$EXIT_PLATFORM" "could not create an API token (see $work/dev.log)"

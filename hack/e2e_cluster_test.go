@@ -62,7 +62,7 @@ func TestE2EClusterScript(t *testing.T) {
 		runScript(t, script, nil, "--help").expect(t, 0, "usage: hack/e2e-cluster.sh")
 	})
 
-	for _, b := range []string{"storeplatform", "temporal", "kubectl"} {
+	for _, b := range []string{"storeplatform", "storeplatform-dev", "temporal", "kubectl"} {
 		if _, err := os.Stat(filepath.Join(root, "bin", b)); err != nil {
 			t.Skipf("bin/%s missing (make tools build): the script's cluster checks are not run", b)
 		}

@@ -1,5 +1,8 @@
-// Command storeplatform runs Store Platform: the HTTP API, the Temporal
-// worker, or the whole local stack for development. main only wires.
+// Command storeplatform runs Store Platform in production: the HTTP API or
+// the Temporal worker (the platform's image runs it), and manages API
+// tokens. The whole local stack for development is another command,
+// storeplatform-dev; this one links neither that stack nor the embedded
+// FerretDB. main only wires: internal/platform assembles.
 package main
 
 import (
@@ -20,11 +23,11 @@ const usage = `usage: storeplatform <command> [flags]
 commands:
   api      serve the HTTP API
   worker   run the Temporal worker that provisions and removes stores
-  dev      start the local stack (Temporal, FerretDB, Kubernetes) with the worker and the API
   token    create, list or revoke API tokens
 
 Run "storeplatform <command> -h" for the command's flags. Every flag can also
-be set with the environment variable named in its help.
+be set with the environment variable named in its help. The local stack for
+development is storeplatform-dev (make dev).
 `
 
 func main() {
@@ -48,8 +51,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = runAPI(ctx, rest, getenv, stderr)
 	case "worker":
 		err = runWorker(ctx, rest, getenv, stderr)
-	case "dev":
-		err = runDev(ctx, rest, getenv, stdout, stderr)
 	case "token":
 		err = runToken(ctx, rest, getenv, stdout, stderr)
 	case "help", "-h", "--help":

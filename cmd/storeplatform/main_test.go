@@ -221,38 +221,6 @@ func TestTokenCreateRefusesTenantsTheChartRefuses(t *testing.T) {
 	}
 }
 
-// TestDevRevokesItsPreviousAdminToken: every start of `storeplatform dev`
-// makes an admin token; the one of the start before stops working, and
-// tokens made otherwise are left alone.
-func TestDevRevokesItsPreviousAdminToken(t *testing.T) {
-	env.Require(t)
-	ctx := t.Context()
-	tokens := auth.NewMongoTokens(env.Mongo.Database(fmt.Sprintf("devtok_%d", time.Now().UnixNano())))
-	if err := tokens.EnsureIndexes(ctx); err != nil {
-		t.Fatal(err)
-	}
-	other, _, err := tokens.Create(ctx, "admin", auth.RoleAdmin, "ci", time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	first, err := rotateDevToken(ctx, tokens, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	second, err := rotateDevToken(ctx, tokens, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, tt := range []struct {
-		what, token string
-		valid       bool
-	}{{"the first start's token", first, false}, {"the second start's token", second, true}, {"a token made by hand", other, true}} {
-		if _, err := tokens.Verify(ctx, tt.token); (err == nil) != tt.valid {
-			t.Errorf("%s: verify error %v, want valid=%v", tt.what, err, tt.valid)
-		}
-	}
-}
-
 // TestWorkerProbesOnRealStack runs `storeplatform worker` against the real
 // stack with WORKER_HTTP_ADDR: /healthz answers, /readyz once the worker
 // polls, /metrics serves; and a malformed STORE_ROLE_BINDINGS stops it with

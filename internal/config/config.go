@@ -331,3 +331,24 @@ func Redacted(mongoURI string) string {
 	}
 	return u.Scheme + "://" + u.Host
 }
+
+// Environ is c written as the environment of a child process: one
+// NAME=value per setting, in the order of Settings, which Load reads back
+// into c. Secrets are written as they are: the result is for a child's
+// environment, never for a log.
+func (c Config) Environ() []string {
+	out := make([]string, 0, len(Settings()))
+	for _, s := range Settings() {
+		var v string
+		switch {
+		case s.field != nil:
+			v = *s.field(&c)
+		case s.number != nil:
+			v = strconv.Itoa(*s.number(&c))
+		default:
+			v = c.ConnectTimeout.String()
+		}
+		out = append(out, s.Env+"="+v)
+	}
+	return out
+}

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func load(t *testing.T, env map[string]string, args ...string) (Config, error) {
@@ -146,5 +147,41 @@ func TestREADMEListsEverySetting(t *testing.T) {
 		if !strings.Contains(readme, row) {
 			t.Errorf("README.md has no row starting %q", row)
 		}
+	}
+}
+
+// TestEnvironReadsBack: what Environ writes, Load reads back as the same
+// configuration, for the defaults and for one with every kind of setting
+// changed (a child process started with it runs with c).
+func TestEnvironReadsBack(t *testing.T) {
+	changed := Defaults()
+	changed.ListenAddr, changed.MongoDB, changed.TaskQueue = "127.0.0.1:9999", "other", "queue-x"
+	changed.ConnectTimeout = 42 * time.Second
+	changed.StoreLimit, changed.HelmConcurrency = 100000, 3
+	changed.StoreProfile, changed.LogFormat = "local", "text"
+	for _, tt := range []struct {
+		name string
+		c    Config
+	}{{"defaults", Defaults()}, {"changed", changed}} {
+		t.Run(tt.name, func(t *testing.T) {
+			env := map[string]string{}
+			for _, kv := range tt.c.Environ() {
+				k, v, ok := strings.Cut(kv, "=")
+				if !ok {
+					t.Fatalf("%q is not NAME=value", kv)
+				}
+				env[k] = v
+			}
+			if len(env) != len(Settings()) {
+				t.Fatalf("Environ wrote %d settings, want %d", len(env), len(Settings()))
+			}
+			got, err := load(t, env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != tt.c {
+				t.Fatalf("read back %+v\nwant %+v", got, tt.c)
+			}
+		})
 	}
 }

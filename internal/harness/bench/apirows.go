@@ -18,6 +18,7 @@ import (
 
 	"github.com/storeplatform/storeplatform/api"
 	"github.com/storeplatform/storeplatform/internal/auth"
+	"github.com/storeplatform/storeplatform/internal/harness/apiclient"
 	"github.com/storeplatform/storeplatform/internal/store"
 )
 
@@ -42,7 +43,7 @@ func (l latencies) quantile(q float64) time.Duration {
 // clients, each with its own token, and times each answer: of one tenant
 // (tenant set) or of a tenant each. The worker must be stopped first: the
 // stores are requested, and their workflows queued, but none is made.
-func (e *env) postLatency(ctx context.Context, c *apiClient, tenant string, clients, requests int) (latencies, error) {
+func (e *env) postLatency(ctx context.Context, c *apiclient.Client, tenant string, clients, requests int) (latencies, error) {
 	var toks []string
 	var err error
 	prefix := "post-"
@@ -65,7 +66,7 @@ func (e *env) postLatency(ctx context.Context, c *apiClient, tenant string, clie
 				return nil
 			}
 			t0 := time.Now()
-			a, err := c.once(ctx, toks[k], http.MethodPost, "/api/stores", map[string]any{
+			a, err := c.Once(ctx, toks[k], http.MethodPost, "/api/stores", map[string]any{
 				"name": fmt.Sprintf("%s%04d", prefix, i), "engine": store.EngineWooCommerce})
 			if err != nil && ctx.Err() != nil {
 				return err
@@ -73,11 +74,11 @@ func (e *env) postLatency(ctx context.Context, c *apiClient, tenant string, clie
 			if err != nil {
 				// No answer within the client's timeout: counted as
 				// status 0 with the time waited.
-				a = answer{elapsed: time.Since(t0)}
+				a = apiclient.Answer{Elapsed: time.Since(t0)}
 			}
 			mu.Lock()
-			l.times = append(l.times, a.elapsed)
-			l.statuses[a.status]++
+			l.times = append(l.times, a.Elapsed)
+			l.statuses[a.Status]++
 			mu.Unlock()
 		}
 	})
@@ -128,7 +129,7 @@ func (e *env) fillRecords(ctx context.Context, tenant string, tenantN, total int
 // listLatency times requests GET /api/stores?limit=20 (the dashboard's
 // first page) of tenant, one after another, with tokens taking turns; it
 // stops early, after at least 20, once budget has passed.
-func (e *env) listLatency(ctx context.Context, c *apiClient, tenant string, requests int, budget time.Duration) (latencies, error) {
+func (e *env) listLatency(ctx context.Context, c *apiclient.Client, tenant string, requests int, budget time.Duration) (latencies, error) {
 	toks, err := e.tokens(ctx, tenant, max(requests/20, 1))
 	if err != nil {
 		return latencies{}, err
@@ -139,12 +140,12 @@ func (e *env) listLatency(ctx context.Context, c *apiClient, tenant string, requ
 		if i >= 20 && time.Since(start) > budget {
 			break
 		}
-		a, err := c.once(ctx, toks[i%len(toks)], http.MethodGet, "/api/stores?limit=20", nil)
+		a, err := c.Once(ctx, toks[i%len(toks)], http.MethodGet, "/api/stores?limit=20", nil)
 		if err != nil {
 			return l, err
 		}
-		l.times = append(l.times, a.elapsed)
-		l.statuses[a.status]++
+		l.times = append(l.times, a.Elapsed)
+		l.statuses[a.Status]++
 	}
 	return l, nil
 }
@@ -203,14 +204,14 @@ func (e *env) eventQueries(ctx context.Context, tenant string, counts []int, win
 		// two seconds pass with no more finds than the feed's own ticks.
 		for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline) && ctx.Err() == nil; {
 			a := finds.Load()
-			sleep(ctx, 2*time.Second)
+			apiclient.Sleep(ctx, 2*time.Second)
 			if finds.Load()-a <= 3 {
 				break
 			}
 		}
 		before := finds.Load()
 		t0 := time.Now()
-		sleep(ctx, window)
+		apiclient.Sleep(ctx, window)
 		out = append(out, float64(finds.Load()-before)/time.Since(t0).Seconds())
 		cancel()
 		wg.Wait()

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/storeplatform/storeplatform/internal/harness/apiclient"
 	"github.com/storeplatform/storeplatform/internal/harness/devstack"
 )
 
@@ -200,7 +201,7 @@ func (e *env) postMeter(ctx context.Context) func(requested int) APIUse {
 			if n, err := e.createStarts(ctx); err == nil && n-before >= float64(requested) {
 				break
 			}
-			sleep(ctx, 200*time.Millisecond)
+			apiclient.Sleep(ctx, 200*time.Millisecond)
 		}
 		return am.stop(ctx)
 	}

@@ -22,6 +22,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/storeplatform/storeplatform/internal/harness/apiclient"
 	"github.com/storeplatform/storeplatform/internal/store"
 	"github.com/storeplatform/storeplatform/internal/storechart"
 )
@@ -166,7 +167,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 	defer e.stop()
 	r.Versions = e.versions(ctx)
-	c := newAPIClient(e.apiURL)
+	c := apiclient.New(e.apiURL, apiclient.Options{Timeout: 3 * time.Minute, MaxIdleConns: 200, Limit: 16 << 20})
 	fail := func(row string, err error) {
 		log.Error("row not measured", "row", row, "error", err)
 		r.Problems = append(r.Problems, row+": "+err.Error())
@@ -187,7 +188,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 
 // runOne times one store, o.Single times each: the platform, then the
 // helm CLI; each is removed again before the next.
-func (e *env) runOne(ctx context.Context, c *apiClient, r *Report, fail func(string, error)) {
+func (e *env) runOne(ctx context.Context, c *apiclient.Client, r *Report, fail func(string, error)) {
 	log := e.o.Logger
 	for i := range e.o.Single {
 		name := fmt.Sprintf("one-p%d", i+1)
@@ -222,7 +223,7 @@ func (e *env) runOne(ctx context.Context, c *apiClient, r *Report, fail func(str
 // runAtOnce creates o.Stores stores at once through the API, with the CPU
 // of the processes and the worker's profile and peak memory, then deletes
 // them at once.
-func (e *env) runAtOnce(ctx context.Context, c *apiClient, r *Report, fail func(string, error)) {
+func (e *env) runAtOnce(ctx context.Context, c *apiclient.Client, r *Report, fail func(string, error)) {
 	log := e.o.Logger
 	n := e.o.Stores
 	names := make([]string, n)
@@ -335,7 +336,7 @@ func (e *env) runPeers(ctx context.Context, r *Report, fail func(string, error))
 
 // runAPI measures the API on the embedded store. The worker is stopped
 // first: the POSTs request stores whose workflows then wait in the queue.
-func (e *env) runAPI(ctx context.Context, c *apiClient, r *Report, fail func(string, error)) {
+func (e *env) runAPI(ctx context.Context, c *apiclient.Client, r *Report, fail func(string, error)) {
 	log := e.o.Logger
 	o := e.o
 	e.worker.Stop(15 * time.Second)

@@ -3,11 +3,13 @@ package bench
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"sync"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/storeplatform/storeplatform/internal/harness/apiclient"
 	"github.com/storeplatform/storeplatform/internal/store"
 )
 
@@ -15,14 +17,14 @@ import (
 // returns the time from the request to the record's readyAt (to the poll
 // that saw it ready when the record has none). GET /api/stores/{name} is
 // polled every 200 ms.
-func (e *env) platformOne(ctx context.Context, c *apiClient, name string) (time.Duration, error) {
+func (e *env) platformOne(ctx context.Context, c *apiclient.Client, name string) (time.Duration, error) {
 	t0 := time.Now()
-	if _, err := c.createStore(ctx, e.adminTok, name); err != nil {
+	if _, err := createStore(ctx, c, e.adminTok, name); err != nil {
 		return 0, err
 	}
 	deadline := time.Now().Add(e.o.Timeout)
 	for {
-		rec, err := c.getStore(ctx, e.adminTok, name)
+		rec, err := c.GetStore(ctx, e.adminTok, name)
 		if err != nil {
 			return 0, err
 		}
@@ -38,7 +40,7 @@ func (e *env) platformOne(ctx context.Context, c *apiClient, name string) (time.
 		if time.Now().After(deadline) {
 			return 0, fmt.Errorf("store %s not ready after %s (phase %s)", name, e.o.Timeout, rec.Phase)
 		}
-		sleep(ctx, 200*time.Millisecond)
+		apiclient.Sleep(ctx, 200*time.Millisecond)
 	}
 }
 
@@ -47,11 +49,11 @@ func (e *env) platformOne(ctx context.Context, c *apiClient, name string) (time.
 // record is ready, listing the stores every second with the admin token as
 // a dashboard would. It returns each store's time from the start to its
 // readyAt, and how long the last POST took to be answered.
-func (e *env) platformCreate(ctx context.Context, c *apiClient, names, toks []string) (times []time.Duration, answered time.Duration, err error) {
+func (e *env) platformCreate(ctx context.Context, c *apiclient.Client, names, toks []string) (times []time.Duration, answered time.Duration, err error) {
 	t0 := time.Now()
 	var mu sync.Mutex
 	err = inParallel(len(names), func(i int) error {
-		_, err := c.createStore(ctx, toks[i], names[i])
+		_, err := createStore(ctx, c, toks[i], names[i])
 		mu.Lock()
 		answered = max(answered, time.Since(t0))
 		mu.Unlock()
@@ -68,7 +70,7 @@ func (e *env) platformCreate(ctx context.Context, c *apiClient, names, toks []st
 	done := 0
 	deadline := t0.Add(e.o.Timeout)
 	for done < len(names) {
-		recs, err := c.list(ctx, e.adminTok, "")
+		recs, err := c.List(ctx, e.adminTok, "")
 		if err != nil {
 			return nil, answered, err
 		}
@@ -95,7 +97,7 @@ func (e *env) platformCreate(ctx context.Context, c *apiClient, names, toks []st
 		if time.Now().After(deadline) {
 			return nil, answered, fmt.Errorf("%d of %d stores ready after %s", done, len(names), e.o.Timeout)
 		}
-		sleep(ctx, time.Second)
+		apiclient.Sleep(ctx, time.Second)
 	}
 	return times, answered, nil
 }
@@ -103,9 +105,9 @@ func (e *env) platformCreate(ctx context.Context, c *apiClient, names, toks []st
 // platformDelete sends one DELETE per store at once and waits until every
 // record is deleted and every namespace is gone; a store's time is the
 // later of the two.
-func (e *env) platformDelete(ctx context.Context, c *apiClient, names, toks []string) ([]time.Duration, error) {
+func (e *env) platformDelete(ctx context.Context, c *apiclient.Client, names, toks []string) ([]time.Duration, error) {
 	t0 := time.Now()
-	if err := inParallel(len(names), func(i int) error { return c.deleteStore(ctx, toks[i], names[i]) }); err != nil {
+	if err := inParallel(len(names), func(i int) error { return c.DeleteStore(ctx, toks[i], names[i]) }); err != nil {
 		return nil, err
 	}
 	nss := make([]string, len(names))
@@ -126,7 +128,7 @@ func (e *env) platformDelete(ctx context.Context, c *apiClient, names, toks []st
 	var err error
 	for done < len(names) && err == nil {
 		var recs []store.Record
-		if recs, err = c.list(ctx, e.adminTok, string(store.PhaseDeleted)); err != nil {
+		if recs, err = c.List(ctx, e.adminTok, string(store.PhaseDeleted)); err != nil {
 			break
 		}
 		for _, rec := range recs {
@@ -142,7 +144,7 @@ func (e *env) platformDelete(ctx context.Context, c *apiClient, names, toks []st
 			if time.Now().After(deadline) {
 				err = fmt.Errorf("%d of %d stores deleted after %s", done, len(names), e.o.Timeout)
 			}
-			sleep(ctx, time.Second)
+			apiclient.Sleep(ctx, time.Second)
 		}
 	}
 	wg.Wait()
@@ -189,6 +191,16 @@ func (e *env) waitNamespacesGone(ctx context.Context, nss []string, t0 time.Time
 		if time.Now().After(deadline) {
 			return nil, fmt.Errorf("%d of %d namespaces still there after %s", left, len(nss), e.o.Timeout)
 		}
-		sleep(ctx, 500*time.Millisecond)
+		apiclient.Sleep(ctx, 500*time.Millisecond)
 	}
+}
+
+// createStore asks for a small WooCommerce store; an answer other than
+// 200, 201 or 202 is an error.
+func createStore(ctx context.Context, c *apiclient.Client, token, name string) (apiclient.Answer, error) {
+	a, err := c.CreateStore(ctx, token, "Bench", name)
+	if err == nil && a.Status != http.StatusAccepted && a.Status != http.StatusOK && a.Status != http.StatusCreated {
+		err = fmt.Errorf("POST /api/stores %s: %d %.300s", name, a.Status, a.Body)
+	}
+	return a, err
 }

@@ -3,27 +3,23 @@ package bench
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"go.temporal.io/sdk/client"
-	temporallog "go.temporal.io/sdk/log"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/storeplatform/storeplatform/internal/auth"
 	"github.com/storeplatform/storeplatform/internal/harness/childproc"
 	"github.com/storeplatform/storeplatform/internal/harness/devstack"
-	"github.com/storeplatform/storeplatform/internal/store"
+	"github.com/storeplatform/storeplatform/internal/harness/stack"
 	"github.com/storeplatform/storeplatform/internal/storechart"
-	"github.com/storeplatform/storeplatform/workflows"
 )
 
 // Names the platform runs under on the bench stack.
@@ -34,17 +30,19 @@ const (
 	domain    = "stores.localhost"
 )
 
-// env is one bench stack: devstack's processes, one `storeplatform api`
-// and one `storeplatform worker` from bin/ as children of the harness, and
-// the harness's own clients, which observe and drive the cluster and the
-// database but are never what the platform uses.
+// env is one bench stack: the harness's stack (internal/harness/stack:
+// devstack's processes and the harness's own clients, which observe and
+// drive the cluster and the database but are never what the platform
+// uses), with one `storeplatform api` and one `storeplatform worker` from
+// bin/ as children of the harness.
 type env struct {
-	o        Options
-	stack    *devstack.Stack
+	o     Options
+	stack *stack.Stack
+	// rest, kube, db and temporal are the stack's clients; dyn a dynamic
+	// client on rest.
 	rest     *rest.Config
 	kube     kubernetes.Interface
 	dyn      dynamic.Interface
-	mongo    *mongo.Client
 	db       *mongo.Database
 	temporal client.Client
 	profile  storechart.Profile
@@ -52,11 +50,9 @@ type env struct {
 	apiURL    string
 	pprofURL  string
 	logDir    string
-	env       []string
 	api       *childproc.Process
 	worker    *childproc.Process
 	chartDir  string
-	kubeconf  string
 	adminTok  string
 	helmEnv   []string
 	helmCache string
@@ -73,10 +69,13 @@ func startEnv(ctx context.Context, o Options) (*env, error) {
 		return nil, err
 	}
 	var err error
-	e.stack, err = devstack.Start(ctx, devstack.Options{
-		Dir: filepath.Join(o.Dir, "stack"), BinDir: o.BinDir, Nodes: nodesFor(o.Stores), TemporalUIPort: -1,
-		SearchAttributes: workflows.SearchAttributeFlags(), FerretDBCommand: o.FerretDBCommand,
-		Logger: o.Logger, StartTimeout: 5 * time.Minute,
+	// The harness's own client must not be what limits the floor: it is
+	// sized for 100 stores applied at once.
+	e.stack, err = stack.Start(ctx, stack.Options{
+		Stack: devstack.Options{Dir: filepath.Join(o.Dir, "stack"), BinDir: o.BinDir, Nodes: nodesFor(o.Stores), TemporalUIPort: -1,
+			FerretDBCommand: o.FerretDBCommand, Logger: o.Logger, StartTimeout: 5 * time.Minute},
+		RepoRoot: o.RepoRoot, DB: dbName,
+		Clients: stack.ClientOptions{KubeQPS: 1000, KubeBurst: 2000, KubeTimeout: 60 * time.Second},
 	})
 	if err != nil {
 		return nil, err
@@ -87,101 +86,70 @@ func startEnv(ctx context.Context, o Options) (*env, error) {
 			e.stop()
 		}
 	}()
-	e.kubeconf = e.stack.Kubeconfig()
-	if err := e.dial(ctx); err != nil {
+	e.rest, e.kube, e.db, e.temporal = e.stack.REST, e.stack.Kube, e.stack.DB, e.stack.Temporal
+	if e.dyn, err = dynamic.NewForConfig(e.rest); err != nil {
 		return nil, err
 	}
 	if e.profile, err = storechart.LoadProfile(e.chartDir, profile); err != nil {
 		return nil, err
 	}
-	// As `storeplatform dev` does: the indexes exist before the API and the
-	// worker start.
-	if err := store.NewMongoRepository(e.db).EnsureIndexes(ctx); err != nil {
-		return nil, err
-	}
-	if err := auth.NewMongoTokens(e.db).EnsureIndexes(ctx); err != nil {
-		return nil, err
-	}
 	if e.adminTok, err = e.token(ctx, "bench-admin", auth.RoleAdmin); err != nil {
 		return nil, err
 	}
-	port, err := childproc.FreePort()
-	if err != nil {
-		return nil, err
-	}
-	pport, err := childproc.FreePort()
-	if err != nil {
-		return nil, err
-	}
-	for pport == port {
-		if pport, err = childproc.FreePort(); err != nil {
-			return nil, err
-		}
-	}
-	e.apiURL = "http://127.0.0.1:" + strconv.Itoa(port)
-	e.pprofURL = "http://127.0.0.1:" + strconv.Itoa(pport)
-	e.env = []string{
-		"TEMPORAL_ADDRESS=" + e.stack.TemporalAddress(), "MONGODB_URI=" + e.stack.MongoURI(), "MONGODB_DB=" + dbName,
-		"KUBECONFIG=" + e.kubeconf, "TEMPORAL_TASK_QUEUE=" + taskQueue,
-		"CHART_DIR=" + e.chartDir, "CHART_VERSIONS_DIR=" + filepath.Join(o.Dir, "no-chart-versions"),
-		"STORE_PROFILE=" + profile, "STORE_DOMAIN=" + domain, "LOG_LEVEL=info", "LOG_FORMAT=json", "WEB_DIR=",
-		"LISTEN_ADDR=127.0.0.1:" + strconv.Itoa(port), "STORE_LIMIT=100000",
-	}
-	bin := filepath.Join(o.BinDir, "storeplatform")
-	if e.api, err = childproc.Start("api", filepath.Join(e.logDir, "api.log"), "api listening", e.env, bin, "api"); err != nil {
-		return nil, err
-	}
-	if err := e.api.WaitUp(2 * time.Minute); err != nil {
-		return nil, err
-	}
-	if err := childproc.WaitHTTP(e.apiURL+"/health", time.Minute); err != nil {
-		return nil, err
-	}
-	wenv := append([]string{"PPROF_ADDR=127.0.0.1:" + strconv.Itoa(pport)}, e.env...)
-	if e.worker, err = childproc.Start("worker", filepath.Join(e.logDir, "worker.log"), "worker polling", wenv, bin, "worker"); err != nil {
-		return nil, err
-	}
-	if err := e.worker.WaitUp(2 * time.Minute); err != nil {
+	if err := e.startPlatform(); err != nil {
 		return nil, err
 	}
 	e.helmCache = filepath.Join(o.Dir, "helm")
-	e.helmEnv = []string{"KUBECONFIG=" + e.kubeconf,
+	e.helmEnv = []string{"KUBECONFIG=" + e.stack.Kubeconfig(),
 		"HELM_CACHE_HOME=" + filepath.Join(e.helmCache, "cache"), "HELM_CONFIG_HOME=" + filepath.Join(e.helmCache, "config"),
 		"HELM_DATA_HOME=" + filepath.Join(e.helmCache, "data")}
 	ok = true
 	return e, nil
 }
 
-func (e *env) dial(ctx context.Context) error {
-	var err error
-	if e.rest, err = clientcmd.BuildConfigFromFlags("", e.kubeconf); err != nil {
+// startPlatform starts the API and then the worker, each on a free port
+// (the worker's for pprof), with the stack's configuration, a store limit
+// no run reaches and no chart versions.
+func (e *env) startPlatform() error {
+	ports, err := freePorts(2)
+	if err != nil {
 		return err
 	}
-	// The harness's own client must not be what limits the floor: it is
-	// sized for 100 stores applied at once.
-	e.rest.QPS, e.rest.Burst = 1000, 2000
-	e.rest.Timeout = 60 * time.Second
-	if e.kube, err = kubernetes.NewForConfig(e.rest); err != nil {
+	cfg := e.stack.Config()
+	cfg.TaskQueue, cfg.StoreDomain, cfg.StoreLimit = taskQueue, domain, 100000
+	cfg.ListenAddr = "127.0.0.1:" + strconv.Itoa(ports[0])
+	e.apiURL, e.pprofURL = "http://"+cfg.ListenAddr, "http://127.0.0.1:"+strconv.Itoa(ports[1])
+	if e.api, err = stack.StartAPI("api", cfg, e.o.BinDir, e.logDir); err != nil {
 		return err
 	}
-	if e.dyn, err = dynamic.NewForConfig(e.rest); err != nil {
+	if err := stack.APIReady(e.api, cfg); err != nil {
 		return err
 	}
-	if e.mongo, err = mongo.Connect(options.Client().ApplyURI(e.stack.MongoURI()).SetServerSelectionTimeout(10 * time.Second)); err != nil {
+	cfg.PprofAddr = "127.0.0.1:" + strconv.Itoa(ports[1])
+	if e.worker, err = stack.StartWorker("worker", "worker", cfg, e.o.BinDir, e.logDir); err != nil {
 		return err
 	}
-	e.db = e.mongo.Database(dbName)
-	dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	e.temporal, err = client.DialContext(dctx, client.Options{HostPort: e.stack.TemporalAddress(),
-		Logger: temporallog.NewStructuredLogger(slog.New(slog.DiscardHandler))})
-	return err
+	return e.worker.WaitUp(2 * time.Minute)
+}
+
+// freePorts picks n different free ports.
+func freePorts(n int) ([]int, error) {
+	var ports []int
+	for len(ports) < n {
+		p, err := childproc.FreePort()
+		if err != nil {
+			return nil, err
+		}
+		if !slices.Contains(ports, p) {
+			ports = append(ports, p)
+		}
+	}
+	return ports, nil
 }
 
 // token makes an API token of tenant straight in the database.
 func (e *env) token(ctx context.Context, tenant string, role auth.Role) (string, error) {
-	plain, _, err := auth.NewMongoTokens(e.db).Create(ctx, tenant, role, "bench", time.Now())
-	return plain, err
+	return e.stack.Token(ctx, tenant, role, "bench")
 }
 
 // tokens makes n tokens of tenant: each token may send 10 requests a
@@ -218,12 +186,6 @@ func (e *env) stop() {
 		if c != nil {
 			c.Stop(15 * time.Second)
 		}
-	}
-	if e.temporal != nil {
-		e.temporal.Close()
-	}
-	if e.mongo != nil {
-		_ = e.mongo.Disconnect(context.Background())
 	}
 	if e.stack != nil {
 		e.stack.Stop()

@@ -40,7 +40,7 @@ func TestMain(m *testing.M) {
 // 5 creates, FerretDB down for 20 s under 5 creates and API requests, and
 // 6 creates each deleted at a random moment. Every invariant must hold.
 // The scenarios that can reveal bugs today (4 and 7; see
-// docs/reliability.md) and the power loss of `storeplatform dev` (scenario
+// docs/reliability.md) and the power loss of `storeplatform-dev` (scenario
 // 6, whose fixed ports a developer's `make dev` may hold) are left to `make
 // chaos`. CHAOS_SEED repeats a run's choices.
 func TestChaosQuick(t *testing.T) {

@@ -49,7 +49,7 @@ type workloadStatus struct {
 func (c *conns) snapshot(ctx context.Context) (*cluster, error) {
 	cl := &cluster{namespaces: map[string]corev1.Namespace{}, storeNS: map[string][]string{}, credentials: map[string][]corev1.Secret{},
 		releases: map[string][]revision{}, workloads: map[string][]workloadStatus{}}
-	nss, err := c.kube.CoreV1().Namespaces().List(ctx, metav1.ListOptions{})
+	nss, err := c.Kube.CoreV1().Namespaces().List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("list namespaces: %w", err)
 	}
@@ -59,7 +59,7 @@ func (c *conns) snapshot(ctx context.Context) (*cluster, error) {
 			cl.storeNS[s] = append(cl.storeNS[s], ns.Name)
 		}
 	}
-	creds, err := c.kube.CoreV1().Secrets("").List(ctx, metav1.ListOptions{LabelSelector: activities.LabelManagedBy + "=" + activities.ManagedBy})
+	creds, err := c.Kube.CoreV1().Secrets("").List(ctx, metav1.ListOptions{LabelSelector: activities.LabelManagedBy + "=" + activities.ManagedBy})
 	if err != nil {
 		return nil, fmt.Errorf("list credentials: %w", err)
 	}
@@ -68,7 +68,7 @@ func (c *conns) snapshot(ctx context.Context) (*cluster, error) {
 			cl.credentials[st] = append(cl.credentials[st], s)
 		}
 	}
-	helm, err := c.kube.CoreV1().Secrets("").List(ctx, metav1.ListOptions{LabelSelector: "owner=helm"})
+	helm, err := c.Kube.CoreV1().Secrets("").List(ctx, metav1.ListOptions{LabelSelector: "owner=helm"})
 	if err != nil {
 		return nil, fmt.Errorf("list helm releases: %w", err)
 	}
@@ -83,14 +83,14 @@ func (c *conns) snapshot(ctx context.Context) (*cluster, error) {
 	for _, revs := range cl.releases {
 		sort.Slice(revs, func(i, j int) bool { return revs[i].Version < revs[j].Version })
 	}
-	deps, err := c.kube.AppsV1().Deployments("").List(ctx, metav1.ListOptions{})
+	deps, err := c.Kube.AppsV1().Deployments("").List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("list deployments: %w", err)
 	}
 	for _, d := range deps.Items {
 		cl.workloads[d.Namespace] = append(cl.workloads[d.Namespace], workloadStatus{"deployment/" + d.Name, deploymentReady(d)})
 	}
-	sts, err := c.kube.AppsV1().StatefulSets("").List(ctx, metav1.ListOptions{})
+	sts, err := c.Kube.AppsV1().StatefulSets("").List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("list statefulsets: %w", err)
 	}

@@ -2,7 +2,7 @@
 // platform as real processes on the real local stack, injects faults —
 // workers SIGKILLed at chosen activities, the Temporal server, FerretDB and
 // kube-apiserver killed and started again on their data, deletions racing
-// creations, a power loss of `storeplatform dev`, a fleet rollout under
+// creations, a power loss of `storeplatform-dev`, a fleet rollout under
 // worker kills — and checks after each scenario that nothing was lost or
 // doubled:
 //
@@ -28,7 +28,7 @@
 // process of its own (devstack.Options.FerretDBCommand), so that every part
 // can be killed; the platform is `bin/storeplatform api` and two
 // `bin/storeplatform worker` processes, started by the suite. Scenario 6
-// runs `bin/storeplatform dev` itself, twice: once as the fault-free
+// runs `bin/storeplatform-dev` itself, twice: once as the fault-free
 // baseline and once with the power loss.
 //
 // cmd/chaos runs it (`make chaos`: the full scale, writing the table to

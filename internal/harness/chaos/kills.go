@@ -13,6 +13,7 @@ import (
 
 	enumspb "go.temporal.io/api/enums/v1"
 
+	"github.com/storeplatform/storeplatform/internal/harness/apiclient"
 	"github.com/storeplatform/storeplatform/internal/harness/childproc"
 )
 
@@ -53,7 +54,7 @@ func describeAll(ctx context.Context, c *conns, ids []string) []pendingActivity 
 func describe(ctx context.Context, c *conns, id, runID string) []pendingActivity {
 	dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	desc, err := c.temporal.DescribeWorkflow(dctx, id, runID)
+	desc, err := c.Temporal.DescribeWorkflow(dctx, id, runID)
 	if err != nil || desc.RawResponse == nil {
 		return nil
 	}
@@ -224,7 +225,7 @@ func (k *killer) track(ctx context.Context, kl *kill, in *interruption) {
 			}
 			return
 		}
-		sleep(ctx, 250*time.Millisecond)
+		apiclient.Sleep(ctx, 250*time.Millisecond)
 	}
 }
 
@@ -239,7 +240,7 @@ func (k *killer) setMoving(in *interruption, t time.Time) {
 func activityStart(ctx context.Context, c *conns, workflowID, runID, id string) (time.Time, bool) {
 	hctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
-	it := c.temporal.GetWorkflowHistory(hctx, workflowID, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	it := c.Temporal.GetWorkflowHistory(hctx, workflowID, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	var scheduled int64 = -1
 	for it.HasNext() {
 		ev, err := it.Next()

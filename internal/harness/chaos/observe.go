@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/storeplatform/storeplatform/activities"
+	"github.com/storeplatform/storeplatform/internal/harness/apiclient"
 	"github.com/storeplatform/storeplatform/internal/store"
 )
 
@@ -24,7 +25,7 @@ func (c *conns) records(ctx context.Context, names []string) (map[string]store.R
 	if names != nil {
 		filter = bson.M{"name": bson.M{"$in": names}}
 	}
-	cur, err := c.db.Collection(store.CollectionName).Find(ctx, filter)
+	cur, err := c.DB.Collection(store.CollectionName).Find(ctx, filter)
 	if err != nil {
 		return nil, err
 	}
@@ -83,7 +84,7 @@ func waitSettled(ctx context.Context, c *conns, want map[string]store.Phase, dea
 			log.Info(label+": waiting", "settled", fmt.Sprintf("%d/%d", done, len(names)), "phases", phaseSummary(byPhase), "read_error", errString(err))
 			lastLog = time.Now()
 		}
-		sleep(ctx, time.Second)
+		apiclient.Sleep(ctx, time.Second)
 	}
 }
 
@@ -135,7 +136,7 @@ func newSecretWatch(c *conns) *secretWatch {
 func (w *secretWatch) run(ctx context.Context, interval time.Duration) {
 	for ctx.Err() == nil {
 		w.poll(ctx)
-		sleep(ctx, interval)
+		apiclient.Sleep(ctx, interval)
 	}
 }
 
@@ -145,7 +146,7 @@ func (w *secretWatch) poll(ctx context.Context) {
 	w.mu.Lock()
 	c := w.c
 	w.mu.Unlock()
-	list, err := c.kube.CoreV1().Secrets("").List(pctx, metav1.ListOptions{LabelSelector: activities.LabelManagedBy + "=" + activities.ManagedBy})
+	list, err := c.Kube.CoreV1().Secrets("").List(pctx, metav1.ListOptions{LabelSelector: activities.LabelManagedBy + "=" + activities.ManagedBy})
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.polls++

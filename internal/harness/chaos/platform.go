@@ -3,28 +3,20 @@ package chaos
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
 	"sync"
 	"time"
 
-	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
-	"go.temporal.io/sdk/client"
-	temporallog "go.temporal.io/sdk/log"
 	"helm.sh/helm/v3/pkg/chartutil"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/storeplatform/storeplatform/internal/auth"
+	"github.com/storeplatform/storeplatform/internal/config"
 	"github.com/storeplatform/storeplatform/internal/harness/childproc"
 	"github.com/storeplatform/storeplatform/internal/harness/devstack"
-	"github.com/storeplatform/storeplatform/internal/store"
+	"github.com/storeplatform/storeplatform/internal/harness/stack"
 	"github.com/storeplatform/storeplatform/internal/storechart"
-	"github.com/storeplatform/storeplatform/workflows"
 )
 
 // Names the platform runs under on the chaos stack.
@@ -40,52 +32,23 @@ const (
 
 // conns are the suite's own clients of one stack: what it observes the
 // platform through, never what the platform uses.
-type conns struct {
-	kubeconfig string
-	rest       *rest.Config
-	kube       kubernetes.Interface
-	mongo      *mongo.Client
-	db         *mongo.Database
-	temporal   client.Client
-}
+type conns struct{ *stack.Conns }
 
+// dial connects the suite's clients to a platform's dependencies.
 func dial(ctx context.Context, kubeconfig, mongoURI, temporalAddr string) (*conns, error) {
-	c := &conns{kubeconfig: kubeconfig}
-	var err error
-	if c.rest, err = clientcmd.BuildConfigFromFlags("", kubeconfig); err != nil {
+	c, err := stack.Dial(ctx, stack.Addrs{Kubeconfig: kubeconfig, MongoURI: mongoURI, TemporalAddress: temporalAddr, DB: dbName},
+		stack.ClientOptions{KubeTimeout: 30 * time.Second})
+	if err != nil {
 		return nil, err
 	}
-	c.rest.Timeout = 30 * time.Second
-	if c.kube, err = kubernetes.NewForConfig(c.rest); err != nil {
-		return nil, err
-	}
-	if c.mongo, err = mongo.Connect(options.Client().ApplyURI(mongoURI).SetServerSelectionTimeout(10 * time.Second)); err != nil {
-		return nil, err
-	}
-	c.db = c.mongo.Database(dbName)
-	dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	if c.temporal, err = client.DialContext(dctx, client.Options{HostPort: temporalAddr,
-		Logger: temporallog.NewStructuredLogger(slog.New(slog.DiscardHandler))}); err != nil {
-		_ = c.mongo.Disconnect(ctx)
-		return nil, err
-	}
-	return c, nil
+	return &conns{c}, nil
 }
 
-func (c *conns) close() {
-	if c.temporal != nil {
-		c.temporal.Close()
-	}
-	if c.mongo != nil {
-		_ = c.mongo.Disconnect(context.Background())
-	}
-}
+func (c *conns) close() { c.Conns.Close() }
 
 // token makes an API token of tenant straight in the database.
 func (c *conns) token(ctx context.Context, tenant string, role auth.Role) (string, error) {
-	plain, _, err := auth.NewMongoTokens(c.db).Create(ctx, tenant, role, "chaos", time.Now())
-	return plain, err
+	return c.Token(ctx, tenant, role, "chaos")
 }
 
 // platform is the chaos stack: devstack's processes (FerretDB among them,
@@ -94,9 +57,9 @@ func (c *conns) token(ctx context.Context, tenant string, role auth.Role) (strin
 // which the scenarios kill and start again.
 type platform struct {
 	opts   Options
-	stack  *devstack.Stack
+	stack  *stack.Stack
 	c      *conns
-	env    []string
+	cfg    config.Config
 	apiURL string
 	logDir string
 
@@ -116,10 +79,10 @@ func startPlatform(ctx context.Context, o Options) (*platform, error) {
 		return nil, err
 	}
 	var err error
-	p.stack, err = devstack.Start(ctx, devstack.Options{
-		Dir: filepath.Join(o.Dir, "stack"), BinDir: o.BinDir, Nodes: 6, TemporalUIPort: -1,
-		SearchAttributes: workflows.SearchAttributeFlags(), FerretDBCommand: o.FerretDBCommand,
-		Logger: o.Logger, StartTimeout: 5 * time.Minute,
+	p.stack, err = stack.Start(ctx, stack.Options{
+		Stack: devstack.Options{Dir: filepath.Join(o.Dir, "stack"), BinDir: o.BinDir, Nodes: 6, TemporalUIPort: -1,
+			FerretDBCommand: o.FerretDBCommand, Logger: o.Logger, StartTimeout: 5 * time.Minute},
+		RepoRoot: o.RepoRoot, DB: dbName, Clients: stack.ClientOptions{KubeTimeout: 30 * time.Second},
 	})
 	if err != nil {
 		return nil, err
@@ -130,33 +93,11 @@ func startPlatform(ctx context.Context, o Options) (*platform, error) {
 			p.stop()
 		}
 	}()
-	if p.c, err = dial(ctx, p.stack.Kubeconfig(), p.stack.MongoURI(), p.stack.TemporalAddress()); err != nil {
+	p.c = &conns{&p.stack.Conns}
+	if p.cfg, err = p.config(); err != nil {
 		return nil, err
 	}
-	// As `storeplatform dev` does: the indexes exist before the API and the
-	// workers start, which would create them at once.
-	if err := store.NewMongoRepository(p.c.db).EnsureIndexes(ctx); err != nil {
-		return nil, err
-	}
-	if err := auth.NewMongoTokens(p.c.db).EnsureIndexes(ctx); err != nil {
-		return nil, err
-	}
-	versions, err := packageVersion(o.RepoRoot, filepath.Join(o.Dir, "versions"), RolloutVersion)
-	if err != nil {
-		return nil, err
-	}
-	port, err := childproc.FreePort()
-	if err != nil {
-		return nil, err
-	}
-	p.apiURL = "http://127.0.0.1:" + strconv.Itoa(port)
-	p.env = []string{
-		"TEMPORAL_ADDRESS=" + p.stack.TemporalAddress(), "MONGODB_URI=" + p.stack.MongoURI(), "MONGODB_DB=" + dbName,
-		"KUBECONFIG=" + p.stack.Kubeconfig(), "TEMPORAL_TASK_QUEUE=" + taskQueue,
-		"CHART_DIR=" + filepath.Join(o.RepoRoot, "charts", "store"), "CHART_VERSIONS_DIR=" + versions,
-		"STORE_PROFILE=local", "LOG_LEVEL=info", "LOG_FORMAT=json", "WEB_DIR=",
-		"LISTEN_ADDR=127.0.0.1:" + strconv.Itoa(port), "STORE_LIMIT=100000",
-	}
+	p.apiURL = "http://" + p.cfg.ListenAddr
 	if err := p.startAPI(); err != nil {
 		return nil, err
 	}
@@ -174,10 +115,26 @@ func startPlatform(ctx context.Context, o Options) (*platform, error) {
 	return p, nil
 }
 
-func (p *platform) bin() string { return filepath.Join(p.opts.BinDir, "storeplatform") }
+// config is the configuration of the platform's processes: the stack's,
+// the chart packaged as RolloutVersion in CHART_VERSIONS_DIR, a free port
+// for the API, and a store limit no scenario reaches.
+func (p *platform) config() (config.Config, error) {
+	cfg := p.stack.Config()
+	versions, err := packageVersion(p.opts.RepoRoot, filepath.Join(p.opts.Dir, "versions"), RolloutVersion)
+	if err != nil {
+		return cfg, err
+	}
+	port, err := childproc.FreePort()
+	if err != nil {
+		return cfg, err
+	}
+	cfg.TaskQueue, cfg.ChartVersionsDir = taskQueue, versions
+	cfg.ListenAddr, cfg.StoreLimit = "127.0.0.1:"+strconv.Itoa(port), 100000
+	return cfg, nil
+}
 
 func (p *platform) startAPI() error {
-	c, err := childproc.Start("api", filepath.Join(p.logDir, "api.log"), "api listening", p.env, p.bin(), "api")
+	c, err := stack.StartAPI("api", p.cfg, p.opts.BinDir, p.logDir)
 	if err != nil {
 		return err
 	}
@@ -185,10 +142,7 @@ func (p *platform) startAPI() error {
 	p.api = c
 	p.mu.Unlock()
 	go p.supervise(c, func() error { return p.startAPI() })
-	if err := c.WaitUp(2 * time.Minute); err != nil {
-		return err
-	}
-	return childproc.WaitHTTP(p.apiURL+"/health", time.Minute)
+	return stack.APIReady(c, p.cfg)
 }
 
 // startWorker starts worker slot i (again); its output is appended to
@@ -198,7 +152,7 @@ func (p *platform) startWorker(i int) error {
 	p.gens[i]++
 	name := fmt.Sprintf("worker-%d.%d", i+1, p.gens[i])
 	p.mu.Unlock()
-	c, err := childproc.Start(name, filepath.Join(p.logDir, fmt.Sprintf("worker-%d.log", i+1)), "worker polling", p.env, p.bin(), "worker")
+	c, err := stack.StartWorker(name, fmt.Sprintf("worker-%d", i+1), p.cfg, p.opts.BinDir, p.logDir)
 	if err != nil {
 		return err
 	}
@@ -253,10 +207,7 @@ func (p *platform) stop() {
 			c.Stop(15 * time.Second)
 		}
 	}
-	if p.c != nil {
-		p.c.close()
-	}
-	if p.stack != nil {
+	if p.stack != nil { // and the suite's clients with it
 		p.stack.Stop()
 	}
 }

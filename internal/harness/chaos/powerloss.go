@@ -9,15 +9,16 @@ import (
 	"time"
 
 	"github.com/storeplatform/storeplatform/internal/auth"
+	"github.com/storeplatform/storeplatform/internal/harness/apiclient"
 	"github.com/storeplatform/storeplatform/internal/harness/childproc"
 	"github.com/storeplatform/storeplatform/internal/store"
 )
 
-// The ports `storeplatform dev` always uses for the control plane (it has
+// The ports `storeplatform-dev` always uses for the control plane (it has
 // no flags for them): scenario 6 needs them free.
 var devFixedPorts = []int{6443, 2379, 2380, 10247}
 
-// devInstance is one `storeplatform dev` process (the API, a worker and
+// devInstance is one `storeplatform-dev` process (the API, a worker and
 // the whole stack in one) on a data directory.
 type devInstance struct {
 	dir                             string
@@ -28,15 +29,15 @@ type devInstance struct {
 
 func (d *devInstance) apiURL() string { return "http://127.0.0.1:" + strconv.Itoa(d.listen) }
 
-// start runs `storeplatform dev` on d's directory and ports and waits until
+// start runs `storeplatform-dev` on d's directory and ports and waits until
 // it prints that the platform is running.
 func (d *devInstance) start(ctx context.Context, o Options) error {
-	args := []string{"dev", "--dir", d.dir, "--bin", o.BinDir,
+	args := []string{"--dir", d.dir, "--bin", o.BinDir,
 		"--listen", "127.0.0.1:" + strconv.Itoa(d.listen),
 		"--temporal-port", strconv.Itoa(d.temporalPort), "--temporal-ui-port", "-1", "--mongo-port", strconv.Itoa(d.mongoPort),
 		"--chart-dir", filepath.Join(o.RepoRoot, "charts", "store"), "--web-dir="}
 	proc, err := childproc.Start("dev", filepath.Join(d.dir, "dev.log"), "Store Platform is running",
-		[]string{"KUBECONFIG="}, filepath.Join(o.BinDir, "storeplatform"), args...)
+		[]string{"KUBECONFIG="}, filepath.Join(o.BinDir, "storeplatform-dev"), args...)
 	if err != nil {
 		return err
 	}
@@ -86,16 +87,16 @@ func portsFree(ports []int, timeout time.Duration) error {
 	}
 }
 
-// powerLoss is scenario 6: `storeplatform dev` (API, worker and stack in
+// powerLoss is scenario 6: `storeplatform-dev` (API, worker and stack in
 // one process tree) gets the stores requested; once a quarter are ready it
 // is SIGKILLed — its children die with it — and started again on the same
 // data directory. The same load without the fault, on a fresh directory, is
 // the baseline.
 func (s *suite) powerLoss(ctx context.Context) *Result {
 	count := s.opts.Scale.Stores[6]
-	res := &Result{N: 6, Name: scenarioNames[6], Load: fmt.Sprintf("%d creates at once through the API of storeplatform dev (%d tenants: its store limit is 5)", count, (count+4)/5)}
+	res := &Result{N: 6, Name: scenarioNames[6], Load: fmt.Sprintf("%d creates at once through the API of storeplatform-dev (%d tenants: its store limit is 5)", count, (count+4)/5)}
 	if err := portsFree(devFixedPorts, time.Second); err != nil {
-		res.NotRun = fmt.Sprintf("storeplatform dev needs the ports %v (no flags for them), and %v; is `make dev` running?", devFixedPorts, err)
+		res.NotRun = fmt.Sprintf("storeplatform-dev needs the ports %v (no flags for them), and %v; is `make dev` running?", devFixedPorts, err)
 		return res
 	}
 	t0 := time.Now()
@@ -112,7 +113,7 @@ func (s *suite) powerLoss(ctx context.Context) *Result {
 	return res
 }
 
-// devRun runs count creates on a new `storeplatform dev` in dir, with a
+// devRun runs count creates on a new `storeplatform-dev` in dir, with a
 // power loss when powerLoss, checks the invariants, and returns the time to
 // all-ready. For the power loss it fills res.
 func (s *suite) devRun(ctx context.Context, dir string, count int, powerLoss bool, res *Result) (time.Duration, error) {
@@ -131,9 +132,9 @@ func (s *suite) devRun(ctx context.Context, dir string, count int, powerLoss boo
 	defer d.stop()
 	t0 := time.Now()
 	if err := d.start(ctx, s.opts); err != nil {
-		return 0, fmt.Errorf("storeplatform dev: %w", err)
+		return 0, fmt.Errorf("storeplatform-dev: %w", err)
 	}
-	s.log.Info("scenario 6: storeplatform dev running", "dir", dir, "elapsed", time.Since(t0).Round(time.Second), "power_loss", powerLoss)
+	s.log.Info("scenario 6: storeplatform-dev running", "dir", dir, "elapsed", time.Since(t0).Round(time.Second), "power_loss", powerLoss)
 	sw := newSecretWatch(d.c)
 	wctx, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()
@@ -142,7 +143,7 @@ func (s *suite) devRun(ctx context.Context, dir string, count int, powerLoss boo
 	const perTenant = 5 // dev's STORE_LIMIT
 	names := storeNames(6, count)
 	want := wantAll(names, store.PhaseReady)
-	client := newAPIClient(d.apiURL())
+	client := apiclient.New(d.apiURL(), apiclient.Options{})
 	toks := make([]string, (count+perTenant-1)/perTenant)
 	for i := range toks {
 		t, err := d.c.token(ctx, fmt.Sprintf("s6-t%d", i+1), auth.RoleTenant)
@@ -168,13 +169,13 @@ func (s *suite) devRun(ctx context.Context, dir string, count int, powerLoss boo
 		d.c = nil
 		restarted := time.Now()
 		if err := d.start(ctx, s.opts); err != nil {
-			return 0, fmt.Errorf("storeplatform dev after the power loss: %w", err)
+			return 0, fmt.Errorf("storeplatform-dev after the power loss: %w", err)
 		}
 		back := time.Now()
 		// The same watch goes on: the values seen before the power loss are
 		// the first ones.
 		sw.setConns(d.c)
-		res.Faults = fmt.Sprintf("storeplatform dev SIGKILLed with its stack when %d/%d were ready (all its processes gone %s later), started again on the same directory: running %s later",
+		res.Faults = fmt.Sprintf("storeplatform-dev SIGKILLed with its stack when %d/%d were ready (all its processes gone %s later), started again on the same directory: running %s later",
 			ready, count, fmtDur(gone), fmtDur(back.Sub(restarted)))
 		first := s.firstProgress(ctx, d.c, names, back)
 		recs := waitSettled(ctx, d.c, want, deadline, s.log, "scenario 6")
@@ -189,7 +190,7 @@ func (s *suite) devRun(ctx context.Context, dir string, count int, powerLoss boo
 	sw.poll(ctx)
 	base := &Result{N: 6}
 	s.judge(ctx, base, d.c, sw, want, map[string]bool{})
-	api, bad := client.takeStats()
+	api, bad := client.TakeStats()
 	for _, b := range bad {
 		base.fail("API: %s", b)
 	}
@@ -210,13 +211,13 @@ func (s *suite) devRun(ctx context.Context, dir string, count int, powerLoss boo
 }
 
 // submitTo asks client for the stores names at once.
-func submitTo(ctx context.Context, client *apiClient, toks, names []string, perTenant int) error {
+func submitTo(ctx context.Context, client *apiclient.Client, toks, names []string, perTenant int) error {
 	errs := make(chan error, len(names))
 	for i, name := range names {
 		go func() {
-			a, err := client.createStore(ctx, toks[i/perTenant], name)
-			if err == nil && a.status != 202 {
-				err = fmt.Errorf("POST /api/stores %s: %d %.200s", name, a.status, a.body)
+			a, err := client.CreateStore(ctx, toks[i/perTenant], "Chaos", name)
+			if err == nil && a.Status != 202 {
+				err = fmt.Errorf("POST /api/stores %s: %d %.200s", name, a.Status, a.Body)
 			}
 			errs <- err
 		}()

@@ -15,6 +15,7 @@ import (
 
 	"github.com/storeplatform/storeplatform/api"
 	"github.com/storeplatform/storeplatform/internal/auth"
+	"github.com/storeplatform/storeplatform/internal/harness/apiclient"
 	"github.com/storeplatform/storeplatform/internal/store"
 	"github.com/storeplatform/storeplatform/workflows"
 )
@@ -79,7 +80,7 @@ func (s *suite) createDeleteRaces(ctx context.Context) *Result {
 				}
 				steps.Store(&m)
 			}
-			sleep(pctx, 100*time.Millisecond)
+			apiclient.Sleep(pctx, 100*time.Millisecond)
 		}
 	}()
 	reached := func(name string, target int) bool {
@@ -100,50 +101,50 @@ func (s *suite) createDeleteRaces(ctx context.Context) *Result {
 	for i, name := range names {
 		wg.Go(func() {
 			tok := toks[i/perTenant]
-			a, err := s.api.createStore(ctx, tok, name)
-			if err != nil || a.status != http.StatusAccepted {
+			a, err := s.api.CreateStore(ctx, tok, "Chaos", name)
+			if err != nil || a.Status != http.StatusAccepted {
 				mu.Lock()
-				res.fail("POST /api/stores %s: %d %v", name, a.status, err)
+				res.fail("POST /api/stores %s: %d %v", name, a.Status, err)
 				mu.Unlock()
 				return
 			}
 			deadline := time.Now().Add(s.opts.Scale.Deadline / 2)
 			for targets[i] > 0 && !reached(name, targets[i]) && time.Now().Before(deadline) && ctx.Err() == nil {
-				sleep(ctx, 50*time.Millisecond)
+				apiclient.Sleep(ctx, 50*time.Millisecond)
 			}
-			sleep(ctx, jitter[i])
+			apiclient.Sleep(ctx, jitter[i])
 			moment := "?"
-			if g, err := s.api.do(ctx, tok, http.MethodGet, "/api/stores/"+name, nil); err == nil && g.status == http.StatusOK {
-				moment = creationMoment(g.body)
+			if g, err := s.api.Do(ctx, tok, http.MethodGet, "/api/stores/"+name, nil); err == nil && g.Status == http.StatusOK {
+				moment = creationMoment(g.Body)
 			}
-			d, err := s.api.do(ctx, tok, http.MethodDelete, "/api/stores/"+name, nil)
+			d, err := s.api.Do(ctx, tok, http.MethodDelete, "/api/stores/"+name, nil)
 			// The resurrection race: the same POST again, at once. A store
 			// being deleted refuses it (409); one whose deletion has not
 			// written its phase yet answers the same store (202, generation
 			// 1, nothing started); one already deleted gets generation 2,
 			// which is deleted too.
-			again, aerr := s.api.createStore(ctx, tok, name)
+			again, aerr := s.api.CreateStore(ctx, tok, "Chaos", name)
 			var gen2 bool
-			if aerr == nil && again.status == http.StatusAccepted {
+			if aerr == nil && again.Status == http.StatusAccepted {
 				var sr api.StoreResponse
-				if json.Unmarshal(again.body, &sr) == nil && sr.Generation > 1 {
+				if json.Unmarshal(again.Body, &sr) == nil && sr.Generation > 1 {
 					gen2 = true
-					_, _ = s.api.do(ctx, tok, http.MethodDelete, "/api/stores/"+name, nil)
+					_, _ = s.api.Do(ctx, tok, http.MethodDelete, "/api/stores/"+name, nil)
 				}
 			}
 			mu.Lock()
 			defer mu.Unlock()
 			moments[moment]++
-			if err != nil || d.status != http.StatusAccepted {
-				res.fail("DELETE /api/stores/%s: %d %v %.200s", name, d.status, err, d.body)
+			if err != nil || d.Status != http.StatusAccepted {
+				res.fail("DELETE /api/stores/%s: %d %v %.200s", name, d.Status, err, d.Body)
 			}
 			switch {
-			case aerr != nil || (again.status != http.StatusConflict && again.status != http.StatusAccepted):
-				res.fail("POST /api/stores %s again after its DELETE: %d %v %.200s", name, again.status, aerr, again.body)
+			case aerr != nil || (again.Status != http.StatusConflict && again.Status != http.StatusAccepted):
+				res.fail("POST /api/stores %s again after its DELETE: %d %v %.200s", name, again.Status, aerr, again.Body)
 			case gen2:
 				againCodes["202, generation 2"]++
 			default:
-				againCodes[fmt.Sprint(again.status)]++
+				againCodes[fmt.Sprint(again.Status)]++
 			}
 		})
 	}
@@ -237,17 +238,17 @@ func (s *suite) rollout(ctx context.Context) *Result {
 	deadline := start.Add(s.opts.Scale.KillFor + s.opts.Scale.Deadline)
 	changed := s.changeAll(ctx, res, tok, names)
 	s.waitOperations(ctx, changed, deadline)
-	a, err := s.api.do(ctx, admin, http.MethodPost, "/api/rollouts", map[string]any{
+	a, err := s.api.Do(ctx, admin, http.MethodPost, "/api/rollouts", map[string]any{
 		"chartVersion": RolloutVersion, "canary": 1, "batchSize": 10, "maxFailures": 0, "selector": map[string]string{"tenant": tenant}})
 	var (
 		st        workflows.RolloutState
 		rolloutID string
 	)
-	if err != nil || a.status != http.StatusAccepted {
-		res.fail("POST /api/rollouts: %d %v %.300s", a.status, err, a.body)
+	if err != nil || a.Status != http.StatusAccepted {
+		res.fail("POST /api/rollouts: %d %v %.300s", a.Status, err, a.Body)
 	} else {
 		var sum api.RolloutSummary
-		_ = json.Unmarshal(a.body, &sum)
+		_ = json.Unmarshal(a.Body, &sum)
 		rolloutID = sum.ID
 		rolloutRun.Store(&rolloutID)
 		st = s.waitRollout(ctx, admin, rolloutID, deadline)
@@ -266,7 +267,7 @@ func (s *suite) rollout(ctx context.Context) *Result {
 	// until the rollout's last run closed.
 	res.TimeToAll = 0
 	if rolloutID != "" && st.Status == workflows.RolloutCompleted && res.Ready == count {
-		if d, err := s.p.c.temporal.DescribeWorkflow(ctx, workflows.RolloutWorkflowID(rolloutID), ""); err == nil && d.WorkflowCloseTime != nil {
+		if d, err := s.p.c.Temporal.DescribeWorkflow(ctx, workflows.RolloutWorkflowID(rolloutID), ""); err == nil && d.WorkflowCloseTime != nil {
 			res.TimeToAll = d.WorkflowCloseTime.Sub(start)
 		}
 	}
@@ -288,11 +289,11 @@ func (s *suite) changeAll(ctx context.Context, res *Result, tok string, names []
 	for _, n := range names {
 		wg.Go(func() {
 			title := "Changed " + n
-			a, err := s.api.do(ctx, tok, http.MethodPatch, "/api/stores/"+n, map[string]any{"title": title})
+			a, err := s.api.Do(ctx, tok, http.MethodPatch, "/api/stores/"+n, map[string]any{"title": title})
 			mu.Lock()
 			defer mu.Unlock()
-			if err != nil || a.status != http.StatusAccepted {
-				res.fail("PATCH /api/stores/%s: %d %v %.200s", n, a.status, err, a.body)
+			if err != nil || a.Status != http.StatusAccepted {
+				res.fail("PATCH /api/stores/%s: %d %v %.200s", n, a.Status, err, a.Body)
 				return
 			}
 			changed[n] = title
@@ -318,7 +319,7 @@ func (s *suite) waitOperations(ctx context.Context, changed map[string]string, d
 		if err == nil && busy == 0 {
 			return
 		}
-		sleep(ctx, time.Second)
+		apiclient.Sleep(ctx, time.Second)
 	}
 }
 
@@ -327,9 +328,9 @@ func (s *suite) waitRollout(ctx context.Context, admin, id string, deadline time
 	var st workflows.RolloutState
 	last := time.Time{}
 	for time.Now().Before(deadline) && ctx.Err() == nil {
-		a, err := s.api.do(ctx, admin, http.MethodGet, "/api/rollouts/"+id, nil)
+		a, err := s.api.Do(ctx, admin, http.MethodGet, "/api/rollouts/"+id, nil)
 		var now workflows.RolloutState // a fresh one: Unmarshal merges maps
-		if err == nil && a.status == http.StatusOK && json.Unmarshal(a.body, &now) == nil {
+		if err == nil && a.Status == http.StatusOK && json.Unmarshal(a.Body, &now) == nil {
 			st = now
 			switch st.Status {
 			case workflows.RolloutCompleted, workflows.RolloutFailed, workflows.RolloutAborted:
@@ -340,7 +341,7 @@ func (s *suite) waitRollout(ctx context.Context, admin, id string, deadline time
 				last = time.Now()
 			}
 		}
-		sleep(ctx, 2*time.Second)
+		apiclient.Sleep(ctx, 2*time.Second)
 	}
 	return st
 }
@@ -413,7 +414,7 @@ func operationRuns(ctx context.Context, c *conns, id string) (map[string]int, er
 	out := map[string]int{}
 	var token []byte
 	for {
-		resp, err := c.temporal.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
+		resp, err := c.Temporal.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
 			Query: fmt.Sprintf("WorkflowId = '%s'", id), NextPageToken: token})
 		if err != nil {
 			return out, err

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/storeplatform/storeplatform/internal/harness/apiclient"
 	"github.com/storeplatform/storeplatform/internal/harness/docsection"
 )
 
@@ -235,7 +236,7 @@ func (r *Report) Markdown() string {
 			continue
 		}
 		fmt.Fprintf(&b, "| %d | %d | %d | %d | %d (%s) | %s | %s |\n", res.N, res.OrphanReleases, res.Mismatches, res.SecretsChanged,
-			res.SecretHits, fmtBytes(res.ScannedBytes), cell(statusSummary(res.API)), fmtDur(res.Elapsed.Round(time.Second)))
+			res.SecretHits, fmtBytes(res.ScannedBytes), cell(apiclient.StatusSummary(res.API)), fmtDur(res.Elapsed.Round(time.Second)))
 	}
 	for _, res := range r.Results {
 		fmt.Fprintf(&b, "\n**%d. %s.** ", res.N, res.Name)
@@ -373,7 +374,7 @@ func (s *suite) scanLogs(results []*Result, logs, extra []string) {
 	s.log.Info("secret scan", "values", len(owners), "files", len(logs)+len(extra), "bytes", scanned, "hits", len(hits))
 }
 
-// scanDev is scanLogs for a `storeplatform dev` of scenario 6: its output
+// scanDev is scanLogs for a `storeplatform-dev` of scenario 6: its output
 // (the API's and the worker's logs), its stack's logs and Temporal's
 // database.
 func (s *suite) scanDev(_ context.Context, res *Result, d *devInstance, sw *secretWatch) {

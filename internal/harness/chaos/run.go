@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/storeplatform/storeplatform/internal/auth"
+	"github.com/storeplatform/storeplatform/internal/harness/apiclient"
 	"github.com/storeplatform/storeplatform/internal/store"
 )
 
@@ -109,7 +110,7 @@ type suite struct {
 	log  *slog.Logger
 	rng  *rand.Rand
 	p    *platform
-	api  *apiClient
+	api  *apiclient.Client
 	sw   *secretWatch
 	// reported holds the orphans that earlier checks already counted.
 	reported map[string]bool
@@ -120,7 +121,7 @@ type suite struct {
 	tokens   map[string]string
 }
 
-// Run runs the scenarios of o.Scale (scenario 6 on a `storeplatform dev`
+// Run runs the scenarios of o.Scale (scenario 6 on a `storeplatform-dev`
 // of its own, the others on one shared chaos stack) and returns their
 // results in the order of their numbers. An error means the suite itself
 // could not run (no stack), not that an invariant failed.
@@ -145,7 +146,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		if err != nil {
 			return nil, fmt.Errorf("chaos stack: %w", err)
 		}
-		s.p, s.api, s.sw = p, newAPIClient(p.apiURL), newSecretWatch(p.c)
+		s.p, s.api, s.sw = p, apiclient.New(p.apiURL, apiclient.Options{}), newSecretWatch(p.c)
 		wctx, stopWatch := context.WithCancel(ctx)
 		watched := make(chan struct{})
 		go func() { s.sw.run(wctx, 500*time.Millisecond); close(watched) }()

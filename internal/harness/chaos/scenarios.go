@@ -16,6 +16,7 @@ import (
 	"github.com/storeplatform/storeplatform/api"
 	"github.com/storeplatform/storeplatform/internal/auth"
 	"github.com/storeplatform/storeplatform/internal/deps"
+	"github.com/storeplatform/storeplatform/internal/harness/apiclient"
 	"github.com/storeplatform/storeplatform/internal/harness/devstack"
 	"github.com/storeplatform/storeplatform/internal/store"
 	"github.com/storeplatform/storeplatform/workflows"
@@ -28,7 +29,7 @@ var scenarioNames = map[int]string{
 	3: "FerretDB (MongoDB) stopped for a while",
 	4: "kube-apiserver killed and restarted",
 	5: "Create/delete races",
-	6: "Power loss: storeplatform dev SIGKILLed with its stack",
+	6: "Power loss: storeplatform-dev SIGKILLed with its stack",
 	7: "Changes and a fleet rollout with workers SIGKILLed",
 }
 
@@ -50,10 +51,10 @@ func (s *suite) submit(ctx context.Context, res *Result, prefix string, names []
 	var mu sync.Mutex
 	for i, name := range names {
 		wg.Go(func() {
-			a, err := s.api.createStore(ctx, toks[i/perTenant], name)
-			if err != nil || a.status != http.StatusAccepted {
+			a, err := s.api.CreateStore(ctx, toks[i/perTenant], "Chaos", name)
+			if err != nil || a.Status != http.StatusAccepted {
 				mu.Lock()
-				res.fail("POST /api/stores %s: %d %v %.200s", name, a.status, err, a.body)
+				res.fail("POST /api/stores %s: %d %v %.200s", name, a.Status, err, a.Body)
 				mu.Unlock()
 			}
 		})
@@ -95,7 +96,7 @@ func (s *suite) waitMidRun(ctx context.Context, c *conns, want map[string]store.
 		if ready*4 >= len(want) || time.Now().After(deadline) || ctx.Err() != nil {
 			return ready
 		}
-		sleep(ctx, 250*time.Millisecond)
+		apiclient.Sleep(ctx, 250*time.Millisecond)
 	}
 }
 
@@ -123,7 +124,7 @@ func (s *suite) waitInstalls(ctx context.Context, want map[string]store.Phase, l
 		if (installs > 0 && ready > 0 && ready*8 >= len(want)) || time.Now().After(deadline) || ctx.Err() != nil {
 			return ready, installs
 		}
-		sleep(ctx, 100*time.Millisecond)
+		apiclient.Sleep(ctx, 100*time.Millisecond)
 	}
 }
 
@@ -159,7 +160,7 @@ func (s *suite) finish(ctx context.Context, res *Result, want map[string]store.P
 	res.ReadyTimes = perStoreTimes(recs, start)
 	s.sw.poll(ctx)
 	s.judge(ctx, res, s.p.c, s.sw, want, s.reported)
-	res.API, res.APIBad = s.api.takeStats()
+	res.API, res.APIBad = s.api.TakeStats()
 	for _, b := range res.APIBad {
 		res.fail("API: %s", b)
 	}
@@ -177,7 +178,7 @@ func (s *suite) judge(ctx context.Context, res *Result, c *conns, sw *secretWatc
 		if cl, err = c.snapshot(ctx); err == nil {
 			break
 		}
-		sleep(ctx, 3*time.Second)
+		apiclient.Sleep(ctx, 3*time.Second)
 	}
 	if err != nil {
 		res.fail("cannot read the cluster to check the invariants: %v", err)
@@ -329,7 +330,7 @@ func (s *suite) componentRestart(ctx context.Context, n int) *Result {
 		return res
 	}
 	s.log.Info(fmt.Sprintf("scenario %d: SIGKILLed %s", n, what), "ready", ready, "of", count)
-	sleep(ctx, down)
+	apiclient.Sleep(ctx, down)
 	if err := s.p.stack.Restart(proc); err != nil {
 		res.fail("restart %s: %v", proc, err)
 		return res
@@ -356,11 +357,11 @@ func (s *suite) waitComponent(ctx context.Context, proc string) (time.Time, erro
 		var err error
 		switch proc {
 		case devstack.ProcTemporal:
-			_, err = s.p.c.temporal.CheckHealth(cctx, &sdkclient.CheckHealthRequest{})
+			_, err = s.p.c.Temporal.CheckHealth(cctx, &sdkclient.CheckHealthRequest{})
 		case devstack.ProcKubeAPIServer:
-			err = deps.KubeReady(cctx, s.p.c.kube)
+			err = deps.KubeReady(cctx, s.p.c.Kube)
 		case devstack.ProcFerretDB:
-			err = s.p.c.mongo.Ping(cctx, nil)
+			err = s.p.c.Mongo.Ping(cctx, nil)
 		}
 		cancel()
 		if err == nil {
@@ -369,7 +370,7 @@ func (s *suite) waitComponent(ctx context.Context, proc string) (time.Time, erro
 		if time.Now().After(deadline) || ctx.Err() != nil {
 			return time.Now(), err
 		}
-		sleep(ctx, 200*time.Millisecond)
+		apiclient.Sleep(ctx, 200*time.Millisecond)
 	}
 }
 
@@ -399,7 +400,7 @@ func (s *suite) firstProgress(ctx context.Context, c *conns, names []string, sin
 	for time.Now().Before(deadline) && ctx.Err() == nil {
 		recs, err := c.records(ctx, names)
 		if err != nil {
-			sleep(ctx, 250*time.Millisecond)
+			apiclient.Sleep(ctx, 250*time.Millisecond)
 			continue
 		}
 		if base == nil {
@@ -417,7 +418,7 @@ func (s *suite) firstProgress(ctx context.Context, c *conns, names []string, sin
 				}
 			}
 		}
-		sleep(ctx, 250*time.Millisecond)
+		apiclient.Sleep(ctx, 250*time.Millisecond)
 	}
 	return time.Time{}
 }
@@ -467,7 +468,7 @@ func (s *suite) ferretOutage(ctx context.Context) *Result {
 	}
 	killedAt := time.Now()
 	s.log.Info("scenario 3: SIGKILLed FerretDB", "ready", ready, "of", count)
-	probe := newAPIClient(s.p.apiURL)
+	probe := apiclient.New(s.p.apiURL, apiclient.Options{})
 	var (
 		wg        sync.WaitGroup
 		mu        sync.Mutex
@@ -495,18 +496,18 @@ func (s *suite) ferretOutage(ctx context.Context) *Result {
 				}
 				pctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 				defer cancel()
-				a, err := probe.once(pctx, tok, r.method, r.path, body)
+				a, err := probe.Once(pctx, tok, r.method, r.path, body)
 				mu.Lock()
 				defer mu.Unlock()
 				answers = append(answers, probeAnswer{r.method + " " + strings.SplitN(r.path, "?", 2)[0], a, err})
-				if err == nil && a.status == http.StatusAccepted {
+				if err == nil && a.Status == http.StatusAccepted {
 					during = append(during, name)
 				}
 			})
 		}
-		sleep(ctx, 2*time.Second)
+		apiclient.Sleep(ctx, 2*time.Second)
 	}
-	sleep(ctx, down-time.Since(killedAt))
+	apiclient.Sleep(ctx, down-time.Since(killedAt))
 	if err := s.p.stack.Restart(devstack.ProcFerretDB); err != nil {
 		res.fail("restart ferretdb: %v", err)
 		return res
@@ -543,12 +544,12 @@ func (s *suite) ferretOutage(ctx context.Context) *Result {
 // probeAnswer is one answer of the API while a dependency was down.
 type probeAnswer struct {
 	route string
-	a     answer
+	a     apiclient.Answer
 	err   error
 }
 
 // judgeOutage: while MongoDB is down the API answers 503 problem+json
-// (never another 5xx, never no answer); the figures go to res.
+// (never another 5xx, never no apiclient.Answer); the figures go to res.
 func judgeOutage(res *Result, answers []probeAnswer) {
 	byRoute := map[string]map[int]int{}
 	var slowest time.Duration
@@ -557,30 +558,30 @@ func judgeOutage(res *Result, answers []probeAnswer) {
 		if byRoute[p.route] == nil {
 			byRoute[p.route] = map[int]int{}
 		}
-		st := p.a.status
+		st := p.a.Status
 		if p.err != nil {
 			st = 0
 		}
 		byRoute[p.route][st]++
-		slowest = max(slowest, p.a.elapsed)
+		slowest = max(slowest, p.a.Elapsed)
 		var ok bool
 		switch {
 		case p.err != nil:
 			bad[p.route+": no answer"]++
 		case st == http.StatusServiceUnavailable:
-			ok = strings.HasPrefix(p.a.ct, "application/problem+json") || p.route == "GET /health"
+			ok = strings.HasPrefix(p.a.ContentType, "application/problem+json") || p.route == "GET /health"
 			if !ok {
-				bad[fmt.Sprintf("%s: 503 with %q, not problem+json", p.route, p.a.ct)]++
+				bad[fmt.Sprintf("%s: 503 with %q, not problem+json", p.route, p.a.ContentType)]++
 			}
 		case st >= 500:
 			var prob api.Problem
-			_ = json.Unmarshal(p.a.body, &prob)
+			_ = json.Unmarshal(p.a.Body, &prob)
 			bad[fmt.Sprintf("%s: %d %s", p.route, st, prob.Detail)]++
 		}
 	}
 	var parts []string
 	for _, r := range sortedKeys(byRoute) {
-		parts = append(parts, r+" "+statusSummary(byRoute[r]))
+		parts = append(parts, r+" "+apiclient.StatusSummary(byRoute[r]))
 	}
 	res.note("answers while FerretDB was down (%d requests; slowest %s): %s", len(answers), fmtDur(slowest), strings.Join(parts, "; "))
 	keys := sortedKeys(bad)

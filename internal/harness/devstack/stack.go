@@ -16,7 +16,7 @@ import (
 )
 
 // Options configure a Stack. The zero value of each port picks a free port,
-// which is what tests want; `storeplatform dev` passes the well-known ports.
+// which is what tests want; `storeplatform-dev` passes the well-known ports.
 type Options struct {
 	// Dir holds the stack's data (etcd, Temporal and FerretDB files, PKI,
 	// kubeconfig, logs). Reused across runs.

@@ -21,19 +21,15 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/readpref"
-	sdkclient "go.temporal.io/sdk/client"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/storeplatform/storeplatform/api"
 	"github.com/storeplatform/storeplatform/internal/auth"
-	"github.com/storeplatform/storeplatform/internal/deps"
 	"github.com/storeplatform/storeplatform/internal/harness/docsection"
 	"github.com/storeplatform/storeplatform/internal/harness/fuzzhttp"
-	"github.com/storeplatform/storeplatform/internal/helmclient"
-	"github.com/storeplatform/storeplatform/internal/store"
-	"github.com/storeplatform/storeplatform/internal/storechart"
 	"github.com/storeplatform/storeplatform/internal/harness/testenv"
+	wiring "github.com/storeplatform/storeplatform/internal/platform"
+	"github.com/storeplatform/storeplatform/internal/store"
 )
 
 var env testenv.Env
@@ -304,10 +300,10 @@ func startPlatform(t *testing.T) *platform {
 	if err := p.stores.EnsureIndexes(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	tokens := p.makeTokens(t)
+	p.makeTokens(t)
 	env.StartWorker(t, p.db, queue)
 	stop := make(chan struct{})
-	srv := httptest.NewUnstartedServer(api.Router(p.options(t, tokens, queue, stop)))
+	srv := httptest.NewUnstartedServer(api.Router(p.options(t, queue, stop)))
 	srv.Config.ErrorLog = log.New(p.errorLog, "", 0)
 	srv.Config.ReadHeaderTimeout = 10 * time.Second
 	srv.Start()
@@ -350,27 +346,11 @@ func (p *platform) makeTokens(t *testing.T) *auth.MongoTokens {
 	return tokens
 }
 
-// options are the API's options as serveAPI sets them, with a small
-// dashboard build and the rate limit out of the way.
-func (p *platform) options(t *testing.T, tokens *auth.MongoTokens, queue string, stop chan struct{}) api.Options {
+// options are the API's options as `storeplatform api` builds them
+// (internal/platform) on the stack, with a small dashboard build, the
+// fuzzer's store limit and the rate limit out of the way.
+func (p *platform) options(t *testing.T, queue string, stop chan struct{}) api.Options {
 	t.Helper()
-	releases, err := helmclient.NewRunner(env.RESTConfig, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	chartDir := filepath.Join(env.RepoRoot, "charts", "store")
-	profile, err := storechart.LoadProfile(chartDir, "local")
-	if err != nil {
-		t.Fatal(err)
-	}
-	current, err := storechart.Load(chartDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	versions, err := storechart.LoadVersions(current, "")
-	if err != nil {
-		t.Fatal(err)
-	}
 	web := t.TempDir()
 	if err := os.MkdirAll(filepath.Join(web, "assets"), 0o755); err != nil {
 		t.Fatal(err)
@@ -380,23 +360,17 @@ func (p *platform) options(t *testing.T, tokens *auth.MongoTokens, queue string,
 			t.Fatal(err)
 		}
 	}
-	return api.Options{
-		Logger: slog.New(slog.NewTextHandler(p.apiLog, &slog.HandlerOptions{Level: slog.LevelWarn})),
-		Stores: p.stores, Tokens: tokens, Temporal: env.Temporal, TaskQueue: queue,
-		StoreLimit: storeLimit, Kube: env.Kube, Audit: api.NewMongoAudit(p.db), Stop: stop,
-		Releases: releases, Profile: profile, Versions: versions, Dashboard: api.DashboardDir(web),
-		// The fuzzer is one client sending as fast as the API answers:
-		// the limit would turn most requests into 429s.
-		RatePerSecond: 1e6, RateBurst: 1e6,
-		Checks: []api.Check{
-			{Name: "mongodb", Probe: func(ctx context.Context) error { return env.Mongo.Ping(ctx, readpref.Primary()) }},
-			{Name: "temporal", Probe: func(ctx context.Context) error {
-				_, err := env.Temporal.CheckHealth(ctx, &sdkclient.CheckHealthRequest{})
-				return err
-			}},
-			{Name: "kubernetes", Probe: func(ctx context.Context) error { return deps.KubeReady(ctx, env.Kube) }},
-		},
+	cfg := env.Config(p.db, queue)
+	cfg.WebDir, cfg.StoreLimit = web, storeLimit
+	o, err := wiring.APIOptions(t.Context(), cfg, env.Deps(p.db), slog.New(slog.NewTextHandler(p.apiLog, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	if err != nil {
+		t.Fatal(err)
 	}
+	o.Stop = stop
+	// The fuzzer is one client sending as fast as the API answers: the
+	// limit would turn most requests into 429s.
+	o.RatePerSecond, o.RateBurst = 1e6, 1e6
+	return o
 }
 
 // call sends one well-formed request as tenant.

@@ -12,7 +12,7 @@ import (
 // reads it from /openapi.json.
 func apiRoutes(t *testing.T) []Route {
 	t.Helper()
-	doc, err := os.ReadFile(filepath.Join("..", "..", "api", "openapi.json"))
+	doc, err := os.ReadFile(filepath.Join("..", "..", "..", "api", "openapi.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,7 +35,7 @@ func findRoute(t *testing.T, routes []Route, op string) Route {
 }
 
 func TestParseOpenAPIReadsEveryOperationOfTheAPI(t *testing.T) {
-	doc, err := os.ReadFile(filepath.Join("..", "..", "api", "openapi.json"))
+	doc, err := os.ReadFile(filepath.Join("..", "..", "..", "api", "openapi.json"))
 	if err != nil {
 		t.Fatal(err)
 	}

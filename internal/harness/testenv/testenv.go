@@ -23,15 +23,12 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"go.temporal.io/sdk/client"
-	temporallog "go.temporal.io/sdk/log"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/storeplatform/storeplatform/internal/harness/devstack"
-	"github.com/storeplatform/storeplatform/workflows"
+	"github.com/storeplatform/storeplatform/internal/harness/stack"
 )
 
 // Env is a running stack and clients connected to it.
@@ -45,6 +42,7 @@ type Env struct {
 	Temporal   client.Client
 	// RepoRoot is the repository's top directory.
 	RepoRoot string
+	st       *stack.Stack
 	started  bool
 }
 
@@ -85,64 +83,55 @@ func (e *Env) start(ctx context.Context) error {
 	e.RepoRoot = root
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	t0 := time.Now()
-	var dir string
-	// Free ports are picked before the processes bind them; another test
-	// package's stack starting at the same moment can take one in between.
-	// That is retried with fresh ports and a fresh directory.
-	for attempt := 1; ; attempt++ {
-		if dir, err = os.MkdirTemp("", "storeplatform-testenv-"); err != nil {
-			return err
-		}
-		e.Stack, err = devstack.Start(ctx, devstack.Options{
-			Dir:              dir,
-			BinDir:           filepath.Join(root, "bin"),
-			Kubeconfig:       os.Getenv("STOREPLATFORM_TEST_KUBECONFIG"),
-			TemporalUIPort:   -1,
-			SearchAttributes: workflows.SearchAttributeFlags(),
-			Logger:           logger,
-		})
-		if err == nil {
-			break
-		}
-		_ = os.RemoveAll(dir)
-		if attempt == 3 || !strings.Contains(err.Error(), "address already in use") {
-			return err
-		}
-		logger.Warn("testenv: a port was taken while the stack started; retrying", "attempt", attempt, "err", err)
-	}
-	logger.Info("testenv: stack ready", "elapsed", time.Since(t0).Round(time.Millisecond), "dir", dir)
-	e.Kubeconfig, e.MongoURI = e.Stack.Kubeconfig(), e.Stack.MongoURI()
-	if e.RESTConfig, err = clientcmd.BuildConfigFromFlags("", e.Kubeconfig); err != nil {
+	if e.st, err = startStack(ctx, root, logger); err != nil {
 		return err
 	}
-	if e.Kube, err = kubernetes.NewForConfig(e.RESTConfig); err != nil {
-		return err
-	}
-	if e.Mongo, err = mongo.Connect(options.Client().ApplyURI(e.MongoURI)); err != nil {
-		return err
-	}
-	if e.Temporal, err = client.DialContext(ctx, client.Options{
-		HostPort: e.Stack.TemporalAddress(),
-		Logger:   temporallog.NewStructuredLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))),
-	}); err != nil {
-		return err
-	}
+	logger.Info("testenv: stack ready", "elapsed", time.Since(t0).Round(time.Millisecond), "dir", e.st.Dir())
+	e.Stack, e.Kubeconfig, e.MongoURI = e.st.Stack, e.st.Kubeconfig(), e.st.MongoURI()
+	e.RESTConfig, e.Kube, e.Mongo, e.Temporal = e.st.REST, e.st.Kube, e.st.Mongo, e.st.Temporal
 	e.started = true
 	return nil
 }
 
-func (e *Env) stop(ctx context.Context) {
-	if e.Temporal != nil {
-		e.Temporal.Close()
-	}
-	if e.Mongo != nil {
-		_ = e.Mongo.Disconnect(ctx)
-	}
-	if e.Stack != nil {
-		e.Stack.Stop()
-		if os.Getenv("STOREPLATFORM_TEST_KEEP") == "" {
-			_ = os.RemoveAll(e.Stack.Dir())
+// startStack starts a stack in a new temporary directory. Free ports are
+// picked before the processes bind them; another test package's stack
+// starting at the same moment can take one in between. That is retried
+// with fresh ports and a fresh directory.
+func startStack(ctx context.Context, root string, logger *slog.Logger) (*stack.Stack, error) {
+	for attempt := 1; ; attempt++ {
+		dir, err := os.MkdirTemp("", "storeplatform-testenv-")
+		if err != nil {
+			return nil, err
 		}
+		st, err := stack.Start(ctx, stack.Options{
+			Stack: devstack.Options{
+				Dir:            dir,
+				BinDir:         filepath.Join(root, "bin"),
+				Kubeconfig:     os.Getenv("STOREPLATFORM_TEST_KUBECONFIG"),
+				TemporalUIPort: -1,
+				Logger:         logger,
+			},
+			RepoRoot: root,
+			Clients:  stack.ClientOptions{Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))},
+		})
+		if err == nil {
+			return st, nil
+		}
+		_ = os.RemoveAll(dir)
+		if attempt == 3 || !strings.Contains(err.Error(), "address already in use") {
+			return nil, err
+		}
+		logger.Warn("testenv: a port was taken while the stack started; retrying", "attempt", attempt, "err", err)
+	}
+}
+
+func (e *Env) stop(context.Context) {
+	if e.st == nil {
+		return
+	}
+	e.st.Stop()
+	if os.Getenv("STOREPLATFORM_TEST_KEEP") == "" {
+		_ = os.RemoveAll(e.st.Dir())
 	}
 }
 

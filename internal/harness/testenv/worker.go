@@ -3,17 +3,18 @@ package testenv
 import (
 	"context"
 	"log/slog"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/mongo"
-	sdkworker "go.temporal.io/sdk/worker"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	"github.com/storeplatform/storeplatform/internal/config"
+	"github.com/storeplatform/storeplatform/internal/deps"
+	"github.com/storeplatform/storeplatform/internal/platform"
+
 	"github.com/storeplatform/storeplatform/activities"
-	"github.com/storeplatform/storeplatform/worker"
 )
 
 // StartWorker runs an in-process worker with the real activities on queue,
@@ -41,34 +42,50 @@ type WorkerOptions struct {
 	StoreAccess []activities.StoreAccess
 }
 
-// StartWorkerWith is StartWorker with o.
+// StartWorkerWith is StartWorker with o: the platform's worker as
+// `storeplatform worker` builds it (internal/platform), in this process,
+// its activities polling every 250 ms.
 func (e *Env) StartWorkerWith(t testing.TB, db *mongo.Database, queue string, o WorkerOptions) {
 	t.Helper()
-	cfg, kube := e.RESTConfig, e.Kube
+	cfg := e.Config(db, queue)
+	cfg.ChartVersionsDir = o.VersionsDir
+	d := e.Deps(db)
 	if o.RESTConfig != nil {
 		var err error
-		cfg = o.RESTConfig
-		if kube, err = kubernetes.NewForConfig(cfg); err != nil {
+		d.KubeConfig = o.RESTConfig
+		if d.Kube, err = kubernetes.NewForConfig(o.RESTConfig); err != nil {
 			t.Fatal(err)
 		}
 	}
-	acts, err := worker.NewActivities(t.Context(), worker.ActivityDeps{
-		Kube: kube, RESTConfig: cfg, DB: db, Temporal: e.Temporal, Logger: slog.New(slog.DiscardHandler),
-	}, filepath.Join(e.RepoRoot, "charts", "store"), o.VersionsDir, "local")
+	w, err := platform.NewWorker(t.Context(), cfg, d, nil, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
-	acts.PollInterval = 250 * time.Millisecond
-	acts.StoreAccess = o.StoreAccess
+	w.Activities.PollInterval = 250 * time.Millisecond
+	w.Activities.StoreAccess = o.StoreAccess
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() {
-		done <- worker.Run(ctx, e.Temporal, worker.Options{TaskQueue: queue, Register: func(r sdkworker.Registry) { worker.Register(r, acts) }})
-	}()
+	go func() { done <- w.Run(ctx) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
 			t.Errorf("worker: %v", err)
 		}
 	})
+}
+
+// Config is the platform's configuration on this stack with db as its
+// database and queue as its task queue: every setting's default, the
+// repository's store chart with its local profile, no chart versions and
+// no dashboard.
+func (e *Env) Config(db *mongo.Database, queue string) config.Config {
+	cfg := e.st.Config()
+	cfg.MongoDB, cfg.TaskQueue = db.Name(), queue
+	cfg.ChartVersionsDir, cfg.WebDir = "", ""
+	return cfg
+}
+
+// Deps are the stack's connections with db as the platform's database.
+func (e *Env) Deps(db *mongo.Database) *deps.Deps {
+	return &deps.Deps{Mongo: e.Mongo, DB: db, Temporal: e.Temporal, Kube: e.Kube, KubeConfig: e.RESTConfig}
 }

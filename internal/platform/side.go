@@ -1,4 +1,4 @@
-package main
+package platform
 
 import (
 	"context"
@@ -11,12 +11,12 @@ import (
 	"time"
 )
 
-// servePprof serves net/http/pprof's handlers on addr until ctx ends, on a
+// ServePprof serves net/http/pprof's handlers on addr until ctx ends, on a
 // mux of their own: the API's router never exposes them. An empty addr (the
 // default) serves nothing. The profiles show the process's internals, so
 // addr should be a loopback address; `make bench` fetches the worker's CPU
 // profile through it.
-func servePprof(ctx context.Context, addr string, logger *slog.Logger) error {
+func ServePprof(ctx context.Context, addr string, logger *slog.Logger) error {
 	if addr == "" {
 		return nil
 	}
@@ -26,14 +26,14 @@ func servePprof(ctx context.Context, addr string, logger *slog.Logger) error {
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	_, err := serveSide(ctx, "PPROF_ADDR", addr, mux, logger)
+	_, err := ServeSide(ctx, "PPROF_ADDR", addr, mux, logger)
 	return err
 }
 
-// serveSide serves h on addr until ctx ends: a listener beside the
+// ServeSide serves h on addr until ctx ends: a listener beside the
 // process's main work (pprof, the worker's probes), named by its setting in
 // errors and logs. It returns the bound address.
-func serveSide(ctx context.Context, setting, addr string, h http.Handler, logger *slog.Logger) (string, error) {
+func ServeSide(ctx context.Context, setting, addr string, h http.Handler, logger *slog.Logger) (string, error) {
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", setting, err)
