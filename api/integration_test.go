@@ -73,7 +73,7 @@ func newPlatformWithVersions(t *testing.T, versionsDir string, opts ...func(*api
 	}
 	env.StartWorkerWithVersions(t, p.db, p.queue, versionsDir)
 	stop := make(chan struct{})
-	cfg := env.Config(p.db, p.queue)
+	cfg := env.Config(p.db.Name(), p.queue)
 	cfg.ChartVersionsDir = versionsDir
 	o, err := wiring.APIOptions(ctx, cfg, env.Deps(p.db), slog.New(slog.DiscardHandler))
 	if err != nil {

@@ -481,14 +481,13 @@ func TestStuckDeletionForcedWithTemporalCLI(t *testing.T) {
 // when it exits.
 func startBinaryWorker(t *testing.T, bin, queue, dbName string, versionsDir ...string) (cmd *exec.Cmd, exited chan struct{}) {
 	t.Helper()
-	cmd = exec.Command(bin, "worker")
-	cmd.Env = append(os.Environ(),
-		"TEMPORAL_ADDRESS="+env.Stack.TemporalAddress(), "MONGODB_URI="+env.MongoURI, "MONGODB_DB="+dbName,
-		"KUBECONFIG="+env.Kubeconfig, "TEMPORAL_TASK_QUEUE="+queue,
-		"CHART_DIR="+filepath.Join(env.RepoRoot, "charts", "store"), "STORE_PROFILE=local", "LOG_LEVEL=warn")
+	cfg := env.Config(dbName, queue)
+	cfg.LogLevel = "warn"
 	for _, d := range versionsDir {
-		cmd.Env = append(cmd.Env, "CHART_VERSIONS_DIR="+d)
+		cfg.ChartVersionsDir = d
 	}
+	cmd = exec.Command(bin, "worker")
+	cmd.Env = append(os.Environ(), cfg.Environ()...)
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {

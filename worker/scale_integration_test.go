@@ -29,15 +29,12 @@ type binaryPlatform struct {
 
 func newBinaryPlatform(t *testing.T, queue, dbName string) *binaryPlatform {
 	t.Helper()
-	return &binaryPlatform{logDir: t.TempDir(), env: []string{
-		"METRICS_TOKEN=" + scaleMetricsToken,
-		"TEMPORAL_ADDRESS=" + env.Stack.TemporalAddress(), "MONGODB_URI=" + env.MongoURI, "MONGODB_DB=" + dbName,
-		"KUBECONFIG=" + env.Kubeconfig, "TEMPORAL_TASK_QUEUE=" + queue,
-		"CHART_DIR=" + filepath.Join(env.RepoRoot, "charts", "store"), "STORE_PROFILE=local",
-		// debug: Helm's own lines too, which must carry the activity's
-		// fields and, like every line, no secret.
-		"LOG_LEVEL=debug", "LOG_FORMAT=json", "WEB_DIR=",
-	}}
+	cfg := env.Config(dbName, queue)
+	cfg.MetricsToken = scaleMetricsToken
+	// debug: Helm's own lines too, which must carry the activity's fields
+	// and, like every line, no secret.
+	cfg.LogLevel, cfg.LogFormat = "debug", "json"
+	return &binaryPlatform{logDir: t.TempDir(), env: cfg.Environ()}
 }
 
 // start runs `storeplatform <command>` with its own listener on a free port

@@ -360,7 +360,7 @@ func (p *platform) options(t *testing.T, queue string, stop chan struct{}) api.O
 			t.Fatal(err)
 		}
 	}
-	cfg := env.Config(p.db, queue)
+	cfg := env.Config(p.db.Name(), queue)
 	cfg.WebDir, cfg.StoreLimit = web, storeLimit
 	o, err := wiring.APIOptions(t.Context(), cfg, env.Deps(p.db), slog.New(slog.NewTextHandler(p.apiLog, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	if err != nil {

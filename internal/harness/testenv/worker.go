@@ -47,7 +47,7 @@ type WorkerOptions struct {
 // its activities polling every 250 ms.
 func (e *Env) StartWorkerWith(t testing.TB, db *mongo.Database, queue string, o WorkerOptions) {
 	t.Helper()
-	cfg := e.Config(db, queue)
+	cfg := e.Config(db.Name(), queue)
 	cfg.ChartVersionsDir = o.VersionsDir
 	d := e.Deps(db)
 	if o.RESTConfig != nil {
@@ -74,13 +74,13 @@ func (e *Env) StartWorkerWith(t testing.TB, db *mongo.Database, queue string, o 
 	})
 }
 
-// Config is the platform's configuration on this stack with db as its
-// database and queue as its task queue: every setting's default, the
+// Config is the platform's configuration on this stack with the database
+// dbName and the task queue queue: every setting's default, the
 // repository's store chart with its local profile, no chart versions and
-// no dashboard.
-func (e *Env) Config(db *mongo.Database, queue string) config.Config {
+// no dashboard. Config.Environ writes it for a child process.
+func (e *Env) Config(dbName, queue string) config.Config {
 	cfg := e.st.Config()
-	cfg.MongoDB, cfg.TaskQueue = db.Name(), queue
+	cfg.MongoDB, cfg.TaskQueue = dbName, queue
 	cfg.ChartVersionsDir, cfg.WebDir = "", ""
 	return cfg
 }
