@@ -1,37 +1,17 @@
 package bench_test
 
 import (
-	"context"
-	"fmt"
 	"log/slog"
 	"os"
-	"os/signal"
-	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/storeplatform/storeplatform/internal/harness/bench"
-	"github.com/storeplatform/storeplatform/internal/harness/devstack"
 	"github.com/storeplatform/storeplatform/internal/harness/testenv"
 )
 
-// TestMain doubles as the harness's FerretDB process: the test binary
-// started as "<test binary> ferretdb -listen … -dir …" serves FerretDB
-// instead of running tests (see devstack.Options.FerretDBCommand).
-func TestMain(m *testing.M) {
-	if len(os.Args) > 1 && os.Args[1] == "ferretdb" {
-		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-		err := devstack.ServeFerretDB(ctx, os.Args[2:])
-		stop()
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
-		os.Exit(0)
-	}
-	os.Exit(m.Run())
-}
+// TestMain doubles as the suite's FerretDB process.
+func TestMain(m *testing.M) { testenv.MainServingFerretDB(m) }
 
 // TestBenchSmoke runs `make bench` small so that it cannot rot: on a stack
 // of its own with the bin/storeplatform processes, one store, then 5 at
@@ -40,25 +20,9 @@ func TestMain(m *testing.M) {
 // stores must become ready and then be deleted, and every row that ran must
 // have its figure. Its figures are logged, never compared with a time.
 func TestBenchSmoke(t *testing.T) {
-	if testing.Short() {
-		t.Skip("the bench needs the local stack (run without -short, after `make tools build`)")
-	}
-	root, err := testenv.RepoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(root, "bin")
-	for _, b := range []string{"storeplatform", "temporal", "kube-apiserver", "kwok"} {
-		if _, err := os.Stat(filepath.Join(bin, b)); err != nil {
-			t.Fatalf("%s missing in %s: run `make tools build`", b, bin)
-		}
-	}
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
+	suite := testenv.NewSuite(t)
 	rep, err := bench.Run(t.Context(), bench.Options{
-		RepoRoot: root, BinDir: bin, Dir: t.TempDir(), FerretDBCommand: []string{self, "ferretdb"},
+		RepoRoot: suite.Root, BinDir: suite.Bin, Dir: t.TempDir(), FerretDBCommand: suite.FerretDBCommand,
 		Stores: 5, Single: 1, API: true,
 		PostRequests: 20, PostClients: 5, PostOneTenantRequests: 10, ListTenant: 50, ListTotal: 100, ListRequests: 20, Streams: 3,
 		StreamWindow: 3 * time.Second, Timeout: 3 * time.Minute,

@@ -1,38 +1,18 @@
 package chaos_test
 
 import (
-	"context"
-	"fmt"
 	"log/slog"
 	"os"
-	"os/signal"
-	"path/filepath"
 	"strconv"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/storeplatform/storeplatform/internal/harness/chaos"
-	"github.com/storeplatform/storeplatform/internal/harness/devstack"
 	"github.com/storeplatform/storeplatform/internal/harness/testenv"
 )
 
-// TestMain doubles as the suite's FerretDB process: the test binary started
-// as "<test binary> ferretdb -listen … -dir …" serves FerretDB instead of
-// running tests (see devstack.Options.FerretDBCommand).
-func TestMain(m *testing.M) {
-	if len(os.Args) > 1 && os.Args[1] == "ferretdb" {
-		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-		err := devstack.ServeFerretDB(ctx, os.Args[2:])
-		stop()
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
-		os.Exit(0)
-	}
-	os.Exit(m.Run())
-}
+// TestMain doubles as the suite's FerretDB process.
+func TestMain(m *testing.M) { testenv.MainServingFerretDB(m) }
 
 // TestChaosQuick runs the quick scale of the fault suite (chaos.Quick) on
 // the real local stack with the bin/storeplatform processes: 10 creates
@@ -44,23 +24,8 @@ func TestMain(m *testing.M) {
 // 6, whose fixed ports a developer's `make dev` may hold) are left to `make
 // chaos`. CHAOS_SEED repeats a run's choices.
 func TestChaosQuick(t *testing.T) {
-	if testing.Short() {
-		t.Skip("the fault suite needs the local stack (run without -short, after `make tools build`)")
-	}
-	root, err := testenv.RepoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(root, "bin")
-	for _, b := range []string{"storeplatform", "temporal", "kube-apiserver", "kwok"} {
-		if _, err := os.Stat(filepath.Join(bin, b)); err != nil {
-			t.Fatalf("%s missing in %s: run `make tools build`", b, bin)
-		}
-	}
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
+	suite := testenv.NewSuite(t)
+	var err error
 	seed := uint64(time.Now().UnixNano())
 	if v := os.Getenv("CHAOS_SEED"); v != "" {
 		if seed, err = strconv.ParseUint(v, 10, 64); err != nil {
@@ -69,7 +34,7 @@ func TestChaosQuick(t *testing.T) {
 	}
 	t.Logf("seed %d (CHAOS_SEED=%d repeats the run's choices)", seed, seed)
 	rep, err := chaos.Run(t.Context(), chaos.Options{
-		RepoRoot: root, BinDir: bin, Dir: t.TempDir(), FerretDBCommand: []string{self, "ferretdb"},
+		RepoRoot: suite.Root, BinDir: suite.Bin, Dir: t.TempDir(), FerretDBCommand: suite.FerretDBCommand,
 		Seed: seed, Scale: chaos.Quick,
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})),
 	})
