@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -21,6 +20,7 @@ import (
 
 	"github.com/storeplatform/storeplatform/api"
 	"github.com/storeplatform/storeplatform/internal/auth"
+	"github.com/storeplatform/storeplatform/internal/harness/apiclient"
 	"github.com/storeplatform/storeplatform/internal/harness/testenv"
 	wiring "github.com/storeplatform/storeplatform/internal/platform"
 	"github.com/storeplatform/storeplatform/internal/store"
@@ -93,23 +93,11 @@ func newPlatformWithVersions(t *testing.T, versionsDir string, opts ...func(*api
 
 func (p *platform) call(t *testing.T, tenant, method, path, body string) (int, []byte) {
 	t.Helper()
-	var rd io.Reader
-	if body != "" {
-		rd = strings.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(t.Context(), method, p.url+path, rd)
+	a, err := apiclient.New(p.url, apiclient.Options{Limit: 64 << 20}).Once(t.Context(), p.tokens[tenant], method, path, apiclient.Raw(body))
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+p.tokens[tenant])
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, data
+	return a.Status, a.Body
 }
 
 // creationPhases and creationSteps are the phases of a store and the steps

@@ -49,19 +49,7 @@ func main() {
 // clean stop (or -h), 1 on a runtime or configuration error, 2 on a usage
 // error.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
-	err := runDev(ctx, args, getenv, stdout, stderr)
-	switch {
-	case err == nil, errors.Is(err, flag.ErrHelp):
-		return 0
-	case errors.Is(err, config.ErrUsage):
-		if !errors.As(err, new(config.Reported)) {
-			fmt.Fprintf(stderr, "storeplatform-dev: %v\n", err)
-		}
-		return 2
-	default:
-		fmt.Fprintf(stderr, "storeplatform-dev: %v\n", err)
-		return 1
-	}
+	return config.ExitCode(stderr, "storeplatform-dev", runDev(ctx, args, getenv, stdout, stderr))
 }
 
 // devFlags are the command's flags.

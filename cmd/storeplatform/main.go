@@ -7,8 +7,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -60,18 +58,5 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintf(stderr, "storeplatform: unknown command %q\n\n%s", cmd, usage)
 		return 2
 	}
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		if errors.Is(err, config.ErrUsage) {
-			if !errors.As(err, new(config.Reported)) {
-				fmt.Fprintf(stderr, "storeplatform %s: %v\n", cmd, err)
-			}
-			return 2
-		}
-		fmt.Fprintf(stderr, "storeplatform %s: %v\n", cmd, err)
-		return 1
-	}
-	return 0
+	return config.ExitCode(stderr, "storeplatform "+cmd, err)
 }

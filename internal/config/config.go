@@ -352,3 +352,21 @@ func (c Config) Environ() []string {
 	}
 	return out
 }
+
+// ExitCode is a command's exit code for err, which it reports on stderr
+// after the command's name: 0 for none (or -h), 2 for a usage error (which
+// the flag package may have reported already), 1 for any other.
+func ExitCode(stderr io.Writer, command string, err error) int {
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.Is(err, ErrUsage):
+		if !errors.As(err, new(Reported)) {
+			fmt.Fprintf(stderr, "%s: %v\n", command, err)
+		}
+		return 2
+	default:
+		fmt.Fprintf(stderr, "%s: %v\n", command, err)
+		return 1
+	}
+}

@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -181,6 +182,28 @@ func TestEnvironReadsBack(t *testing.T) {
 			}
 			if got != tt.c {
 				t.Fatalf("read back %+v\nwant %+v", got, tt.c)
+			}
+		})
+	}
+}
+
+func TestExitCode(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		err  error
+		code int
+		out  string
+	}{
+		{"no error", nil, 0, ""},
+		{"help", flag.ErrHelp, 0, ""},
+		{"usage reported by the flag package", fmt.Errorf("%w: %w", ErrUsage, Reported{errors.New("bad flag")}), 2, ""},
+		{"usage", fmt.Errorf("%w: unexpected argument", ErrUsage), 2, "cmd: usage: unexpected argument\n"},
+		{"failure", errors.New("MONGODB_URI: cannot reach"), 1, "cmd: MONGODB_URI: cannot reach\n"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var out strings.Builder
+			if code := ExitCode(&out, "cmd", tt.err); code != tt.code || out.String() != tt.out {
+				t.Fatalf("ExitCode = %d, %q; want %d, %q", code, out.String(), tt.code, tt.out)
 			}
 		})
 	}

@@ -73,25 +73,44 @@ type Answer struct {
 	ContentType string
 }
 
-// send sends method path with token as bearer and body (nil: none) as
+// Raw is a request body sent as it is (a test's own JSON, or not JSON at
+// all); an empty Raw sends no body.
+type Raw string
+
+// encode is body as the request's: nil for none, Raw as it is, anything
+// else as JSON.
+func encode(body any) (io.Reader, error) {
+	switch b := body.(type) {
+	case nil:
+		return nil, nil
+	case Raw:
+		if b == "" {
+			return nil, nil
+		}
+		return strings.NewReader(string(b)), nil
+	}
+	b, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	return bytes.NewReader(b), nil
+}
+
+// send sends method path with token as bearer and body (see encode) as
 // JSON, and reads at most c.limit bytes of the answer. err is a failure to
 // get an answer (Status 0), or to read it (then the Answer holds what was
 // read).
 func (c *Client) send(ctx context.Context, token, method, path string, body any) (Answer, error) {
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return Answer{}, err
-		}
-		rd = bytes.NewReader(b)
+	rd, err := encode(body)
+	if err != nil {
+		return Answer{}, err
 	}
 	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
 	if err != nil {
 		return Answer{}, err
 	}
 	req.Header.Set("Authorization", "Bearer "+token)
-	if body != nil {
+	if rd != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	t0 := time.Now()
@@ -171,7 +190,8 @@ func (c *Client) TakeStats() (map[int]int, []string) {
 	return s, b
 }
 
-// StatusSummary is "202×50 409×3" in the order of the statuses.
+// StatusSummary is "202×50 409×3" in the order of the statuses, with
+// "no answer" for requests that got none (status 0).
 func StatusSummary(s map[int]int) string {
 	var codes []int
 	for k := range s {
@@ -182,7 +202,7 @@ func StatusSummary(s map[int]int) string {
 	for _, k := range codes {
 		name := strconv.Itoa(k)
 		if k == 0 {
-			name = "no-answer"
+			name = "no answer"
 		}
 		parts = append(parts, fmt.Sprintf("%s×%d", name, s[k]))
 	}

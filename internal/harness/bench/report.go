@@ -11,6 +11,7 @@ import (
 
 	"gonum.org/v1/plot/vg"
 
+	"github.com/storeplatform/storeplatform/internal/harness/apiclient"
 	"github.com/storeplatform/storeplatform/internal/harness/devstack"
 	"github.com/storeplatform/storeplatform/internal/harness/docsection"
 	"github.com/storeplatform/storeplatform/internal/harness/plotting"
@@ -82,7 +83,7 @@ func (r *Report) Rows() []Row {
 	}{{r.Post, "a tenant each"}, {r.PostOneTenant, "all of one tenant"}} {
 		if len(p.l.times) > 0 {
 			rows = append(rows, Row{Work: fmt.Sprintf("`POST /api/stores`, %d requests from %d concurrent clients, %s", len(p.l.times), r.Options.PostClients, p.whom),
-				Platform: fmt.Sprintf("p50 %s, p99 %s (%s)", ms(p.l.quantile(0.5)), ms(p.l.quantile(0.99)), statuses(p.l.statuses)),
+				Platform: fmt.Sprintf("p50 %s, p99 %s (%s)", ms(p.l.quantile(0.5)), ms(p.l.quantile(0.99)), apiclient.StatusSummary(p.l.statuses)),
 				Ratio:    "goal p99 ≤ 100 ms"})
 		}
 	}
@@ -99,7 +100,7 @@ func (r *Report) Rows() []Row {
 	if len(r.List.times) > 0 {
 		rows = append(rows, Row{Work: fmt.Sprintf("`GET /api/stores?limit=20` (the dashboard's first page), %d stores of the tenant, %d in all, %d requests one after another",
 			r.Options.ListTenant, max(r.Options.ListTotal, r.Options.ListTenant), len(r.List.times)),
-			Platform: fmt.Sprintf("p50 %s, p99 %s (%s)", ms(r.List.quantile(0.5)), ms(r.List.quantile(0.99)), statuses(r.List.statuses)),
+			Platform: fmt.Sprintf("p50 %s, p99 %s (%s)", ms(r.List.quantile(0.5)), ms(r.List.quantile(0.99)), apiclient.StatusSummary(r.List.statuses)),
 			Ratio:    "goal p99 ≤ 50 ms"})
 	}
 	if f := r.ListFloor; f.Query > 0 {
@@ -313,23 +314,6 @@ func ratio(p, peer time.Duration, name string) string {
 		return ""
 	}
 	return fmt.Sprintf("%.2f× %s", p.Seconds()/peer.Seconds(), name)
-}
-
-func statuses(s map[int]int) string {
-	var codes []int
-	for k := range s {
-		codes = append(codes, k)
-	}
-	slices.Sort(codes)
-	var parts []string
-	for _, k := range codes {
-		name := fmt.Sprint(k)
-		if k == 0 {
-			name = "no answer"
-		}
-		parts = append(parts, fmt.Sprintf("%s×%d", name, s[k]))
-	}
-	return strings.Join(parts, " ")
 }
 
 func dash(s string) string {

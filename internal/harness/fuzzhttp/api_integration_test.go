@@ -25,6 +25,7 @@ import (
 
 	"github.com/storeplatform/storeplatform/api"
 	"github.com/storeplatform/storeplatform/internal/auth"
+	"github.com/storeplatform/storeplatform/internal/harness/apiclient"
 	"github.com/storeplatform/storeplatform/internal/harness/docsection"
 	"github.com/storeplatform/storeplatform/internal/harness/fuzzhttp"
 	"github.com/storeplatform/storeplatform/internal/harness/testenv"
@@ -376,23 +377,11 @@ func (p *platform) options(t *testing.T, queue string, stop chan struct{}) api.O
 // call sends one well-formed request as tenant.
 func (p *platform) call(t *testing.T, tenant, method, path, body string) (int, []byte) {
 	t.Helper()
-	var rd io.Reader
-	if body != "" {
-		rd = strings.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(context.WithoutCancel(t.Context()), method, p.url+path, rd)
+	a, err := apiclient.New(p.url, apiclient.Options{Limit: 64 << 20}).Once(context.WithoutCancel(t.Context()), p.tokens[tenant], method, path, apiclient.Raw(body))
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+p.tokens[tenant])
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, data
+	return a.Status, a.Body
 }
 
 func (p *platform) mustCall(t *testing.T, tenant, method, path, body string, want int) {
