@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -17,8 +18,9 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/storeplatform/storeplatform/api"
-	"github.com/storeplatform/storeplatform/internal/auth"
+	"github.com/storeplatform/storeplatform/internal/deps"
 	"github.com/storeplatform/storeplatform/internal/harness/apiclient"
+	"github.com/storeplatform/storeplatform/internal/platform"
 	"github.com/storeplatform/storeplatform/internal/store"
 )
 
@@ -110,7 +112,7 @@ func (e *env) fillRecords(ctx context.Context, tenant string, tenantN, total int
 		if i >= tenantN {
 			owner = "bench-others"
 		}
-		spec := specFor(name, owner)
+		spec := e.specFor(name, owner)
 		at := now.Add(time.Duration(i) * time.Millisecond)
 		batch = append(batch, store.Record{
 			ID: bson.NewObjectID(), Spec: spec, Owner: owner, Phase: store.PhaseReady, Namespace: "fake-" + name,
@@ -167,12 +169,14 @@ func (e *env) eventQueries(ctx context.Context, tenant string, counts []int, win
 		return nil, err
 	}
 	defer func() { _ = mc.Disconnect(context.WithoutCancel(ctx)) }()
-	db := mc.Database(dbName)
+	d := &deps.Deps{Mongo: mc, DB: mc.Database(e.cfg.MongoDB), Temporal: e.temporal, Kube: e.kube, KubeConfig: e.rest}
+	o, err := platform.APIOptions(ctx, e.cfg, d, slog.New(slog.DiscardHandler))
+	if err != nil {
+		return nil, err
+	}
 	stop := make(chan struct{})
-	srv := httptest.NewServer(api.Router(api.Options{
-		Stores: store.NewMongoRepository(db), Tokens: auth.NewMongoTokens(db), Temporal: e.temporal,
-		TaskQueue: taskQueue, StoreDomain: domain, StoreLimit: 100000, Stop: stop,
-	}))
+	o.Stop = stop
+	srv := httptest.NewServer(api.Router(o))
 	defer srv.Close()
 	defer close(stop)
 	var out []float64

@@ -206,7 +206,7 @@ func (e *env) runOne(ctx context.Context, c *apiclient.Client, r *Report, fail f
 		if !e.o.Peers {
 			continue
 		}
-		spec := specFor(fmt.Sprintf("one-h%d", i+1), "bench")
+		spec := e.specFor(fmt.Sprintf("one-h%d", i+1), "bench")
 		if d, err = e.helmOne(ctx, spec); err != nil {
 			fail("one store (helm CLI)", err)
 			return
@@ -285,7 +285,7 @@ func (e *env) runPeers(ctx context.Context, r *Report, fail func(string, error))
 	specs := func(prefix string, n int) []store.Spec {
 		out := make([]store.Spec, n)
 		for i := range out {
-			out[i] = specFor(fmt.Sprintf("%s%03d", prefix, i+1), "bench")
+			out[i] = e.specFor(fmt.Sprintf("%s%03d", prefix, i+1), "bench")
 		}
 		return out
 	}

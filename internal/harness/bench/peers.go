@@ -26,9 +26,9 @@ import (
 
 // specFor is the spec the API would make of a bench store's POST (name,
 // engine, title, admin email; the default host and size) for tenant.
-func specFor(name, tenant string) store.Spec {
+func (e *env) specFor(name, tenant string) store.Spec {
 	return store.Spec{Name: name, Generation: 1, Engine: store.EngineWooCommerce, Title: "Bench " + name,
-		AdminEmail: "bench@example.com", Host: name + "." + domain, Size: store.SizeSmall, Tenant: tenant}
+		AdminEmail: "bench@example.com", Host: name + "." + e.cfg.StoreDomain, Size: store.SizeSmall, Tenant: tenant}
 }
 
 // prepare creates what the platform creates before the release: the

@@ -16,18 +16,11 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/storeplatform/storeplatform/internal/auth"
+	"github.com/storeplatform/storeplatform/internal/config"
 	"github.com/storeplatform/storeplatform/internal/harness/childproc"
 	"github.com/storeplatform/storeplatform/internal/harness/devstack"
 	"github.com/storeplatform/storeplatform/internal/harness/stack"
 	"github.com/storeplatform/storeplatform/internal/storechart"
-)
-
-// Names the platform runs under on the bench stack.
-const (
-	taskQueue = "store-platform"
-	dbName    = "storeplatform"
-	profile   = "local"
-	domain    = "stores.localhost"
 )
 
 // env is one bench stack: the harness's stack (internal/harness/stack:
@@ -46,6 +39,8 @@ type env struct {
 	db       *mongo.Database
 	temporal client.Client
 	profile  storechart.Profile
+	// cfg is the configuration of the platform's processes.
+	cfg config.Config
 
 	apiURL    string
 	pprofURL  string
@@ -74,8 +69,8 @@ func startEnv(ctx context.Context, o Options) (*env, error) {
 	e.stack, err = stack.Start(ctx, stack.Options{
 		Stack: devstack.Options{Dir: filepath.Join(o.Dir, "stack"), BinDir: o.BinDir, Nodes: nodesFor(o.Stores), TemporalUIPort: -1,
 			FerretDBCommand: o.FerretDBCommand, Logger: o.Logger, StartTimeout: 5 * time.Minute},
-		RepoRoot: o.RepoRoot, DB: dbName,
-		Clients: stack.ClientOptions{KubeQPS: 1000, KubeBurst: 2000, KubeTimeout: 60 * time.Second},
+		RepoRoot: o.RepoRoot,
+		Clients:  stack.ClientOptions{KubeQPS: 1000, KubeBurst: 2000, KubeTimeout: 60 * time.Second},
 	})
 	if err != nil {
 		return nil, err
@@ -90,7 +85,9 @@ func startEnv(ctx context.Context, o Options) (*env, error) {
 	if e.dyn, err = dynamic.NewForConfig(e.rest); err != nil {
 		return nil, err
 	}
-	if e.profile, err = storechart.LoadProfile(e.chartDir, profile); err != nil {
+	e.cfg = e.stack.Config()
+	e.cfg.StoreLimit = 100000
+	if e.profile, err = storechart.LoadProfile(e.cfg.ChartDir, e.cfg.StoreProfile); err != nil {
 		return nil, err
 	}
 	if e.adminTok, err = e.token(ctx, "bench-admin", auth.RoleAdmin); err != nil {
@@ -115,9 +112,8 @@ func (e *env) startPlatform() error {
 	if err != nil {
 		return err
 	}
-	cfg := e.stack.Config()
-	cfg.TaskQueue, cfg.StoreDomain, cfg.StoreLimit = taskQueue, domain, 100000
-	cfg.ListenAddr = "127.0.0.1:" + strconv.Itoa(ports[0])
+	e.cfg.ListenAddr = "127.0.0.1:" + strconv.Itoa(ports[0])
+	cfg := e.cfg
 	e.apiURL, e.pprofURL = "http://"+cfg.ListenAddr, "http://127.0.0.1:"+strconv.Itoa(ports[1])
 	if e.api, err = stack.StartAPI("api", cfg, e.o.BinDir, e.logDir); err != nil {
 		return err

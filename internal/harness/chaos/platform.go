@@ -19,10 +19,8 @@ import (
 	"github.com/storeplatform/storeplatform/internal/storechart"
 )
 
-// Names the platform runs under on the chaos stack.
+// The chaos stack's platform.
 const (
-	taskQueue = "store-platform"
-	dbName    = "storeplatform"
 	// RolloutVersion is the store chart version scenario 7 rolls out: the
 	// chart in charts/store packaged under this version.
 	RolloutVersion = "0.4.1"
@@ -36,7 +34,7 @@ type conns struct{ *stack.Conns }
 
 // dial connects the suite's clients to a platform's dependencies.
 func dial(ctx context.Context, kubeconfig, mongoURI, temporalAddr string) (*conns, error) {
-	c, err := stack.Dial(ctx, stack.Addrs{Kubeconfig: kubeconfig, MongoURI: mongoURI, TemporalAddress: temporalAddr, DB: dbName},
+	c, err := stack.Dial(ctx, stack.Addrs{Kubeconfig: kubeconfig, MongoURI: mongoURI, TemporalAddress: temporalAddr, DB: config.Defaults().MongoDB},
 		stack.ClientOptions{KubeTimeout: 30 * time.Second})
 	if err != nil {
 		return nil, err
@@ -82,7 +80,7 @@ func startPlatform(ctx context.Context, o Options) (*platform, error) {
 	p.stack, err = stack.Start(ctx, stack.Options{
 		Stack: devstack.Options{Dir: filepath.Join(o.Dir, "stack"), BinDir: o.BinDir, Nodes: 6, TemporalUIPort: -1,
 			FerretDBCommand: o.FerretDBCommand, Logger: o.Logger, StartTimeout: 5 * time.Minute},
-		RepoRoot: o.RepoRoot, DB: dbName, Clients: stack.ClientOptions{KubeTimeout: 30 * time.Second},
+		RepoRoot: o.RepoRoot, Clients: stack.ClientOptions{KubeTimeout: 30 * time.Second},
 	})
 	if err != nil {
 		return nil, err
@@ -128,7 +126,7 @@ func (p *platform) config() (config.Config, error) {
 	if err != nil {
 		return cfg, err
 	}
-	cfg.TaskQueue, cfg.ChartVersionsDir = taskQueue, versions
+	cfg.ChartVersionsDir = versions
 	cfg.ListenAddr, cfg.StoreLimit = "127.0.0.1:"+strconv.Itoa(port), 100000
 	return cfg, nil
 }

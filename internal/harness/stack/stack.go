@@ -35,7 +35,7 @@ type Options struct {
 	Stack devstack.Options
 	// RepoRoot is the repository's top directory (its charts/).
 	RepoRoot string
-	// DB is the platform's database (default "storeplatform").
+	// DB is the platform's database (default: MONGODB_DB's).
 	DB string
 	// Clients set the harness's clients.
 	Clients ClientOptions
@@ -82,7 +82,7 @@ type Conns struct {
 // started is stopped again.
 func Start(ctx context.Context, o Options) (*Stack, error) {
 	if o.DB == "" {
-		o.DB = "storeplatform"
+		o.DB = config.Defaults().MongoDB
 	}
 	o.Stack.SearchAttributes = workflows.SearchAttributeFlags()
 	ds, err := devstack.Start(ctx, o.Stack)
