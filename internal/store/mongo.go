@@ -191,27 +191,48 @@ func (r *MongoRepository) duplicate(ctx context.Context, rec Record) error {
 // UpdateStatus applies u to the record of u.Name at generation u.Generation
 // when the state machine lets u's writer write it (CheckStatus); otherwise
 // it returns a *MovedError and changes nothing. A record that does not
-// exist is made from u.Spec; a deleted older generation is replaced.
-// Applying the same update twice gives the same record. The record's write
-// lock makes the check and the write one step on both backends.
+// exist is made from u.Spec; a deleted older generation is replaced. A
+// store written deleted gives back the hosts it held. Applying the same
+// update twice gives the same record. The record's write lock makes the
+// check and the write one step on both backends.
 func (r *MongoRepository) UpdateStatus(ctx context.Context, u StatusUpdate) error {
 	unlock, err := r.lock(ctx, u.Name)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	var cur *Record
-	var got Record
-	switch err := r.coll.FindOne(ctx, bson.M{"name": u.Name}).Decode(&got); {
-	case err == nil:
-		cur = &got
-	case !errors.Is(err, mongo.ErrNoDocuments):
-		return fmt.Errorf("update store %s: %w", u.Name, err)
+	cur, err := r.current(ctx, u.Name)
+	if err != nil {
+		return err
 	}
 	action, err := CheckStatus(cur, u)
 	if err != nil {
 		return err
 	}
+	if err := r.writeStatus(ctx, action, cur, u); err != nil {
+		return err
+	}
+	if u.Phase == PhaseDeleted {
+		return r.ReleaseHolds(ctx, u.Name, u.Generation)
+	}
+	return nil
+}
+
+// current is the record of the store called name, nil when it has none.
+func (r *MongoRepository) current(ctx context.Context, name string) (*Record, error) {
+	var got Record
+	switch err := r.coll.FindOne(ctx, bson.M{"name": name}).Decode(&got); {
+	case errors.Is(err, mongo.ErrNoDocuments):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("update store %s: %w", name, err)
+	}
+	return &got, nil
+}
+
+// writeStatus writes u as CheckStatus decided: over the record cur, in
+// place of it (a deleted older generation), or as a new record.
+func (r *MongoRepository) writeStatus(ctx context.Context, action StatusAction, cur *Record, u StatusUpdate) error {
 	set, onInsert := statusFields(u)
 	switch action {
 	case StatusApply:
@@ -224,21 +245,25 @@ func (r *MongoRepository) UpdateStatus(ctx context.Context, u StatusUpdate) erro
 		if _, err := r.coll.DeleteOne(ctx, bson.M{"_id": cur.ID}); err != nil {
 			return fmt.Errorf("replace deleted store %s: %w", u.Name, err)
 		}
-		fallthrough
+		return r.insertStatus(ctx, u, set, onInsert)
 	case StatusInsert:
-		doc := bson.M{"name": u.Name, "generation": u.Generation}
-		for k, v := range onInsert {
-			doc[k] = v
-		}
-		for k, v := range set {
-			doc[k] = v
-		}
-		if _, err := r.coll.InsertOne(ctx, doc); err != nil {
-			return fmt.Errorf("update store %s: %w", u.Name, err)
-		}
+		return r.insertStatus(ctx, u, set, onInsert)
 	}
-	if u.Phase == PhaseDeleted {
-		return r.ReleaseHolds(ctx, u.Name, u.Generation)
+	return nil
+}
+
+// insertStatus makes the record of u's store from the fields u sets and
+// those it sets only on a record it makes.
+func (r *MongoRepository) insertStatus(ctx context.Context, u StatusUpdate, set, onInsert bson.M) error {
+	doc := bson.M{"name": u.Name, "generation": u.Generation}
+	for k, v := range onInsert {
+		doc[k] = v
+	}
+	for k, v := range set {
+		doc[k] = v
+	}
+	if _, err := r.coll.InsertOne(ctx, doc); err != nil {
+		return fmt.Errorf("update store %s: %w", u.Name, err)
 	}
 	return nil
 }
@@ -247,6 +272,19 @@ func (r *MongoRepository) UpdateStatus(ctx context.Context, u StatusUpdate) erro
 // it makes.
 func statusFields(u StatusUpdate) (set, onInsert bson.M) {
 	set = bson.M{"updated_at": u.At, "namespace": NamespaceFor(u.Name)}
+	setStatus(set, u)
+	onInsert = bson.M{"created_at": u.At}
+	setClaims(set, onInsert, u)
+	if u.Spec != nil {
+		setSpec(onInsert, *u.Spec)
+	}
+	return set, onInsert
+}
+
+// setStatus adds to set the phase, message, blockers, URL, workloads and
+// workflow IDs u carries. A phase always comes with its message and
+// blockers (empty ones clear them) and stamps ready_at or deleted_at.
+func setStatus(set bson.M, u StatusUpdate) {
 	if u.Phase != "" {
 		set["phase"] = u.Phase
 		set["message"] = u.Message
@@ -272,7 +310,11 @@ func statusFields(u StatusUpdate) (set, onInsert bson.M) {
 	if u.DeleteWorkflowID != "" {
 		set["delete_workflow_id"] = u.DeleteWorkflowID
 	}
-	onInsert = bson.M{"created_at": u.At}
+}
+
+// setClaims releases the claims of a store written deleted (in set), and
+// gives a record made here placeholder claims (in onInsert).
+func setClaims(set, onInsert bson.M, u StatusUpdate) {
 	if u.Phase == PhaseDeleted {
 		// A deleted store releases its host and its slot of the limit.
 		c := released("deleted", u.Name)
@@ -282,29 +324,19 @@ func statusFields(u StatusUpdate) (set, onInsert bson.M) {
 		c := released("unclaimed", u.Name)
 		onInsert["live_host"], onInsert["slot"] = c.LiveHost, c.Slot
 	}
-	if u.Spec != nil {
-		onInsert["engine"] = u.Spec.Engine
-		onInsert["host"] = u.Spec.Host
-		if u.Spec.Title != "" {
-			onInsert["title"] = u.Spec.Title
-		}
-		if u.Spec.AdminEmail != "" {
-			onInsert["admin_email"] = u.Spec.AdminEmail
-		}
-		if u.Spec.MedusaImage != "" {
-			onInsert["medusa_image"] = u.Spec.MedusaImage
-		}
-		if u.Spec.Size != "" {
-			onInsert["size"] = u.Spec.Size
-		}
-		if u.Spec.ChartVersion != "" {
-			onInsert["chart_version"] = u.Spec.ChartVersion
-		}
-		if u.Spec.Tenant != "" {
-			onInsert["tenant"] = u.Spec.Tenant
+}
+
+// setSpec adds to onInsert the fields of spec a record made here gets:
+// engine and host always, the others when they are set.
+func setSpec(onInsert bson.M, spec Spec) {
+	onInsert["engine"] = spec.Engine
+	onInsert["host"] = spec.Host
+	for k, v := range map[string]string{"title": spec.Title, "admin_email": spec.AdminEmail,
+		"medusa_image": spec.MedusaImage, "size": spec.Size, "chart_version": spec.ChartVersion, "tenant": spec.Tenant} {
+		if v != "" {
+			onInsert[k] = v
 		}
 	}
-	return set, onInsert
 }
 
 // UpdateOperation applies an operation's write to the record of u.Name at
