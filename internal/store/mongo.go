@@ -351,17 +351,28 @@ func (r *MongoRepository) UpdateOperation(ctx context.Context, u OperationUpdate
 		return err
 	}
 	defer unlock()
-	var cur Record
-	if err := r.coll.FindOne(ctx, bson.M{"name": u.Name}).Decode(&cur); errors.Is(err, mongo.ErrNoDocuments) {
-		return ErrNotOperable
-	} else if err != nil {
-		return fmt.Errorf("update store %s: %w", u.Name, err)
-	}
-	if err := CheckOperation(&cur, u); err != nil {
+	cur, err := r.current(ctx, u.Name)
+	if err != nil {
 		return err
 	}
-	set := bson.M{"phase": u.Phase, "message": u.Message, "updated_at": u.At, "blockers": []string(nil)}
-	unset := bson.M{}
+	if err := CheckOperation(cur, u); err != nil {
+		return err
+	}
+	set, unset := operationFields(*cur, u)
+	if err := r.writeOperation(ctx, *cur, set, unset); err != nil {
+		return err
+	}
+	if u.Result != nil {
+		return r.ReleaseHolds(ctx, u.Name, u.Generation)
+	}
+	return nil
+}
+
+// operationFields are the fields u sets over the record cur, and those it
+// removes (the running operation, once u ends it).
+func operationFields(cur Record, u OperationUpdate) (set, unset bson.M) {
+	set = bson.M{"phase": u.Phase, "message": u.Message, "updated_at": u.At, "blockers": []string(nil)}
+	unset = bson.M{}
 	if u.Operation != nil {
 		set["operation"] = u.Operation
 	}
@@ -370,21 +381,7 @@ func (r *MongoRepository) UpdateOperation(ctx context.Context, u OperationUpdate
 		unset["operation"] = ""
 	}
 	if u.Spec != nil {
-		set["title"] = u.Spec.Title
-		set["admin_email"] = u.Spec.AdminEmail
-		set["host"] = u.Spec.Host
-		set["medusa_image"] = u.Spec.MedusaImage
-		set["size"] = u.Spec.SizeOrDefault()
-		set["suspended"] = u.Spec.Suspended
-		if u.Spec.ChartVersion != "" {
-			set["chart_version"] = u.Spec.ChartVersion
-		}
-		if !sameSpec(cur.Spec, *u.Spec) {
-			set["spec_version"] = cur.SpecVersion + 1
-		}
-		if u.Spec.Host != "" {
-			set["live_host"] = u.Spec.Host // the host the store now serves
-		}
+		setOperationSpec(set, cur, *u.Spec)
 	}
 	if u.Revision > 0 {
 		set["revision"] = u.Revision
@@ -399,11 +396,38 @@ func (r *MongoRepository) UpdateOperation(ctx context.Context, u OperationUpdate
 		set["url_available"] = true
 		set["ready_at"] = u.At
 	}
+	return set, unset
+}
+
+// setOperationSpec adds to set the fields of spec, the store's spec from
+// now on: a spec that differs from cur's counts one more spec version, and
+// its host becomes the one the store serves.
+func setOperationSpec(set bson.M, cur Record, spec Spec) {
+	set["title"] = spec.Title
+	set["admin_email"] = spec.AdminEmail
+	set["host"] = spec.Host
+	set["medusa_image"] = spec.MedusaImage
+	set["size"] = spec.SizeOrDefault()
+	set["suspended"] = spec.Suspended
+	if spec.ChartVersion != "" {
+		set["chart_version"] = spec.ChartVersion
+	}
+	if !sameSpec(cur.Spec, spec) {
+		set["spec_version"] = cur.SpecVersion + 1
+	}
+	if spec.Host != "" {
+		set["live_host"] = spec.Host // the host the store now serves
+	}
+}
+
+// writeOperation sets set and removes unset on the record cur. When
+// another store serves the host set would make cur's, it writes the rest.
+func (r *MongoRepository) writeOperation(ctx context.Context, cur Record, set, unset bson.M) error {
 	update := bson.M{"$set": set}
 	if len(unset) > 0 {
 		update["$unset"] = unset
 	}
-	_, err = r.coll.UpdateOne(ctx, bson.M{"_id": cur.ID}, update)
+	_, err := r.coll.UpdateOne(ctx, bson.M{"_id": cur.ID}, update)
 	if (mongo.IsDuplicateKeyError(err) || isWriteConflict(err)) && set["live_host"] != nil {
 		// Another store serves the host: it was held for this store while
 		// the operation ran, so only a store made around the hold's check
@@ -412,10 +436,7 @@ func (r *MongoRepository) UpdateOperation(ctx context.Context, u OperationUpdate
 		_, err = r.coll.UpdateOne(ctx, bson.M{"_id": cur.ID}, update)
 	}
 	if err != nil {
-		return fmt.Errorf("update store %s: %w", u.Name, err)
-	}
-	if u.Result != nil {
-		return r.ReleaseHolds(ctx, u.Name, u.Generation)
+		return fmt.Errorf("update store %s: %w", cur.Name, err)
 	}
 	return nil
 }
