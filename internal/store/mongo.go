@@ -119,8 +119,8 @@ func (r *MongoRepository) lowestFreeSlot(ctx context.Context, owner string) (str
 	}
 }
 
-// FreeSlot is the first slot below limit that none of owner's stores
-// holds; false when all are held.
+// FreeSlot is a slot below limit that none of owner's stores holds, picked
+// at random (PickFreeSlot); false when all are held.
 func (r *MongoRepository) FreeSlot(ctx context.Context, owner string, limit int) (string, bool, error) {
 	cur, err := r.coll.Find(ctx, bson.M{"owner": owner, "phase": bson.M{"$ne": PhaseDeleted}}, options.Find().SetProjection(bson.M{"slot": 1}))
 	if err != nil {
