@@ -111,7 +111,7 @@ func RunningOperation(ctx context.Context, c client.Client, id string) string {
 }
 
 // StartRollout starts RolloutStores for in.ID; a rollout of that ID that
-// runs is an error.
+// runs, or that ran before, is an error (an ID is used once).
 func StartRollout(ctx context.Context, c client.Client, taskQueue string, in RolloutInput) (client.WorkflowRun, error) {
 	return c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID:                       RolloutWorkflowID(in.ID),
@@ -122,6 +122,7 @@ func StartRollout(ctx context.Context, c client.Client, taskQueue string, in Rol
 	}, RolloutStores, in)
 }
 
+// startAttributes are the search attributes a store's workflow starts with.
 func startAttributes(spec store.Spec, phase store.Phase) temporal.SearchAttributes {
 	return temporal.NewSearchAttributes(
 		StoreNameKey.ValueSet(spec.Name),

@@ -36,13 +36,16 @@ const (
 	StepCompensate  = "compensate"
 )
 
-// CreateStore provisions a store: namespace -> credentials -> Helm install
-// -> wait until ready -> record ready, writing the store's phase to MongoDB
-// at each stage. A permanent failure (or retries running out) undoes what
-// was made — uninstall, delete the namespace — on a disconnected context,
-// records the store failed with the reason, and waits for a retry signal
-// (Timeouts.RetryWindow) before the workflow ends as failed. Cancellation
-// undoes the same way and ends the workflow.
+// CreateStore provisions a store: record provisioning -> namespace ->
+// credentials -> Helm install -> wait until ready -> record ready, writing
+// the store's phase to MongoDB at each stage. A permanent failure (or
+// retries running out) undoes what was made — uninstall, delete the
+// namespace — on a disconnected context, records the store failed with the
+// reason, and waits for a retry signal (Timeouts.RetryWindow) before the
+// workflow ends as failed. Cancellation undoes the same way and ends the
+// workflow. When the store's record refuses a write (a deletion has the
+// store, or its generation is gone) it ends at once, undoing and recording
+// nothing: ErrSuperseded, or success when the ready write had committed.
 func CreateStore(ctx workflow.Context, in CreateStoreInput) (CreateStoreResult, error) {
 	r, err := newCreateRun(ctx, in)
 	if err != nil {
@@ -61,6 +64,8 @@ type createRun struct {
 	undo  []compensation
 }
 
+// newCreateRun checks in's spec, serves the progress query and sets the
+// run's search attributes.
 func newCreateRun(ctx workflow.Context, in CreateStoreInput) (*createRun, error) {
 	if err := in.Spec.Validate(); err != nil {
 		return nil, temporal.NewNonRetryableApplicationError(err.Error(), activities.ErrInvalidSpec, err)
@@ -77,6 +82,8 @@ func newCreateRun(ctx workflow.Context, in CreateStoreInput) (*createRun, error)
 	return r, nil
 }
 
+// run provisions the store, and after a failure undoes, records it and
+// waits for a retry signal, attempt after attempt.
 func (r *createRun) run(ctx workflow.Context) (CreateStoreResult, error) {
 	res := CreateStoreResult{Name: r.in.Spec.Name, URL: r.url}
 	for {
@@ -238,14 +245,16 @@ func (r *createRun) note(ctx workflow.Context, msg string) {
 	_ = r.record(ctx, store.StatusUpdate{Message: msg})
 }
 
+// record writes u to the store's record as the creation's writer.
 func (r *createRun) record(ctx workflow.Context, u store.StatusUpdate) error {
 	u.Writer = store.WriterCreate
 	u.CreateWorkflowID = workflow.GetInfo(ctx).WorkflowExecution.ID
 	return recordStatus(ctx, r.t, r.in.Spec, u)
 }
 
-// errorText is the message of the innermost application error, or the
-// error's own text: what an operator needs, without the SDK's wrapping.
+// errorText is the message of the first application error in err's chain,
+// else the kind of its timeout, else the error's own text: what an operator
+// needs, without the SDK's wrapping.
 func errorText(err error) string {
 	var app *temporal.ApplicationError
 	if errors.As(err, &app) {

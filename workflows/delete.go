@@ -34,14 +34,17 @@ const (
 	StepForce           = "force"
 )
 
-// DeleteStore removes a store: mark deleting -> stop its creation if that
-// still runs (cancel, then wait until it has undone its work) -> Helm
-// uninstall -> delete the namespace and wait until it and its volumes are
-// gone -> mark deleted. When a step fails for good, or the namespace is
-// still there Timeouts.StuckAfter after its deletion began, the store is
-// marked deletion_stuck with what blocks it, and the workflow waits for an
-// operator: the retry signal tries again, the force signal first removes
-// the finalizers of the blocking objects. It never gives up on its own.
+// DeleteStore removes a store: mark deleting -> stop its creation, and its
+// operation, if one still runs (cancel, then wait until it has closed; a
+// creation undoes its work first) -> Helm uninstall -> delete the namespace and
+// wait until it and its volumes are gone -> mark deleted. When a step fails for
+// good, or the namespace is still there Timeouts.StuckAfter after its deletion
+// began, the store is marked deletion_stuck with what blocks it, and the
+// workflow waits for an operator: the retry signal tries again, the force
+// signal first removes the finalizers of the blocking objects. It never gives
+// up on its own; a cancellation while stuck ends it, the store still
+// deletion_stuck. When the store's record refuses a write (this generation is
+// deleted already, or its name belongs to a newer store) it ends at once.
 func DeleteStore(ctx workflow.Context, in DeleteStoreInput) (DeleteStoreResult, error) {
 	if err := in.Spec.Validate(); err != nil {
 		return DeleteStoreResult{}, temporal.NewNonRetryableApplicationError(err.Error(), activities.ErrInvalidSpec, err)
@@ -58,6 +61,7 @@ func DeleteStore(ctx workflow.Context, in DeleteStoreInput) (DeleteStoreResult, 
 	return d.run(ctx)
 }
 
+// deleteRun is one execution of DeleteStore.
 type deleteRun struct {
 	in           DeleteStoreInput
 	t            Timeouts
@@ -66,6 +70,8 @@ type deleteRun struct {
 	forced       []string
 }
 
+// run runs the steps in order; a step that fails makes the deletion stuck
+// until a signal, then runs again.
 func (d *deleteRun) run(ctx workflow.Context) (DeleteStoreResult, error) {
 	var a *activities.Activities
 	spec := d.in.Spec
@@ -211,6 +217,7 @@ func (d *deleteRun) stuck(ctx workflow.Context, blockers []string) error {
 	})
 }
 
+// record writes u to the store's record as the deletion's writer.
 func (d *deleteRun) record(ctx workflow.Context, u store.StatusUpdate) error {
 	u.Writer = store.WriterDelete
 	u.DeleteWorkflowID = workflow.GetInfo(ctx).WorkflowExecution.ID

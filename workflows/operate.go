@@ -13,11 +13,11 @@ import (
 
 // OperateStoreInput is the input of OperateStore. It holds no secret.
 type OperateStoreInput struct {
-	// Kind is store.OpChange, OpRollback, OpSuspend or OpResume.
+	// Kind is store.OpChange, OpUpgrade, OpRollback, OpSuspend or OpResume.
 	Kind string `json:"kind"`
 	// Spec is the store's spec as recorded when the operation was asked for.
 	Spec store.Spec `json:"spec"`
-	// Target is the spec to reach (change, suspend, resume).
+	// Target is the spec to reach (change, upgrade, suspend, resume).
 	Target *store.Spec `json:"target,omitempty"`
 	// Revision is the release revision to return to (rollback).
 	Revision int `json:"revision,omitempty"`
@@ -61,9 +61,12 @@ const (
 )
 
 // OperateStore runs one operation on a store that exists: change its spec
-// (Helm upgrade), roll it back to a revision, suspend or resume it. It
-// records the operation, notes the revision deployed now, applies the
-// change and waits until every workload is ready (or, suspended, gone),
+// (Helm upgrade), upgrade it to another chart version (one store of a
+// RolloutStores), roll it back to a revision, suspend or resume it. It
+// records the operation (an upgrade of a store changed since it was asked
+// for reads the store again and upgrades that), holds the hosts it will
+// serve besides the store's own, notes the revision deployed now, applies
+// the change and waits until every workload is ready (or, suspended, gone),
 // then records the new spec and revision. When the release does not become
 // ready in time (Timeouts.Ready) or the change fails, the release is rolled
 // back to the revision it had, the workflow waits for that, and the store
@@ -90,6 +93,8 @@ func OperateStore(ctx workflow.Context, in OperateStoreInput) (OperateStoreResul
 	return o.run(ctx)
 }
 
+// validate checks that in names a known operation with what it needs: a
+// target spec of the same store, or a revision to roll back to.
 func (in OperateStoreInput) validate() error {
 	if err := in.Spec.Validate(); err != nil {
 		return err
@@ -115,6 +120,7 @@ func (in OperateStoreInput) validate() error {
 	return nil
 }
 
+// opRun is one execution of OperateStore.
 type opRun struct {
 	in    OperateStoreInput
 	t     Timeouts
@@ -128,6 +134,8 @@ type opRun struct {
 	url string
 }
 
+// run records the operation, holds its hosts, reads the release, applies
+// the operation and waits until the store is ready; a failure is undone.
 func (o *opRun) run(ctx workflow.Context) (OperateStoreResult, error) {
 	var a *activities.Activities
 	res := OperateStoreResult{Kind: o.in.Kind}

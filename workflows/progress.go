@@ -23,14 +23,14 @@ type Step struct {
 	StartedAt   time.Time  `json:"startedAt"`
 	CompletedAt *time.Time `json:"completedAt,omitempty"`
 	Error       string     `json:"error,omitempty"`
-	// Attempt is the creation attempt (1, then one more per retry signal).
+	// Attempt is the run's attempt (1, then one more per retry signal).
 	Attempt int `json:"attempt"`
 }
 
 // Progress is the answer to the progress query.
 type Progress struct {
 	// Workflow is "create", "delete", or the operation: "change",
-	// "rollback", "suspend", "resume".
+	// "upgrade", "rollback", "suspend", "resume".
 	Workflow   string      `json:"workflow"`
 	Store      string      `json:"store"`
 	Generation int         `json:"generation"`
@@ -51,6 +51,8 @@ type tracker struct {
 	p Progress
 }
 
+// newTracker starts the Progress of a run of kind on spec's store and
+// serves it as the progress query.
 func newTracker(ctx workflow.Context, kind string, spec store.Spec) (*tracker, error) {
 	t := &tracker{p: Progress{Workflow: kind, Store: spec.Name, Generation: spec.Generation, Attempt: 1, Steps: []Step{}}}
 	err := workflow.SetQueryHandler(ctx, QueryProgress, func() (Progress, error) {
@@ -61,6 +63,7 @@ func newTracker(ctx workflow.Context, kind string, spec store.Spec) (*tracker, e
 	return t, err
 }
 
+// start opens step name as running.
 func (t *tracker) start(ctx workflow.Context, name string) {
 	t.p.CurrentStep = name
 	t.p.Steps = append(t.p.Steps, Step{Name: name, Status: StepRunning, StartedAt: workflow.Now(ctx), Attempt: t.p.Attempt})

@@ -2,7 +2,8 @@ package workflows
 
 import "go.temporal.io/sdk/temporal"
 
-// Search attributes upserted by the store workflows, so that the Web UI and
+// Search attributes of the store workflows, set when they start and
+// upserted as their phase changes, so that the Web UI and
 // `temporal workflow list --query "StoreName='x'"` find a store's workflows.
 // The server must know them: the dev stack registers SearchAttributeFlags;
 // on another cluster an operator runs

@@ -1,8 +1,11 @@
-// Package workflows holds Store Platform's Temporal workflows: CreateStore
-// and DeleteStore. They are deterministic — all I/O happens in package
-// activities, time comes from workflow.Now — and name their activities
-// through a nil *activities.Activities, so that no activity is named by a
-// string.
+// Package workflows holds Store Platform's Temporal workflows — CreateStore,
+// DeleteStore, OperateStore (change, upgrade, rollback, suspend, resume) and
+// RolloutStores (a fleet's chart upgrade, in batches) — and the client calls
+// that start them (StartCreate, StartDelete, StartOperation, StartRollout).
+// The workflows are deterministic — all I/O happens in package activities,
+// time comes from workflow.Now; `make lint` runs workflowcheck over them —
+// and name their activities through a nil *activities.Activities, so that
+// no activity is named by a string.
 package workflows
 
 import (
@@ -17,9 +20,11 @@ import (
 	"github.com/storeplatform/storeplatform/internal/store"
 )
 
-// Names of the signals and the query the workflows handle.
+// Names of the signals and the query of the store workflows (CreateStore,
+// DeleteStore, OperateStore); RolloutStores has its own.
 const (
-	// SignalRetry restarts a failed creation, or retries a stuck deletion.
+	// SignalRetry restarts a failed creation, retries the rollback of a
+	// degraded operation, or retries a stuck deletion.
 	SignalRetry = "retry"
 	// SignalForce removes the finalizers of the objects that keep a stuck
 	// deletion's namespace, then retries it.
@@ -30,15 +35,17 @@ const (
 
 // Error types of the workflows' own failures.
 const (
-	// ErrStoreFailed: a creation failed and was not retried in time.
+	// ErrStoreFailed: a creation failed, or an operation's rollback failed,
+	// and was not retried in time (Timeouts.RetryWindow).
 	ErrStoreFailed = "StoreFailed"
 	// ErrSuperseded: the store's state machine took the store from the
 	// workflow (a deletion began, or its generation is gone).
 	ErrSuperseded = "StoreSuperseded"
 )
 
-// moved reports whether err is the state machine's refusal of a record
-// write (activities.ErrStoreMoved), and the record's phase then.
+// moved reports whether err is the state machine's refusal of a status
+// write (UpdateStoreStatus's activities.ErrStoreMoved), and the record's
+// phase then, from the error's details ("" when the store has no record).
 func moved(err error) (store.Phase, bool) {
 	var app *temporal.ApplicationError
 	if !errors.As(err, &app) || app.Type() != activities.ErrStoreMoved {
@@ -64,9 +71,9 @@ func DeleteWorkflowID(name string, generation int) string {
 }
 
 // OperationWorkflowID is the workflow ID of every operation on a store's
-// generation after its creation (change, rollback, suspend, resume). One ID
-// for all of them is how they never run at once: Temporal runs at most one
-// workflow per ID, and a start while one runs is refused.
+// generation after its creation (change, upgrade, rollback, suspend,
+// resume). One ID for all of them is how they never run at once: Temporal
+// runs at most one workflow per ID, and a start while one runs is refused.
 func OperationWorkflowID(name string, generation int) string {
 	return fmt.Sprintf("store/%s/%d/operation", name, generation)
 }
@@ -95,7 +102,8 @@ type Timeouts struct {
 	// to thirty times as long (5 minutes by default, which outlasts a
 	// MongoDB failover or restart).
 	Short time.Duration `json:"short,omitempty"`
-	// Install bounds one Helm install or upgrade (default 5m).
+	// Install bounds one attempt of a Helm action: install, upgrade,
+	// rollback or uninstall (default 5m).
 	Install time.Duration `json:"install,omitempty"`
 	// Ready is how long the store's workloads may take to become ready
 	// (default 15m).
@@ -108,11 +116,13 @@ type Timeouts struct {
 	// StuckAfter is how long a namespace may take to go before its deletion
 	// counts as stuck (default 10m).
 	StuckAfter time.Duration `json:"stuckAfter,omitempty"`
-	// RetryWindow is how long a failed creation waits for a retry signal
-	// before it ends as failed (default 72h).
+	// RetryWindow is how long a failed creation, or an operation whose
+	// rollback failed, waits for a retry signal before it ends as failed
+	// (default 72h).
 	RetryWindow time.Duration `json:"retryWindow,omitempty"`
 }
 
+// withDefaults is t with its zero fields set to the defaults.
 func (t Timeouts) withDefaults() Timeouts {
 	def := func(d *time.Duration, v time.Duration) {
 		if *d <= 0 {
@@ -128,8 +138,9 @@ func (t Timeouts) withDefaults() Timeouts {
 	return t
 }
 
-// retryPolicy retries transient errors with back-off and never the
-// activities' permanent error types.
+// retryPolicy retries transient errors with back-off (1 s, doubling, at
+// most 5 s apart), up to maxAttempts times (0: until the timeouts end), and
+// never the activities' permanent error types.
 func retryPolicy(maxAttempts int32) *temporal.RetryPolicy {
 	return &temporal.RetryPolicy{
 		InitialInterval:        time.Second,
@@ -140,6 +151,8 @@ func retryPolicy(maxAttempts int32) *temporal.RetryPolicy {
 	}
 }
 
+// shortOptions suit the quick activities: Short for each attempt, thirty
+// times as long for all of them.
 func shortOptions(ctx workflow.Context, t Timeouts) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout:    t.Short,

@@ -249,7 +249,7 @@ func MayWrite(writer Writer, to, cur Phase) bool {
 	return slices.Contains(writes[writer][to], cur)
 }
 
-// Written lists the phases writer writes, for documentation and tests.
+// Written lists the phases writer writes, in lifecycle order.
 func Written(writer Writer) []Phase {
 	var out []Phase
 	for _, p := range Phases() {

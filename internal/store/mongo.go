@@ -119,8 +119,8 @@ func (r *MongoRepository) lowestFreeSlot(ctx context.Context, owner string) (str
 	}
 }
 
-// FreeSlot is the first slot below limit that none of owner's stores
-// holds; false when all are held.
+// FreeSlot is a slot below limit that none of owner's stores holds, picked
+// at random (PickFreeSlot); false when all are held.
 func (r *MongoRepository) FreeSlot(ctx context.Context, owner string, limit int) (string, bool, error) {
 	cur, err := r.coll.Find(ctx, bson.M{"owner": owner, "phase": bson.M{"$ne": PhaseDeleted}}, options.Find().SetProjection(bson.M{"slot": 1}))
 	if err != nil {
@@ -191,27 +191,48 @@ func (r *MongoRepository) duplicate(ctx context.Context, rec Record) error {
 // UpdateStatus applies u to the record of u.Name at generation u.Generation
 // when the state machine lets u's writer write it (CheckStatus); otherwise
 // it returns a *MovedError and changes nothing. A record that does not
-// exist is made from u.Spec; a deleted older generation is replaced.
-// Applying the same update twice gives the same record. The record's write
-// lock makes the check and the write one step on both backends.
+// exist is made from u.Spec; a deleted older generation is replaced. A
+// store written deleted gives back the hosts it held. Applying the same
+// update twice gives the same record. The record's write lock makes the
+// check and the write one step on both backends.
 func (r *MongoRepository) UpdateStatus(ctx context.Context, u StatusUpdate) error {
 	unlock, err := r.lock(ctx, u.Name)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	var cur *Record
-	var got Record
-	switch err := r.coll.FindOne(ctx, bson.M{"name": u.Name}).Decode(&got); {
-	case err == nil:
-		cur = &got
-	case !errors.Is(err, mongo.ErrNoDocuments):
-		return fmt.Errorf("update store %s: %w", u.Name, err)
+	cur, err := r.current(ctx, u.Name)
+	if err != nil {
+		return err
 	}
 	action, err := CheckStatus(cur, u)
 	if err != nil {
 		return err
 	}
+	if err := r.writeStatus(ctx, action, cur, u); err != nil {
+		return err
+	}
+	if u.Phase == PhaseDeleted {
+		return r.ReleaseHolds(ctx, u.Name, u.Generation)
+	}
+	return nil
+}
+
+// current is the record of the store called name, nil when it has none.
+func (r *MongoRepository) current(ctx context.Context, name string) (*Record, error) {
+	var got Record
+	switch err := r.coll.FindOne(ctx, bson.M{"name": name}).Decode(&got); {
+	case errors.Is(err, mongo.ErrNoDocuments):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("update store %s: %w", name, err)
+	}
+	return &got, nil
+}
+
+// writeStatus writes u as CheckStatus decided: over the record cur, in
+// place of it (a deleted older generation), or as a new record.
+func (r *MongoRepository) writeStatus(ctx context.Context, action StatusAction, cur *Record, u StatusUpdate) error {
 	set, onInsert := statusFields(u)
 	switch action {
 	case StatusApply:
@@ -224,21 +245,25 @@ func (r *MongoRepository) UpdateStatus(ctx context.Context, u StatusUpdate) erro
 		if _, err := r.coll.DeleteOne(ctx, bson.M{"_id": cur.ID}); err != nil {
 			return fmt.Errorf("replace deleted store %s: %w", u.Name, err)
 		}
-		fallthrough
+		return r.insertStatus(ctx, u, set, onInsert)
 	case StatusInsert:
-		doc := bson.M{"name": u.Name, "generation": u.Generation}
-		for k, v := range onInsert {
-			doc[k] = v
-		}
-		for k, v := range set {
-			doc[k] = v
-		}
-		if _, err := r.coll.InsertOne(ctx, doc); err != nil {
-			return fmt.Errorf("update store %s: %w", u.Name, err)
-		}
+		return r.insertStatus(ctx, u, set, onInsert)
 	}
-	if u.Phase == PhaseDeleted {
-		return r.ReleaseHolds(ctx, u.Name, u.Generation)
+	return nil
+}
+
+// insertStatus makes the record of u's store from the fields u sets and
+// those it sets only on a record it makes.
+func (r *MongoRepository) insertStatus(ctx context.Context, u StatusUpdate, set, onInsert bson.M) error {
+	doc := bson.M{"name": u.Name, "generation": u.Generation}
+	for k, v := range onInsert {
+		doc[k] = v
+	}
+	for k, v := range set {
+		doc[k] = v
+	}
+	if _, err := r.coll.InsertOne(ctx, doc); err != nil {
+		return fmt.Errorf("update store %s: %w", u.Name, err)
 	}
 	return nil
 }
@@ -247,6 +272,19 @@ func (r *MongoRepository) UpdateStatus(ctx context.Context, u StatusUpdate) erro
 // it makes.
 func statusFields(u StatusUpdate) (set, onInsert bson.M) {
 	set = bson.M{"updated_at": u.At, "namespace": NamespaceFor(u.Name)}
+	setStatus(set, u)
+	onInsert = bson.M{"created_at": u.At}
+	setClaims(set, onInsert, u)
+	if u.Spec != nil {
+		setSpec(onInsert, *u.Spec)
+	}
+	return set, onInsert
+}
+
+// setStatus adds to set the phase, message, blockers, URL, workloads and
+// workflow IDs u carries. A phase always comes with its message and
+// blockers (empty ones clear them) and stamps ready_at or deleted_at.
+func setStatus(set bson.M, u StatusUpdate) {
 	if u.Phase != "" {
 		set["phase"] = u.Phase
 		set["message"] = u.Message
@@ -272,7 +310,11 @@ func statusFields(u StatusUpdate) (set, onInsert bson.M) {
 	if u.DeleteWorkflowID != "" {
 		set["delete_workflow_id"] = u.DeleteWorkflowID
 	}
-	onInsert = bson.M{"created_at": u.At}
+}
+
+// setClaims releases the claims of a store written deleted (in set), and
+// gives a record made here placeholder claims (in onInsert).
+func setClaims(set, onInsert bson.M, u StatusUpdate) {
 	if u.Phase == PhaseDeleted {
 		// A deleted store releases its host and its slot of the limit.
 		c := released("deleted", u.Name)
@@ -282,29 +324,19 @@ func statusFields(u StatusUpdate) (set, onInsert bson.M) {
 		c := released("unclaimed", u.Name)
 		onInsert["live_host"], onInsert["slot"] = c.LiveHost, c.Slot
 	}
-	if u.Spec != nil {
-		onInsert["engine"] = u.Spec.Engine
-		onInsert["host"] = u.Spec.Host
-		if u.Spec.Title != "" {
-			onInsert["title"] = u.Spec.Title
-		}
-		if u.Spec.AdminEmail != "" {
-			onInsert["admin_email"] = u.Spec.AdminEmail
-		}
-		if u.Spec.MedusaImage != "" {
-			onInsert["medusa_image"] = u.Spec.MedusaImage
-		}
-		if u.Spec.Size != "" {
-			onInsert["size"] = u.Spec.Size
-		}
-		if u.Spec.ChartVersion != "" {
-			onInsert["chart_version"] = u.Spec.ChartVersion
-		}
-		if u.Spec.Tenant != "" {
-			onInsert["tenant"] = u.Spec.Tenant
+}
+
+// setSpec adds to onInsert the fields of spec a record made here gets:
+// engine and host always, the others when they are set.
+func setSpec(onInsert bson.M, spec Spec) {
+	onInsert["engine"] = spec.Engine
+	onInsert["host"] = spec.Host
+	for k, v := range map[string]string{"title": spec.Title, "admin_email": spec.AdminEmail,
+		"medusa_image": spec.MedusaImage, "size": spec.Size, "chart_version": spec.ChartVersion, "tenant": spec.Tenant} {
+		if v != "" {
+			onInsert[k] = v
 		}
 	}
-	return set, onInsert
 }
 
 // UpdateOperation applies an operation's write to the record of u.Name at
@@ -319,17 +351,28 @@ func (r *MongoRepository) UpdateOperation(ctx context.Context, u OperationUpdate
 		return err
 	}
 	defer unlock()
-	var cur Record
-	if err := r.coll.FindOne(ctx, bson.M{"name": u.Name}).Decode(&cur); errors.Is(err, mongo.ErrNoDocuments) {
-		return ErrNotOperable
-	} else if err != nil {
-		return fmt.Errorf("update store %s: %w", u.Name, err)
-	}
-	if err := CheckOperation(&cur, u); err != nil {
+	cur, err := r.current(ctx, u.Name)
+	if err != nil {
 		return err
 	}
-	set := bson.M{"phase": u.Phase, "message": u.Message, "updated_at": u.At, "blockers": []string(nil)}
-	unset := bson.M{}
+	if err := CheckOperation(cur, u); err != nil {
+		return err
+	}
+	set, unset := operationFields(*cur, u)
+	if err := r.writeOperation(ctx, *cur, set, unset); err != nil {
+		return err
+	}
+	if u.Result != nil {
+		return r.ReleaseHolds(ctx, u.Name, u.Generation)
+	}
+	return nil
+}
+
+// operationFields are the fields u sets over the record cur, and those it
+// removes (the running operation, once u ends it).
+func operationFields(cur Record, u OperationUpdate) (set, unset bson.M) {
+	set = bson.M{"phase": u.Phase, "message": u.Message, "updated_at": u.At, "blockers": []string(nil)}
+	unset = bson.M{}
 	if u.Operation != nil {
 		set["operation"] = u.Operation
 	}
@@ -338,21 +381,7 @@ func (r *MongoRepository) UpdateOperation(ctx context.Context, u OperationUpdate
 		unset["operation"] = ""
 	}
 	if u.Spec != nil {
-		set["title"] = u.Spec.Title
-		set["admin_email"] = u.Spec.AdminEmail
-		set["host"] = u.Spec.Host
-		set["medusa_image"] = u.Spec.MedusaImage
-		set["size"] = u.Spec.SizeOrDefault()
-		set["suspended"] = u.Spec.Suspended
-		if u.Spec.ChartVersion != "" {
-			set["chart_version"] = u.Spec.ChartVersion
-		}
-		if !sameSpec(cur.Spec, *u.Spec) {
-			set["spec_version"] = cur.SpecVersion + 1
-		}
-		if u.Spec.Host != "" {
-			set["live_host"] = u.Spec.Host // the host the store now serves
-		}
+		setOperationSpec(set, cur, *u.Spec)
 	}
 	if u.Revision > 0 {
 		set["revision"] = u.Revision
@@ -367,11 +396,38 @@ func (r *MongoRepository) UpdateOperation(ctx context.Context, u OperationUpdate
 		set["url_available"] = true
 		set["ready_at"] = u.At
 	}
+	return set, unset
+}
+
+// setOperationSpec adds to set the fields of spec, the store's spec from
+// now on: a spec that differs from cur's counts one more spec version, and
+// its host becomes the one the store serves.
+func setOperationSpec(set bson.M, cur Record, spec Spec) {
+	set["title"] = spec.Title
+	set["admin_email"] = spec.AdminEmail
+	set["host"] = spec.Host
+	set["medusa_image"] = spec.MedusaImage
+	set["size"] = spec.SizeOrDefault()
+	set["suspended"] = spec.Suspended
+	if spec.ChartVersion != "" {
+		set["chart_version"] = spec.ChartVersion
+	}
+	if !sameSpec(cur.Spec, spec) {
+		set["spec_version"] = cur.SpecVersion + 1
+	}
+	if spec.Host != "" {
+		set["live_host"] = spec.Host // the host the store now serves
+	}
+}
+
+// writeOperation sets set and removes unset on the record cur. When
+// another store serves the host set would make cur's, it writes the rest.
+func (r *MongoRepository) writeOperation(ctx context.Context, cur Record, set, unset bson.M) error {
 	update := bson.M{"$set": set}
 	if len(unset) > 0 {
 		update["$unset"] = unset
 	}
-	_, err = r.coll.UpdateOne(ctx, bson.M{"_id": cur.ID}, update)
+	_, err := r.coll.UpdateOne(ctx, bson.M{"_id": cur.ID}, update)
 	if (mongo.IsDuplicateKeyError(err) || isWriteConflict(err)) && set["live_host"] != nil {
 		// Another store serves the host: it was held for this store while
 		// the operation ran, so only a store made around the hold's check
@@ -380,10 +436,7 @@ func (r *MongoRepository) UpdateOperation(ctx context.Context, u OperationUpdate
 		_, err = r.coll.UpdateOne(ctx, bson.M{"_id": cur.ID}, update)
 	}
 	if err != nil {
-		return fmt.Errorf("update store %s: %w", u.Name, err)
-	}
-	if u.Result != nil {
-		return r.ReleaseHolds(ctx, u.Name, u.Generation)
+		return fmt.Errorf("update store %s: %w", cur.Name, err)
 	}
 	return nil
 }

@@ -24,8 +24,8 @@ const (
 	PhaseDeleting      Phase = "deleting"
 	PhaseDeletionStuck Phase = "deletion_stuck"
 	PhaseDeleted       Phase = "deleted"
-	// PhaseUpdating: an operation (change, rollback, suspend, resume) runs;
-	// Record.Operation says which.
+	// PhaseUpdating: an operation (change, upgrade, rollback, suspend,
+	// resume) runs; Record.Operation says which.
 	PhaseUpdating Phase = "updating"
 	// PhaseSuspended: every workload is scaled to zero; volumes, Secret and
 	// release are kept.
@@ -134,12 +134,13 @@ type Workload struct {
 }
 
 // StatusUpdate is one change of a store's status, written by the workflows
-// through an activity. Zero fields are left as they are, except Blockers,
-// which is replaced whenever Phase is set.
+// through an activity. Zero fields are left as they are, except Message and
+// Blockers, which are replaced whenever Phase is set.
 type StatusUpdate struct {
 	Name       string `json:"name"`
 	Generation int    `json:"generation"`
-	// Spec, when set, is written if the record does not exist yet.
+	// Spec, when set, is written if the record does not exist yet, or
+	// replaces a deleted older generation's.
 	Spec             *Spec      `json:"spec,omitempty"`
 	Phase            Phase      `json:"phase,omitempty"`
 	Message          string     `json:"message,omitempty"`

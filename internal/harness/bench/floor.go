@@ -32,69 +32,73 @@ const fieldManager = "bench-floor"
 // Deployments and StatefulSets are ready. No Helm release storage, no
 // Temporal, no MongoDB.
 func (e *env) floorCreate(ctx context.Context, specs []store.Spec) ([]time.Duration, error) {
-	c, err := storechart.Load(e.chartDir)
+	objs, w, err := e.renderFloor(specs)
 	if err != nil {
 		return nil, err
 	}
+	mapper, err := e.restMapper()
+	if err != nil {
+		return nil, err
+	}
+	stop, err := e.watchWorkloads(ctx, w)
+	if err != nil {
+		return nil, err
+	}
+	defer stop()
+	w.start()
+	if err := e.applyFloor(ctx, mapper, specs, objs); err != nil {
+		return nil, err
+	}
+	return w.wait(ctx, e.o.Timeout)
+}
+
+// renderFloor renders every store's chart into its objects, and makes the
+// watch that times the stores by their workloads.
+func (e *env) renderFloor(specs []store.Spec) ([][]*unstructured.Unstructured, *floorWatch, error) {
+	c, err := storechart.Load(e.chartDir)
+	if err != nil {
+		return nil, nil, err
+	}
 	objs := make([][]*unstructured.Unstructured, len(specs))
-	want := map[string]int{} // namespace -> workloads
-	index := map[string]int{}
+	w := newFloorWatch(len(specs))
 	for i, spec := range specs {
 		rel, err := storechart.Render(c, spec.Name, spec.Namespace(), e.profile.For(spec))
 		if err != nil {
-			return nil, fmt.Errorf("render %s: %w", spec.Name, err)
+			return nil, nil, fmt.Errorf("render %s: %w", spec.Name, err)
 		}
 		if objs[i], err = storechart.Objects(rel.Manifest); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		for _, o := range objs[i] {
-			if k := o.GetKind(); k == "Deployment" || k == "StatefulSet" {
-				want[spec.Namespace()]++
-			}
-		}
-		index[spec.Namespace()] = i
+		w.expect(i, spec.Namespace(), objs[i])
 	}
+	return objs, w, nil
+}
+
+// restMapper maps the cluster's kinds to their resources, as discovery
+// finds them now.
+func (e *env) restMapper() (meta.RESTMapper, error) {
 	groups, err := restmapper.GetAPIGroupResources(e.kube.Discovery())
 	if err != nil {
 		return nil, err
 	}
-	mapper := restmapper.NewDiscoveryRESTMapper(groups)
+	return restmapper.NewDiscoveryRESTMapper(groups), nil
+}
 
-	times := make([]time.Duration, len(specs))
-	var t0 time.Time
-	var mu sync.Mutex
-	ready := map[string]map[string]bool{} // namespace -> kind/name ready
-	allDone := make(chan struct{})
-	left := len(specs)
-	observe := func(kind, ns, name string, ok bool) {
-		mu.Lock()
-		defer mu.Unlock()
-		i, mine := index[ns]
-		if !mine || t0.IsZero() || times[i] != 0 || !ok {
-			return
-		}
-		if ready[ns] == nil {
-			ready[ns] = map[string]bool{}
-		}
-		ready[ns][kind+"/"+name] = true
-		if len(ready[ns]) == want[ns] {
-			times[i] = time.Since(t0)
-			if left--; left == 0 {
-				close(allDone)
-			}
-		}
-	}
+// watchWorkloads starts one informer on Deployments and one on
+// StatefulSets, which tell w of every change, and waits for their caches;
+// stop ends them.
+func (e *env) watchWorkloads(ctx context.Context, w *floorWatch) (stop func(), err error) {
 	factory := informers.NewSharedInformerFactory(e.kube, 0)
 	deps := factory.Apps().V1().Deployments().Informer()
 	sts := factory.Apps().V1().StatefulSets().Informer()
 	onDeploy := func(obj any) {
 		if d, ok := obj.(*appsv1.Deployment); ok {
-			observe("Deployment", d.Namespace, d.Name, deploymentReady(d))
+			w.observe("Deployment", d.Namespace, d.Name, deploymentReady(d))
 		}
 	}
 	onSts := func(obj any) {
 		if s, ok := obj.(*appsv1.StatefulSet); ok {
-			observe("StatefulSet", s.Namespace, s.Name, statefulSetReady(s))
+			w.observe("StatefulSet", s.Namespace, s.Name, statefulSetReady(s))
 		}
 	}
 	if _, err := deps.AddEventHandler(cache.ResourceEventHandlerFuncs{AddFunc: onDeploy, UpdateFunc: func(_, o any) { onDeploy(o) }}); err != nil {
@@ -104,18 +108,19 @@ func (e *env) floorCreate(ctx context.Context, specs []store.Spec) ([]time.Durat
 		return nil, err
 	}
 	wctx, stopWatch := context.WithCancel(ctx)
-	// Shutdown waits for the informers, which stop only once wctx ends.
-	defer func() {
-		stopWatch()
-		factory.Shutdown()
-	}()
 	factory.Start(wctx.Done())
 	factory.WaitForCacheSync(wctx.Done())
+	// Shutdown waits for the informers, which stop only once wctx ends.
+	return func() {
+		stopWatch()
+		factory.Shutdown()
+	}, nil
+}
 
-	mu.Lock()
-	t0 = time.Now()
-	mu.Unlock()
-	err = inParallel(len(specs), func(i int) error {
+// applyFloor makes every store at once: its namespace and Secret, then
+// each of its objs in order.
+func (e *env) applyFloor(ctx context.Context, mapper meta.RESTMapper, specs []store.Spec, objs [][]*unstructured.Unstructured) error {
+	return inParallel(len(specs), func(i int) error {
 		if err := e.prepare(ctx, specs[i]); err != nil {
 			return err
 		}
@@ -126,21 +131,82 @@ func (e *env) floorCreate(ctx context.Context, specs []store.Spec) ([]time.Durat
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, err
+}
+
+// floorWatch times the stores of a floor run: each store's time from the
+// start until every Deployment and StatefulSet of its namespace is ready.
+type floorWatch struct {
+	mu    sync.Mutex
+	t0    time.Time
+	index map[string]int             // namespace -> store
+	want  map[string]int             // namespace -> workloads
+	ready map[string]map[string]bool // namespace -> kind/name ready
+	times []time.Duration
+	// left counts the stores not ready yet; allDone closes when it is 0.
+	left    int
+	allDone chan struct{}
+}
+
+// newFloorWatch is the watch of n stores, none of them expected yet.
+func newFloorWatch(n int) *floorWatch {
+	return &floorWatch{index: map[string]int{}, want: map[string]int{}, ready: map[string]map[string]bool{},
+		times: make([]time.Duration, n), left: n, allDone: make(chan struct{})}
+}
+
+// expect makes store i, in namespace ns, ready once the workloads among
+// objs are.
+func (w *floorWatch) expect(i int, ns string, objs []*unstructured.Unstructured) {
+	for _, o := range objs {
+		if k := o.GetKind(); k == "Deployment" || k == "StatefulSet" {
+			w.want[ns]++
+		}
 	}
+	w.index[ns] = i
+}
+
+// start starts the clock: changes before it are not counted.
+func (w *floorWatch) start() {
+	w.mu.Lock()
+	w.t0 = time.Now()
+	w.mu.Unlock()
+}
+
+// observe notes that workload kind/name of namespace ns is ready (ok), and
+// times its store once all of the store's workloads are.
+func (w *floorWatch) observe(kind, ns, name string, ok bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	i, mine := w.index[ns]
+	if !mine || w.t0.IsZero() || w.times[i] != 0 || !ok {
+		return
+	}
+	if w.ready[ns] == nil {
+		w.ready[ns] = map[string]bool{}
+	}
+	w.ready[ns][kind+"/"+name] = true
+	if len(w.ready[ns]) == w.want[ns] {
+		w.times[i] = time.Since(w.t0)
+		if w.left--; w.left == 0 {
+			close(w.allDone)
+		}
+	}
+}
+
+// wait waits until every store is ready, and returns their times; an error
+// when timeout after the start passes first, or ctx ends.
+func (w *floorWatch) wait(ctx context.Context, timeout time.Duration) ([]time.Duration, error) {
 	select {
-	case <-allDone:
-	case <-time.After(time.Until(t0.Add(e.o.Timeout))):
-		mu.Lock()
-		defer mu.Unlock()
-		return nil, fmt.Errorf("floor: %d of %d stores not ready after %s", left, len(specs), e.o.Timeout)
+	case <-w.allDone:
+	case <-time.After(time.Until(w.t0.Add(timeout))):
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		return nil, fmt.Errorf("floor: %d of %d stores not ready after %s", w.left, len(w.times), timeout)
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	return append([]time.Duration(nil), times...), nil
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([]time.Duration(nil), w.times...), nil
 }
 
 // apply server-side applies one rendered object in namespace ns (when its

@@ -27,56 +27,93 @@ type Row struct {
 // Rows are the report's table, one row for each measurement the run made.
 func (r *Report) Rows() []Row {
 	var rows []Row
-	n := r.Options.Stores
-	if len(r.OnePlatform) > 0 {
-		p, h := median(r.OnePlatform), median(r.OneHelm)
-		row := Row{Work: fmt.Sprintf("one store, request → ready (median of %d)", len(r.OnePlatform)), Platform: secs(p)}
-		if len(r.OneHelm) > 0 {
-			row.HelmCLI = secs(h) + " (namespace + Secret + `install --wait`)"
-			row.Ratio = ratio(p, h, "helm CLI") + " (goal ≤ 0.5×)"
-		}
-		rows = append(rows, row)
+	for _, part := range [][]Row{
+		r.oneRows(), r.createRows(), r.apiRows(), r.deleteRows(), r.sequentialRows(),
+		r.postRows(), r.postCPURows(), r.listRows(), r.eventRows(), r.cpuRows(), r.rssRows(),
+	} {
+		rows = append(rows, part...)
 	}
+	return rows
+}
+
+// oneRows is the row of one store's creation, request to ready, beside the
+// helm CLI's.
+func (r *Report) oneRows() []Row {
+	if len(r.OnePlatform) == 0 {
+		return nil
+	}
+	p, h := median(r.OnePlatform), median(r.OneHelm)
+	row := Row{Work: fmt.Sprintf("one store, request → ready (median of %d)", len(r.OnePlatform)), Platform: secs(p)}
+	if len(r.OneHelm) > 0 {
+		row.HelmCLI = secs(h) + " (namespace + Secret + `install --wait`)"
+		row.Ratio = ratio(p, h, "helm CLI") + " (goal ≤ 0.5×)"
+	}
+	return []Row{row}
+}
+
+// createRows is the row of the at-once creation, beside the helm CLI's and
+// the floor's.
+func (r *Report) createRows() []Row {
+	if len(r.CreatePlatform) == 0 {
+		return nil
+	}
+	p := slowest(r.CreatePlatform)
+	row := Row{Work: fmt.Sprintf("%d stores requested at once → all ready", len(r.CreatePlatform)),
+		Platform: fmt.Sprintf("%s (all POSTs answered after %s)", secs(p), secs(r.PostsAnswered))}
+	var ratios []string
+	if len(r.CreateHelm) > 0 {
+		row.HelmCLI = secs(slowest(r.CreateHelm)) + fmt.Sprintf(" (%d parallel installs)", len(r.CreateHelm))
+		ratios = append(ratios, ratio(p, slowest(r.CreateHelm), "helm CLI")+" (goal ≤ 0.5×)")
+	}
+	if len(r.CreateFloor) > 0 {
+		row.Floor = secs(slowest(r.CreateFloor))
+		ratios = append(ratios, ratio(p, slowest(r.CreateFloor), "the floor")+" (goal ≤ 1.5×)")
+	}
+	row.Ratio = strings.Join(ratios, "; ")
+	return []Row{row}
+}
+
+// deleteRows is the row of the deletion of the at-once stores, beside the
+// helm CLI's and the floor's.
+func (r *Report) deleteRows() []Row {
+	if len(r.DeletePlatform) == 0 {
+		return nil
+	}
+	p := slowest(r.DeletePlatform)
+	row := Row{Work: fmt.Sprintf("the same %d deleted → namespaces gone", len(r.DeletePlatform)), Platform: secs(p)}
+	if len(r.DeleteHelm) > 0 {
+		row.HelmCLI = secs(slowest(r.DeleteHelm)) + " (parallel uninstall + namespace delete)"
+		row.Ratio = ratio(p, slowest(r.DeleteHelm), "helm CLI") + " (goal ≤ 0.5×)"
+	}
+	if len(r.DeleteFloor) > 0 {
+		row.Floor = secs(slowest(r.DeleteFloor)) + " (namespace delete only)"
+	}
+	return []Row{row}
+}
+
+// sequentialRows is the row of the stores made one after another with the
+// helm CLI, scaled from those measured to Options.Stores, beside the
+// platform's at-once creation.
+func (r *Report) sequentialRows() []Row {
+	if r.SequentialN <= 0 {
+		return nil
+	}
+	n := r.Options.Stores
+	est := r.SequentialTotal * time.Duration(n) / time.Duration(r.SequentialN)
+	row := Row{Work: fmt.Sprintf("%d stores one after another (record, then `helm install --wait`)", n),
+		HelmCLI: fmt.Sprintf("≈ %s (%d measured: %s, ×%.3g)", secs(est), r.SequentialN, secs(r.SequentialTotal), float64(n)/float64(r.SequentialN))}
 	if len(r.CreatePlatform) > 0 {
 		p := slowest(r.CreatePlatform)
-		row := Row{Work: fmt.Sprintf("%d stores requested at once → all ready", len(r.CreatePlatform)),
-			Platform: fmt.Sprintf("%s (all POSTs answered after %s)", secs(p), secs(r.PostsAnswered))}
-		var ratios []string
-		if len(r.CreateHelm) > 0 {
-			row.HelmCLI = secs(slowest(r.CreateHelm)) + fmt.Sprintf(" (%d parallel installs)", len(r.CreateHelm))
-			ratios = append(ratios, ratio(p, slowest(r.CreateHelm), "helm CLI")+" (goal ≤ 0.5×)")
-		}
-		if len(r.CreateFloor) > 0 {
-			row.Floor = secs(slowest(r.CreateFloor))
-			ratios = append(ratios, ratio(p, slowest(r.CreateFloor), "the floor")+" (goal ≤ 1.5×)")
-		}
-		row.Ratio = strings.Join(ratios, "; ")
-		rows = append(rows, row)
+		row.Platform = secs(p) + " (all at once, above)"
+		row.Ratio = fmt.Sprintf("platform %.1f× faster (goal ≥ 10×)", est.Seconds()/p.Seconds())
 	}
-	rows = append(rows, r.apiRows()...)
-	if len(r.DeletePlatform) > 0 {
-		p := slowest(r.DeletePlatform)
-		row := Row{Work: fmt.Sprintf("the same %d deleted → namespaces gone", len(r.DeletePlatform)), Platform: secs(p)}
-		if len(r.DeleteHelm) > 0 {
-			row.HelmCLI = secs(slowest(r.DeleteHelm)) + " (parallel uninstall + namespace delete)"
-			row.Ratio = ratio(p, slowest(r.DeleteHelm), "helm CLI") + " (goal ≤ 0.5×)"
-		}
-		if len(r.DeleteFloor) > 0 {
-			row.Floor = secs(slowest(r.DeleteFloor)) + " (namespace delete only)"
-		}
-		rows = append(rows, row)
-	}
-	if r.SequentialN > 0 {
-		est := r.SequentialTotal * time.Duration(n) / time.Duration(r.SequentialN)
-		row := Row{Work: fmt.Sprintf("%d stores one after another (record, then `helm install --wait`)", n),
-			HelmCLI: fmt.Sprintf("≈ %s (%d measured: %s, ×%.3g)", secs(est), r.SequentialN, secs(r.SequentialTotal), float64(n)/float64(r.SequentialN))}
-		if len(r.CreatePlatform) > 0 {
-			p := slowest(r.CreatePlatform)
-			row.Platform = secs(p) + " (all at once, above)"
-			row.Ratio = fmt.Sprintf("platform %.1f× faster (goal ≥ 10×)", est.Seconds()/p.Seconds())
-		}
-		rows = append(rows, row)
-	}
+	return []Row{row}
+}
+
+// postRows are the rows of the POST latencies, a tenant for each client
+// and all clients of one tenant.
+func (r *Report) postRows() []Row {
+	var rows []Row
 	for _, p := range []struct {
 		l    latencies
 		whom string
@@ -87,16 +124,30 @@ func (r *Report) Rows() []Row {
 				Ratio:    "goal p99 ≤ 100 ms"})
 		}
 	}
-	if n := r.Post.statuses[http.StatusAccepted]; n > 0 && len(r.PostUse.CPU) > 0 && r.Cores > 0 {
-		per := r.PostUse.cpuTotal() / time.Duration(n)
-		var parts []string
-		for _, p := range []string{"api", devstack.ProcFerretDB, devstack.ProcTemporal} {
-			parts = append(parts, fmt.Sprintf("%s %s", p, ms(r.PostUse.CPU[p]/time.Duration(n))))
-		}
-		rows = append(rows, Row{Work: fmt.Sprintf("CPU of every process per `POST` in that row (%d created, until their workflows had started), and the shortest answer %d clients sending at once can get from it (Little's law: clients × CPU per request ÷ cores)", n, r.Options.PostClients),
-			Platform: fmt.Sprintf("%s (%s) → ≥ %s per request on %d cores", ms(per), strings.Join(parts, ", "), ms(per*time.Duration(r.Options.PostClients)/time.Duration(r.Cores)), r.Cores),
-			Ratio:    "context for the goal p99 ≤ 100 ms"})
+	return rows
+}
+
+// postCPURows is the row of the CPU every process used per POST, and the
+// shortest answer that CPU allows the clients on this machine's cores.
+func (r *Report) postCPURows() []Row {
+	n := r.Post.statuses[http.StatusAccepted]
+	if n <= 0 || len(r.PostUse.CPU) == 0 || r.Cores <= 0 {
+		return nil
 	}
+	per := r.PostUse.cpuTotal() / time.Duration(n)
+	var parts []string
+	for _, p := range []string{"api", devstack.ProcFerretDB, devstack.ProcTemporal} {
+		parts = append(parts, fmt.Sprintf("%s %s", p, ms(r.PostUse.CPU[p]/time.Duration(n))))
+	}
+	return []Row{{Work: fmt.Sprintf("CPU of every process per `POST` in that row (%d created, until their workflows had started), and the shortest answer %d clients sending at once can get from it (Little's law: clients × CPU per request ÷ cores)", n, r.Options.PostClients),
+		Platform: fmt.Sprintf("%s (%s) → ≥ %s per request on %d cores", ms(per), strings.Join(parts, ", "), ms(per*time.Duration(r.Options.PostClients)/time.Duration(r.Cores)), r.Cores),
+		Ratio:    "context for the goal p99 ≤ 100 ms"}}
+}
+
+// listRows are the rows of the dashboard's first page: the API's
+// latencies, and what the embedded store alone takes for that page.
+func (r *Report) listRows() []Row {
+	var rows []Row
 	if len(r.List.times) > 0 {
 		rows = append(rows, Row{Work: fmt.Sprintf("`GET /api/stores?limit=20` (the dashboard's first page), %d stores of the tenant, %d in all, %d requests one after another",
 			r.Options.ListTenant, max(r.Options.ListTotal, r.Options.ListTenant), len(r.List.times)),
@@ -108,36 +159,55 @@ func (r *Report) Rows() []Row {
 			Floor: fmt.Sprintf("%s; %s", ms(f.Query), ms(f.ByID)),
 			Ratio: "context: no design that reads the page from FerretDB can be faster than the smaller of the two"})
 	}
-	if len(r.EventFinds) == 2 {
-		row := Row{Work: fmt.Sprintf("MongoDB `find`s per second with 1 vs %d open `GET /api/events` streams (in-process API, CommandMonitor)", r.Options.Streams),
-			Platform: fmt.Sprintf("%.1f/s vs %.1f/s", r.EventFinds[0], r.EventFinds[1])}
-		if r.EventFinds[0] > 0 {
-			row.Ratio = fmt.Sprintf("%.1f× (goal ≤ 1×)", r.EventFinds[1]/r.EventFinds[0])
-		}
-		rows = append(rows, row)
+	return rows
+}
+
+// eventRows is the row of MongoDB's finds per second with one event stream
+// and with Options.Streams of them.
+func (r *Report) eventRows() []Row {
+	if len(r.EventFinds) != 2 {
+		return nil
 	}
-	if api, wok := r.CPU["api"]; wok && len(r.CreatePlatform) > 0 {
-		w := r.CPU["worker"]
-		per := (api + w).Seconds() / float64(len(r.CreatePlatform))
-		rows = append(rows, Row{Work: fmt.Sprintf("the platform's own CPU per store (api + worker, %d stores at once; FerretDB and Temporal apart)", len(r.CreatePlatform)),
-			Platform: fmt.Sprintf("%.2f CPU-s (api %.2f s + worker %.2f s)", per, api.Seconds(), w.Seconds()),
-			Ratio:    "goal ≤ 0.3 CPU-s"})
-		var ctx []string
-		for _, p := range []string{"temporal", "kube-apiserver", "ferretdb"} {
-			if d, ok := r.CPU[p]; ok {
-				ctx = append(ctx, fmt.Sprintf("%s %.1f s", p, d.Seconds()))
-			}
-		}
-		if len(ctx) > 0 {
-			rows = append(rows, Row{Work: "CPU of the rest of the stack in that run (context)", Platform: strings.Join(ctx, ", ")})
+	row := Row{Work: fmt.Sprintf("MongoDB `find`s per second with 1 vs %d open `GET /api/events` streams (in-process API, CommandMonitor)", r.Options.Streams),
+		Platform: fmt.Sprintf("%.1f/s vs %.1f/s", r.EventFinds[0], r.EventFinds[1])}
+	if r.EventFinds[0] > 0 {
+		row.Ratio = fmt.Sprintf("%.1f× (goal ≤ 1×)", r.EventFinds[1]/r.EventFinds[0])
+	}
+	return []Row{row}
+}
+
+// cpuRows are the rows of the platform's own CPU per store in the at-once
+// creation and, for context, the CPU of the rest of the stack then.
+func (r *Report) cpuRows() []Row {
+	api, ok := r.CPU["api"]
+	if !ok || len(r.CreatePlatform) == 0 {
+		return nil
+	}
+	w := r.CPU["worker"]
+	per := (api + w).Seconds() / float64(len(r.CreatePlatform))
+	rows := []Row{{Work: fmt.Sprintf("the platform's own CPU per store (api + worker, %d stores at once; FerretDB and Temporal apart)", len(r.CreatePlatform)),
+		Platform: fmt.Sprintf("%.2f CPU-s (api %.2f s + worker %.2f s)", per, api.Seconds(), w.Seconds()),
+		Ratio:    "goal ≤ 0.3 CPU-s"}}
+	var ctx []string
+	for _, p := range []string{"temporal", "kube-apiserver", "ferretdb"} {
+		if d, ok := r.CPU[p]; ok {
+			ctx = append(ctx, fmt.Sprintf("%s %.1f s", p, d.Seconds()))
 		}
 	}
-	if r.WorkerPeakRSS > 0 {
-		rows = append(rows, Row{Work: fmt.Sprintf("the worker's peak RSS with %d stores in flight", len(r.CreatePlatform)),
-			Platform: fmt.Sprintf("%.0f MiB", float64(r.WorkerPeakRSS)/(1<<20)),
-			Ratio:    "Flux helm-controller at concurrency 10: ~205 MiB"})
+	if len(ctx) > 0 {
+		rows = append(rows, Row{Work: "CPU of the rest of the stack in that run (context)", Platform: strings.Join(ctx, ", ")})
 	}
 	return rows
+}
+
+// rssRows is the row of the worker's peak RSS in the at-once creation.
+func (r *Report) rssRows() []Row {
+	if r.WorkerPeakRSS <= 0 {
+		return nil
+	}
+	return []Row{{Work: fmt.Sprintf("the worker's peak RSS with %d stores in flight", len(r.CreatePlatform)),
+		Platform: fmt.Sprintf("%.0f MiB", float64(r.WorkerPeakRSS)/(1<<20)),
+		Ratio:    "Flux helm-controller at concurrency 10: ~205 MiB"}}
 }
 
 // Who made the stores of an at-once creation (Report.APIUse's keys).

@@ -62,7 +62,35 @@ type cluster struct {
 	client kubernetes.Interface
 }
 
+// start brings the cluster up, each step once the one before is ready: its
+// PKI, ports and kubeconfig, etcd, kube-apiserver, the controllers, the
+// scheduler and kwok, then its nodes, StorageClass and IngressClass. It
+// returns once the nodes are Ready and pods can be created.
 func (c *cluster) start(ctx context.Context) error {
+	if err := c.prepare(); err != nil {
+		return err
+	}
+	etcd, err := c.startEtcd(ctx)
+	if err != nil {
+		return err
+	}
+	apiserver, err := c.startAPIServer(ctx, etcd)
+	if err != nil {
+		return err
+	}
+	rest, err := c.startControllers()
+	if err != nil {
+		return err
+	}
+	if err := c.connect(ctx); err != nil {
+		return err
+	}
+	return c.awaitUsable(ctx, append([]*Process{etcd, apiserver}, rest...))
+}
+
+// prepare makes the cluster's PKI, picks the ports left zero and writes
+// the admin kubeconfig.
+func (c *cluster) prepare() error {
 	var err error
 	if c.pki, err = EnsurePKI(filepath.Join(c.dir, "pki")); err != nil {
 		return fmt.Errorf("pki: %w", err)
@@ -74,11 +102,15 @@ func (c *cluster) start(ctx context.Context) error {
 			}
 		}
 	}
-	if err := c.writeKubeconfig(); err != nil {
-		return err
-	}
+	return c.writeKubeconfig()
+}
 
-	etcdURL := "http://127.0.0.1:" + strconv.Itoa(c.ports.EtcdClient)
+// etcdURL is the URL of etcd's client port.
+func (c *cluster) etcdURL() string { return "http://127.0.0.1:" + strconv.Itoa(c.ports.EtcdClient) }
+
+// startEtcd starts etcd and waits until it is healthy.
+func (c *cluster) startEtcd(ctx context.Context) (*Process, error) {
+	etcdURL := c.etcdURL()
 	peerURL := "http://127.0.0.1:" + strconv.Itoa(c.ports.EtcdPeer)
 	etcd, err := c.procs.start("etcd", c.binary("etcd"),
 		"--name=local", "--data-dir="+filepath.Join(c.dir, "etcd"),
@@ -88,17 +120,19 @@ func (c *cluster) start(ctx context.Context) error {
 		// Local data only: losing the last writes on a power cut is acceptable.
 		"--unsafe-no-fsync=true", "--quota-backend-bytes=4294967296", "--log-level=warn")
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if err := c.procs.poll(ctx, "etcd", 100*time.Millisecond, []*Process{etcd}, func(ctx context.Context) error {
+	return etcd, c.procs.poll(ctx, "etcd", 100*time.Millisecond, []*Process{etcd}, func(ctx context.Context) error {
 		return httpOK(ctx, http.DefaultClient, etcdURL+"/health")
-	}); err != nil {
-		return err
-	}
+	})
+}
 
+// startAPIServer starts kube-apiserver on etcd and waits until its /readyz
+// answers OK.
+func (c *cluster) startAPIServer(ctx context.Context, etcd *Process) (*Process, error) {
 	p := c.pki.Path
 	apiserver, err := c.procs.start("kube-apiserver", c.binary("kube-apiserver"),
-		"--etcd-servers="+etcdURL,
+		"--etcd-servers="+c.etcdURL(),
 		"--bind-address=127.0.0.1", "--secure-port="+strconv.Itoa(c.ports.APIServer),
 		// Written only into the "kubernetes" Endpoints object; must not be loopback.
 		"--advertise-address="+advertiseAddress(),
@@ -116,19 +150,22 @@ func (c *cluster) start(ctx context.Context) error {
 		"--kubelet-preferred-address-types=InternalIP",
 		"--service-cluster-ip-range="+serviceCIDR, "--profiling=false", "--v=1")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	hc, err := c.adminHTTPClient()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	readyz := "https://127.0.0.1:" + strconv.Itoa(c.ports.APIServer) + "/readyz"
-	if err := c.procs.poll(ctx, "kube-apiserver /readyz", 200*time.Millisecond, []*Process{etcd, apiserver}, func(ctx context.Context) error {
+	return apiserver, c.procs.poll(ctx, "kube-apiserver /readyz", 200*time.Millisecond, []*Process{etcd, apiserver}, func(ctx context.Context) error {
 		return httpOK(ctx, hc, readyz)
-	}); err != nil {
-		return err
-	}
+	})
+}
 
+// startControllers starts kube-controller-manager, kube-scheduler and
+// kwok, without waiting for them.
+func (c *cluster) startControllers() ([]*Process, error) {
+	p := c.pki.Path
 	kcm, err := c.procs.start("kube-controller-manager", c.binary("kube-controller-manager"),
 		"--kubeconfig="+c.kcfg, "--secure-port=0", "--leader-elect=false",
 		"--service-account-private-key-file="+p(serviceAccountKey), "--root-ca-file="+p(caCert),
@@ -136,18 +173,23 @@ func (c *cluster) start(ctx context.Context) error {
 		"--use-service-account-credentials=true", "--service-cluster-ip-range="+serviceCIDR,
 		"--controllers=*,bootstrapsigner,tokencleaner", "--profiling=false", "--v=1")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	sched, err := c.procs.start("kube-scheduler", c.binary("kube-scheduler"),
 		"--kubeconfig="+c.kcfg, "--secure-port=0", "--leader-elect=false", "--profiling=false", "--v=1")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	kwok, err := c.startKwok()
 	if err != nil {
-		return err
+		return nil, err
 	}
+	return []*Process{kcm, sched, kwok}, nil
+}
 
+// connect makes the cluster's client from its kubeconfig and seeds the
+// cluster.
+func (c *cluster) connect(ctx context.Context) error {
 	cfg, err := clientcmd.BuildConfigFromFlags("", c.kcfg)
 	if err != nil {
 		return err
@@ -155,10 +197,12 @@ func (c *cluster) start(ctx context.Context) error {
 	if c.client, err = kubernetes.NewForConfig(cfg); err != nil {
 		return err
 	}
-	if err := c.seed(ctx); err != nil {
-		return err
-	}
-	all := []*Process{etcd, apiserver, kcm, sched, kwok}
+	return c.seed(ctx)
+}
+
+// awaitUsable waits, while every process of all runs, until the nodes are
+// Ready and the "default" ServiceAccount exists.
+func (c *cluster) awaitUsable(ctx context.Context, all []*Process) error {
 	if err := c.procs.poll(ctx, "nodes Ready", 200*time.Millisecond, all, c.nodesReady); err != nil {
 		return err
 	}
@@ -170,49 +214,75 @@ func (c *cluster) start(ctx context.Context) error {
 	})
 }
 
+// binary is the path of the program called name in the bin directory.
 func (c *cluster) binary(name string) string { return filepath.Join(c.bin, name) }
 
 // seed creates the kwok nodes, the default StorageClass and the default
 // IngressClass; existing ones are kept.
 func (c *cluster) seed(ctx context.Context) error {
+	for i := 0; i < c.nodes; i++ {
+		if err := c.seedNode(ctx, fmt.Sprintf("kwok-node-%d", i)); err != nil {
+			return err
+		}
+	}
+	if err := ignoreExists(c.client.StorageV1().StorageClasses().Create(ctx, storageClass(), metav1.CreateOptions{})); err != nil {
+		return fmt.Errorf("create storage class: %w", err)
+	}
+	if err := ignoreExists(c.client.NetworkingV1().IngressClasses().Create(ctx, ingressClass(), metav1.CreateOptions{})); err != nil {
+		return fmt.Errorf("create ingress class: %w", err)
+	}
+	return nil
+}
+
+// seedNode creates the kwok node called name, or points the one of an
+// earlier run at this run's kwok.
+func (c *cluster) seedNode(ctx context.Context, name string) error {
+	node := c.kwokNode(name)
+	_, err := c.client.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{})
+	if apierrors.IsAlreadyExists(err) {
+		// A node of an earlier run: its kubelet endpoint (kwok's port,
+		// the address of older versions) may have changed.
+		err = c.patchNodeEndpoint(ctx, name, node.Status)
+	}
+	if err != nil {
+		return fmt.Errorf("create node %s: %w", name, err)
+	}
+	return nil
+}
+
+// kwokNode is the node called name that kwok simulates, its kubelet
+// endpoint at kwok's server.
+func (c *cluster) kwokNode(name string) *corev1.Node {
 	qty := resource.MustParse
 	capacity := corev1.ResourceList{
 		corev1.ResourceCPU: qty("8"), corev1.ResourceMemory: qty("32Gi"),
 		corev1.ResourcePods: qty("110"), corev1.ResourceEphemeralStorage: qty("200Gi"),
 	}
-	for i := 0; i < c.nodes; i++ {
-		name := fmt.Sprintf("kwok-node-%d", i)
-		status := corev1.NodeStatus{
+	return &corev1.Node{
+		ObjectMeta: metav1.ObjectMeta{
+			Name:        name,
+			Annotations: map[string]string{kwokNodeAnnotation: "fake", "node.alpha.kubernetes.io/ttl": "0"},
+			Labels: map[string]string{
+				"kubernetes.io/arch": "amd64", "kubernetes.io/os": "linux",
+				"kubernetes.io/hostname": name, "type": "kwok",
+				"node-role.kubernetes.io/agent": "",
+			},
+		},
+		Status: corev1.NodeStatus{
 			Capacity: capacity, Allocatable: capacity,
 			Addresses:       []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: nodeIP}, {Type: corev1.NodeHostName, Address: name}},
 			DaemonEndpoints: corev1.NodeDaemonEndpoints{KubeletEndpoint: corev1.DaemonEndpoint{Port: int32(c.ports.Kwok)}},
-		}
-		node := &corev1.Node{
-			ObjectMeta: metav1.ObjectMeta{
-				Name:        name,
-				Annotations: map[string]string{kwokNodeAnnotation: "fake", "node.alpha.kubernetes.io/ttl": "0"},
-				Labels: map[string]string{
-					"kubernetes.io/arch": "amd64", "kubernetes.io/os": "linux",
-					"kubernetes.io/hostname": name, "type": "kwok",
-					"node-role.kubernetes.io/agent": "",
-				},
-			},
-			Status: status,
-		}
-		_, err := c.client.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{})
-		if apierrors.IsAlreadyExists(err) {
-			// A node of an earlier run: its kubelet endpoint (kwok's port,
-			// the address of older versions) may have changed.
-			err = c.patchNodeEndpoint(ctx, name, status)
-		}
-		if err != nil {
-			return fmt.Errorf("create node %s: %w", name, err)
-		}
+		},
 	}
+}
+
+// storageClass is the default StorageClass, whose volumes kwok binds at
+// once.
+func storageClass() *storagev1.StorageClass {
 	bindImmediate := storagev1.VolumeBindingImmediate
 	reclaimDelete := corev1.PersistentVolumeReclaimDelete
 	expand := true
-	sc := &storagev1.StorageClass{
+	return &storagev1.StorageClass{
 		ObjectMeta: metav1.ObjectMeta{
 			Name:        StorageClassName,
 			Annotations: map[string]string{"storageclass.kubernetes.io/is-default-class": "true"},
@@ -223,20 +293,17 @@ func (c *cluster) seed(ctx context.Context) error {
 		// Resizing a store to a larger size grows its content volume.
 		AllowVolumeExpansion: &expand,
 	}
-	if err := ignoreExists(c.client.StorageV1().StorageClasses().Create(ctx, sc, metav1.CreateOptions{})); err != nil {
-		return fmt.Errorf("create storage class: %w", err)
-	}
-	ic := &networkingv1.IngressClass{
+}
+
+// ingressClass is the default IngressClass (no controller serves it).
+func ingressClass() *networkingv1.IngressClass {
+	return &networkingv1.IngressClass{
 		ObjectMeta: metav1.ObjectMeta{
 			Name:        IngressClassName,
 			Annotations: map[string]string{"ingressclass.kubernetes.io/is-default-class": "true"},
 		},
 		Spec: networkingv1.IngressClassSpec{Controller: "k8s.io/ingress-nginx"},
 	}
-	if err := ignoreExists(c.client.NetworkingV1().IngressClasses().Create(ctx, ic, metav1.CreateOptions{})); err != nil {
-		return fmt.Errorf("create ingress class: %w", err)
-	}
-	return nil
 }
 
 // patchNodeEndpoint sets the addresses and kubelet port of an existing node
@@ -252,6 +319,7 @@ func (c *cluster) patchNodeEndpoint(ctx context.Context, name string, status cor
 	return err
 }
 
+// nodesReady fails until every node the cluster was given is Ready.
 func (c *cluster) nodesReady(ctx context.Context) error {
 	nodes, err := c.client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
 	if err != nil {
@@ -271,6 +339,7 @@ func (c *cluster) nodesReady(ctx context.Context) error {
 	return nil
 }
 
+// writeKubeconfig writes the kubeconfig of the cluster's admin.
 func (c *cluster) writeKubeconfig() error {
 	read := func(name string) ([]byte, error) { return os.ReadFile(c.pki.Path(name)) }
 	ca, err := read(caCert)
@@ -315,6 +384,7 @@ func (c *cluster) adminHTTPClient() (*http.Client, error) {
 	}, nil
 }
 
+// httpOK fails unless a GET of url through hc answers 200 OK.
 func httpOK(ctx context.Context, hc *http.Client, url string) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
@@ -331,6 +401,7 @@ func httpOK(ctx context.Context, hc *http.Client, url string) error {
 	return nil
 }
 
+// ignoreExists is the error of a create, nil when the object exists.
 func ignoreExists[T any](_ T, err error) error {
 	if apierrors.IsAlreadyExists(err) {
 		return nil
