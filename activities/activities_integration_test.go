@@ -22,11 +22,11 @@ import (
 	"k8s.io/client-go/metadata"
 
 	"github.com/storeplatform/storeplatform/activities"
+	"github.com/storeplatform/storeplatform/internal/harness/testenv"
 	"github.com/storeplatform/storeplatform/internal/helmclient"
 	"github.com/storeplatform/storeplatform/internal/kubewatch"
 	"github.com/storeplatform/storeplatform/internal/store"
 	"github.com/storeplatform/storeplatform/internal/storechart"
-	"github.com/storeplatform/storeplatform/internal/harness/testenv"
 )
 
 var env testenv.Env

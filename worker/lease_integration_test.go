@@ -24,9 +24,9 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/storeplatform/storeplatform/internal/harness/childproc"
+	"github.com/storeplatform/storeplatform/internal/harness/testpki"
 	"github.com/storeplatform/storeplatform/internal/helmclient"
 	"github.com/storeplatform/storeplatform/internal/store"
-	"github.com/storeplatform/storeplatform/internal/harness/testpki"
 	"github.com/storeplatform/storeplatform/workflows"
 )
 

@@ -22,9 +22,9 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/storeplatform/storeplatform/activities"
+	"github.com/storeplatform/storeplatform/internal/harness/testenv"
 	"github.com/storeplatform/storeplatform/internal/helmclient"
 	"github.com/storeplatform/storeplatform/internal/store"
-	"github.com/storeplatform/storeplatform/internal/harness/testenv"
 	"github.com/storeplatform/storeplatform/workflows"
 )
 

@@ -17,8 +17,8 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/storeplatform/storeplatform/internal/config"
-	"github.com/storeplatform/storeplatform/internal/storechart"
 	"github.com/storeplatform/storeplatform/internal/harness/testenv"
+	"github.com/storeplatform/storeplatform/internal/storechart"
 )
 
 func repoRoot(t testing.TB) string {

@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/storeplatform/storeplatform/internal/harness/testenv"
 	"github.com/storeplatform/storeplatform/internal/store"
 	"github.com/storeplatform/storeplatform/internal/store/storetest"
-	"github.com/storeplatform/storeplatform/internal/harness/testenv"
 )
 
 var env testenv.Env

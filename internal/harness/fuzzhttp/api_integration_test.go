@@ -30,10 +30,10 @@ import (
 	"github.com/storeplatform/storeplatform/internal/deps"
 	"github.com/storeplatform/storeplatform/internal/harness/docsection"
 	"github.com/storeplatform/storeplatform/internal/harness/fuzzhttp"
+	"github.com/storeplatform/storeplatform/internal/harness/testenv"
 	"github.com/storeplatform/storeplatform/internal/helmclient"
 	"github.com/storeplatform/storeplatform/internal/store"
 	"github.com/storeplatform/storeplatform/internal/storechart"
-	"github.com/storeplatform/storeplatform/internal/harness/testenv"
 )
 
 var env testenv.Env
