@@ -119,7 +119,7 @@ func (s *server) hostFree(w http.ResponseWriter, r *http.Request, name, host str
 		return false
 	}
 	if holder != "" && holder != name {
-		s.fail(w, r, errStoreConflict{"the host " + host + " is taken by another store"})
+		s.fail(w, r, hostTaken(host))
 		return false
 	}
 	return true
@@ -239,7 +239,7 @@ func (s *server) startOperation(w http.ResponseWriter, r *http.Request, rec stor
 			return
 		case <-time.After(100 * time.Millisecond):
 		}
-		if now, err = s.o.Stores.Get(r.Context(), rec.Name); err != nil {
+		if now, err = s.record(r.Context(), rec.Name); err != nil {
 			s.fail(w, r, err)
 			return
 		}
@@ -249,13 +249,24 @@ func (s *server) startOperation(w http.ResponseWriter, r *http.Request, rec stor
 		s.metrics.started("OperateStore", err)
 	}
 	if err != nil {
-		s.fail(w, r, err)
+		s.fail(w, r, operationBusy(err))
 		return
 	}
 	_ = s.audit(r, in.Kind, rec.Name)
 	op := store.Operation{Kind: in.Kind, WorkflowID: workflows.OperationWorkflowID(rec.Name, rec.Generation), StartedAt: s.o.Now().UTC()}
 	w.Header().Set("Location", "/api/stores/"+url.PathEscape(rec.Name))
 	writeJSON(w, http.StatusAccepted, OperationResponse{Store: rec, Operation: op})
+}
+
+// operationBusy is err, or the CodeBusy error naming the operation that
+// runs when err is StartOperation's *workflows.OperationBusy.
+func operationBusy(err error) error {
+	var busy *workflows.OperationBusy
+	if !errors.As(err, &busy) {
+		return err
+	}
+	return &store.Error{Code: store.CodeBusy, Message: busy.Error() + ": wait for it to end, or see its progress",
+		Operation: busy.Kind, WorkflowID: busy.WorkflowID}
 }
 
 // Revision is one revision of a store's release as GET .../history shows

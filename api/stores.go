@@ -42,11 +42,6 @@ func (s *server) hostAllowed(who auth.Token, host string) *FieldError {
 	return &FieldError{Field: "host", Message: "must end in ." + s.o.StoreDomain + " (only an admin may choose another domain)"}
 }
 
-// errStoreConflict carries the detail of a 409.
-type errStoreConflict struct{ detail string }
-
-func (e errStoreConflict) Error() string { return e.detail }
-
 // createStore handles POST /api/stores. The record is written first (phase
 // requested), then the workflow is started with an ID derived from the
 // record; a request repeated after a crash in between finds the record and
@@ -70,9 +65,6 @@ func (s *server) createStore(w http.ResponseWriter, r *http.Request) {
 	spec := s.withDefaults(store.Spec{Name: req.Name, Engine: req.Engine, Title: req.Title, AdminEmail: req.AdminEmail,
 		Host: req.Host, MedusaImage: req.MedusaImage, Size: req.Size, ChartVersion: version, Tenant: who.Tenant})
 	rec, err := s.ensureRecord(r.Context(), who, spec)
-	if errors.Is(err, errLimit) {
-		err = newProblem(ProblemStoreLimitReached, fmt.Sprintf("tenant %s already has %d stores, the most allowed; delete one first", who.Tenant, s.o.StoreLimit))
-	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -89,8 +81,6 @@ func (s *server) createStore(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Location", "/api/stores/"+url.PathEscape(rec.Name))
 	writeJSON(w, http.StatusAccepted, StoreResponse{Record: rec})
 }
-
-var errLimit = errors.New("store limit reached")
 
 // withDefaults fills what a client may leave out: the host
 // (<name>.<StoreDomain>), the title (the name) and the size (small).
@@ -131,10 +121,10 @@ func (s *server) ensureRecord(ctx context.Context, who auth.Token, spec store.Sp
 			found = err == nil
 			if found && !cur.Phase.Gone() {
 				if cur.Owner != who.Tenant {
-					return store.Record{}, errStoreConflict{"the name " + spec.Name + " is taken"}
+					return store.Record{}, store.Errorf(store.CodeConflict, "the name %s is taken", spec.Name)
 				}
 				if !sameSpec(cur.Spec, spec) {
-					return store.Record{}, errStoreConflict{"store " + spec.Name + " exists with a different spec"}
+					return store.Record{}, store.Errorf(store.CodeConflict, "store %s exists with a different spec", spec.Name)
 				}
 				if d := decide(cur, store.RequestCreate); d.Refused != nil {
 					return store.Record{}, d.Refused
@@ -150,7 +140,7 @@ func (s *server) ensureRecord(ctx context.Context, who auth.Token, spec store.Sp
 			}
 		}
 		if !ok {
-			return store.Record{}, errLimit
+			return store.Record{}, store.Errorf(store.CodeLimit, "tenant %s already has %d stores, the most allowed; delete one first", who.Tenant, s.o.StoreLimit)
 		}
 		spec.Generation = 1
 		if found {
@@ -171,13 +161,18 @@ func (s *server) ensureRecord(ctx context.Context, who auth.Token, spec store.Sp
 		case errors.Is(err, store.ErrConflict), errors.Is(err, store.ErrSlotTaken):
 			continue // the name has a record, or a concurrent request took the slot first: read, then try again
 		case errors.Is(err, store.ErrHostTaken):
-			return store.Record{}, errStoreConflict{"the host " + spec.Host + " is taken by another store"}
+			return store.Record{}, hostTaken(spec.Host)
 		case err != nil:
 			return store.Record{}, err
 		}
 		return rec, nil
 	}
-	return store.Record{}, errStoreConflict{"store " + spec.Name + " is being changed by another request; try again"}
+	return store.Record{}, store.Errorf(store.CodeConflict, "store %s is being changed by another request; try again", spec.Name)
+}
+
+// hostTaken is the conflict of a host another store serves or holds.
+func hostTaken(host string) error {
+	return store.Errorf(store.CodeConflict, "the host %s is taken by another store", host)
 }
 
 // sameSpec compares what a client asked for (generation aside).
@@ -238,11 +233,10 @@ func Reconcile(ctx context.Context, stores StoreRepository, c client.Client, tas
 // store of another tenant is "not found", not "forbidden", so that names
 // of other tenants' stores do not leak.
 func (s *server) visibleStore(w http.ResponseWriter, r *http.Request) (store.Record, bool) {
-	name := mux.Vars(r)["name"]
-	rec, err := s.o.Stores.Get(r.Context(), name)
+	rec, err := s.record(r.Context(), mux.Vars(r)["name"])
 	who := principal(r)
 	if err == nil && who.Role != auth.RoleAdmin && rec.Owner != who.Tenant {
-		err = store.ErrNotFound
+		err = noStore(rec.Name)
 	}
 	if err != nil {
 		s.fail(w, r, err)
@@ -250,6 +244,18 @@ func (s *server) visibleStore(w http.ResponseWriter, r *http.Request) (store.Rec
 	}
 	return rec, true
 }
+
+// record reads the record of name; a name without one is CodeNotFound.
+func (s *server) record(ctx context.Context, name string) (store.Record, error) {
+	rec, err := s.o.Stores.Get(ctx, name)
+	if errors.Is(err, store.ErrNotFound) {
+		err = noStore(name)
+	}
+	return rec, err
+}
+
+// noStore is the error of a name without a store.
+func noStore(name string) error { return store.Errorf(store.CodeNotFound, "no store named %s", name) }
 
 func (s *server) getStore(w http.ResponseWriter, r *http.Request) {
 	rec, ok := s.visibleStore(w, r)
