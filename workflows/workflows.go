@@ -28,15 +28,6 @@ const (
 	QueryProgress = "progress"
 )
 
-// Error types of the workflows' own failures.
-const (
-	// ErrStoreFailed: a creation failed and was not retried in time.
-	ErrStoreFailed = "StoreFailed"
-	// ErrSuperseded: the store's state machine took the store from the
-	// workflow (a deletion began, or its generation is gone).
-	ErrSuperseded = "StoreSuperseded"
-)
-
 // moved reports whether err is the state machine's refusal of a record
 // write (activities.ErrStoreMoved), and the record's phase then.
 func moved(err error) (store.Phase, bool) {
