@@ -215,7 +215,7 @@ func (s *server) routeProblems(r *mux.Router) {
 		notFound(w, r, "no such route")
 	}))
 	r.MethodNotAllowedHandler = s.logRequests(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.fail(w, r, newProblem(ProblemMethodNotAllowed, r.Method+" is not allowed on "+r.URL.Path))
+		fail(w, r, newProblem(ProblemMethodNotAllowed, r.Method+" is not allowed on "+r.URL.Path))
 	}))
 }
 

@@ -73,7 +73,7 @@ func (s *server) getCredentials(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if d := decide(rec, store.RequestCredentials); d.Refused != nil {
-		s.fail(w, r, d.Refused)
+		fail(w, r, d.Refused)
 		return
 	}
 	sec, err := s.o.Kube.CoreV1().Secrets(rec.Spec.Namespace()).Get(r.Context(), rec.Spec.SecretName(), metav1.GetOptions{})
@@ -82,11 +82,11 @@ func (s *server) getCredentials(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		s.fail(w, r, err)
+		fail(w, r, err)
 		return
 	}
 	if err := s.audit(r, "read-credentials", rec.Name); err != nil {
-		s.fail(w, r, err)
+		fail(w, r, err)
 		return
 	}
 	c := Credentials{Store: rec.Name, Password: string(sec.Data["admin-password"])}

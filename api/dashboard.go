@@ -2,6 +2,7 @@ package api
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"net/http"
 	"os"
@@ -57,9 +58,7 @@ func Dashboard(files fs.FS) http.Handler {
 			_, _ = w.Write([]byte(dashboardMissing))
 			return
 		} else if err != nil {
-			p := newProblem(ProblemInternal, "the dashboard could not be read")
-			p.RequestID = requestID(r)
-			writeProblem(w, p)
+			fail(w, r, newProblem(ProblemInternal, "the dashboard could not be read").because(fmt.Errorf("dashboard index.html: %w", err)))
 			return
 		}
 		h.Set("Cache-Control", "no-cache")

@@ -64,7 +64,7 @@ func (s *server) stream(w http.ResponseWriter, r *http.Request, q store.ChangeQu
 	if last != "" {
 		ms, err := strconv.ParseInt(last, 10, 64)
 		if err != nil || ms < 0 {
-			s.fail(w, r, invalid("the Last-Event-ID is not valid", FieldError{Field: "Last-Event-ID", Message: "is not an event ID this API sent"}))
+			fail(w, r, invalid("the Last-Event-ID is not valid", FieldError{Field: "Last-Event-ID", Message: "is not an event ID this API sent"}))
 			return
 		}
 		q.Since = time.UnixMilli(ms)
@@ -111,7 +111,7 @@ func (s *server) stream(w http.ResponseWriter, r *http.Request, q store.ChangeQu
 		for ctx.Err() == nil {
 			recs, err := s.o.Stores.Changed(ctx, cq)
 			if err != nil && ctx.Err() == nil {
-				s.o.Logger.WarnContext(ctx, "event stream", "error", err.Error(), "request_id", requestID(r))
+				requestLogger(ctx).WarnContext(ctx, "event stream", "error", err.Error())
 			}
 			send(recs)
 			if len(recs) < store.ChangedLimit || !recs[len(recs)-1].UpdatedAt.After(cq.Since) {
@@ -199,7 +199,7 @@ func (sv *sentVersions) add(rec store.Record) bool {
 func (s *server) openEventStream(w http.ResponseWriter, r *http.Request) (http.Flusher, bool) {
 	flusher, ok := w.(http.Flusher)
 	if !ok {
-		s.fail(w, r, errors.New("response writer cannot stream"))
+		fail(w, r, errors.New("response writer cannot stream"))
 		return nil, false
 	}
 	w.Header().Set("Content-Type", "text/event-stream")

@@ -55,7 +55,7 @@ type OperationResponse struct {
 func (s *server) changeStore(w http.ResponseWriter, r *http.Request) {
 	var req ChangeStoreRequest
 	if p := decodeJSON(w, r, &req); p != nil {
-		s.fail(w, r, p)
+		fail(w, r, p)
 		return
 	}
 	rec, ok := s.operableStore(w, r, store.OpChange)
@@ -84,7 +84,7 @@ func (s *server) changeStore(w http.ResponseWriter, r *http.Request) {
 		Host: target.Host, Size: target.Size, MedusaImage: target.MedusaImage}
 	bad = append(bad, check.Validate()...)
 	if len(bad) > 0 {
-		s.fail(w, r, invalid("some fields are not valid", bad...))
+		fail(w, r, invalid("some fields are not valid", bad...))
 		return
 	}
 	target = s.withDefaults(target)
@@ -96,7 +96,7 @@ func (s *server) changeStore(w http.ResponseWriter, r *http.Request) {
 	in := workflows.OperateStoreInput{Kind: store.OpChange, Spec: current, Target: &target}
 	if target.Host != current.Host {
 		if fe := s.hostAllowed(principal(r), target.Host); fe != nil {
-			s.fail(w, r, invalid("the host is not allowed", *fe))
+			fail(w, r, invalid("the host is not allowed", *fe))
 			return
 		}
 		// The operation holds the new host before its upgrade and keeps
@@ -115,11 +115,11 @@ func (s *server) changeStore(w http.ResponseWriter, r *http.Request) {
 func (s *server) hostFree(w http.ResponseWriter, r *http.Request, name, host string) bool {
 	holder, err := s.o.Stores.HostHolder(r.Context(), host)
 	if err != nil {
-		s.fail(w, r, err)
+		fail(w, r, err)
 		return false
 	}
 	if holder != "" && holder != name {
-		s.fail(w, r, hostTaken(host))
+		fail(w, r, hostTaken(host))
 		return false
 	}
 	return true
@@ -152,11 +152,11 @@ func (s *server) toggleSuspended(w http.ResponseWriter, r *http.Request, kind st
 func (s *server) rollbackStore(w http.ResponseWriter, r *http.Request) {
 	var req RollbackRequest
 	if p := decodeJSON(w, r, &req); p != nil {
-		s.fail(w, r, p)
+		fail(w, r, p)
 		return
 	}
 	if req.Revision < 1 {
-		s.fail(w, r, invalid("the revision is not valid", FieldError{Field: "revision", Message: "must be a revision number from the store's history (1 or more)"}))
+		fail(w, r, invalid("the revision is not valid", FieldError{Field: "revision", Message: "must be a revision number from the store's history (1 or more)"}))
 		return
 	}
 	rec, ok := s.operableStore(w, r, store.OpRollback)
@@ -165,7 +165,7 @@ func (s *server) rollbackStore(w http.ResponseWriter, r *http.Request) {
 	}
 	hist, err := s.o.Releases.History(r.Context(), rec.Namespace, rec.Name)
 	if err != nil {
-		s.fail(w, r, err)
+		fail(w, r, err)
 		return
 	}
 	var target, deployed *release.Release
@@ -179,11 +179,11 @@ func (s *server) rollbackStore(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case target == nil:
-		s.fail(w, r, invalid("the release has no such revision", FieldError{Field: "revision",
+		fail(w, r, invalid("the release has no such revision", FieldError{Field: "revision",
 			Message: fmt.Sprintf("store %s has no revision %d: see GET /api/stores/%s/history", rec.Name, req.Revision, rec.Name)}))
 		return
 	case deployed != nil && deployed.Version == req.Revision:
-		s.fail(w, r, invalid("the store runs that revision", FieldError{Field: "revision", Message: fmt.Sprintf("revision %d is the one deployed now", req.Revision)}))
+		fail(w, r, invalid("the store runs that revision", FieldError{Field: "revision", Message: fmt.Sprintf("revision %d is the one deployed now", req.Revision)}))
 		return
 	}
 	in := workflows.OperateStoreInput{Kind: store.OpRollback, Spec: s.withDefaults(rec.Spec), Revision: req.Revision}
@@ -191,7 +191,7 @@ func (s *server) rollbackStore(w http.ResponseWriter, r *http.Request) {
 	// host it may choose, and the operation holds it before the rollback.
 	if host := storechart.SpecFromValues(target.Config).Host; host != "" && host != rec.Host {
 		if fe := s.hostAllowed(principal(r), host); fe != nil {
-			s.fail(w, r, invalid("the revision's host is not allowed", FieldError{Field: "revision",
+			fail(w, r, invalid("the revision's host is not allowed", FieldError{Field: "revision",
 				Message: fmt.Sprintf("revision %d serves %s, which %s", req.Revision, host, fe.Message)}))
 			return
 		}
@@ -212,7 +212,7 @@ func (s *server) operableStore(w http.ResponseWriter, r *http.Request, kind stri
 		return rec, false
 	}
 	if d := decide(rec, store.Request(kind)); d.Refused != nil {
-		s.fail(w, r, d.Refused)
+		fail(w, r, d.Refused)
 		return rec, false
 	}
 	return rec, true
@@ -235,12 +235,12 @@ func (s *server) startOperation(w http.ResponseWriter, r *http.Request, rec stor
 	for try := 0; try < 20 && errors.As(err, &busy) && now.Operation == nil && store.ActiveWorkflow(now.Phase) != store.WorkflowOperation; try++ {
 		select {
 		case <-r.Context().Done():
-			s.fail(w, r, r.Context().Err())
+			fail(w, r, r.Context().Err())
 			return
 		case <-time.After(100 * time.Millisecond):
 		}
 		if now, err = s.record(r.Context(), rec.Name); err != nil {
-			s.fail(w, r, err)
+			fail(w, r, err)
 			return
 		}
 		_, err = workflows.StartOperation(r.Context(), s.o.Temporal, s.o.TaskQueue, in)
@@ -249,7 +249,7 @@ func (s *server) startOperation(w http.ResponseWriter, r *http.Request, rec stor
 		s.metrics.started("OperateStore", err)
 	}
 	if err != nil {
-		s.fail(w, r, operationBusy(err))
+		fail(w, r, operationBusy(err))
 		return
 	}
 	_ = s.audit(r, in.Kind, rec.Name)
@@ -306,7 +306,7 @@ func (s *server) storeHistory(w http.ResponseWriter, r *http.Request) {
 	}
 	hist, err := s.o.Releases.History(r.Context(), rec.Namespace, rec.Name)
 	if err != nil {
-		s.fail(w, r, err)
+		fail(w, r, err)
 		return
 	}
 	sort.Slice(hist, func(i, j int) bool { return hist[i].Version < hist[j].Version })

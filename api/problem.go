@@ -28,6 +28,8 @@ type Problem struct {
 	// in an operation-running problem.
 	Operation  string `json:"operation,omitempty"`
 	WorkflowID string `json:"workflowId,omitempty"`
+	// cause, on a 500, is the error that fail logs.
+	cause error
 }
 
 // FieldError is one bad field of a request body.
@@ -59,6 +61,12 @@ const (
 )
 
 func (p *Problem) Error() string { return p.Title + ": " + p.Detail }
+
+// because sets the cause that fail logs, and returns p.
+func (p *Problem) because(err error) *Problem {
+	p.cause = err
+	return p
+}
 
 // newProblem returns a problem of type typ with its title and status: the
 // one table of every problem type the API answers with.
@@ -113,25 +121,29 @@ func writeProblem(w http.ResponseWriter, p *Problem) {
 }
 
 // fail answers a handler's error: the one mapping of errors to problems.
-// A *Problem is sent as it is; an error with a store code (store.Error)
-// becomes that code's problem (codeProblem); a dependency that does not
-// answer is a 503 with Retry-After; anything else is a 500 whose cause is
-// only logged, with the request ID the response carries.
-func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
+// A *Problem is sent as it is, its cause logged if it has one; an error
+// with a store code (store.Error) becomes that code's problem
+// (codeProblem); a dependency that does not answer is a 503 with
+// Retry-After; anything else is a 500 whose cause is only logged. The
+// logs go to the request's logger, with the ID the response carries.
+func fail(w http.ResponseWriter, r *http.Request, err error) {
 	var p *Problem
 	code := store.ErrorCode(err)
 	switch {
 	case errors.As(err, &p):
+		if p.cause != nil {
+			requestLogger(r.Context()).ErrorContext(r.Context(), "internal error", "error", p.cause.Error())
+		}
 	case code == store.CodeUnavailable || code == store.CodeInternal && dependencyDown(err):
 		// MongoDB or Temporal does not answer: nothing was done, and the
 		// same request later will work.
-		s.o.Logger.WarnContext(r.Context(), "dependency unavailable", "request_id", requestID(r), "error", err.Error())
+		requestLogger(r.Context()).WarnContext(r.Context(), "dependency unavailable", "error", err.Error())
 		w.Header().Set("Retry-After", "5")
 		p = newProblem(ProblemUnavailable, "the platform's database or workflow service does not answer; retry in a few seconds")
 	case code != store.CodeInternal:
 		p = codeProblem(err)
 	default:
-		s.o.Logger.ErrorContext(r.Context(), "internal error", "request_id", requestID(r), "error", err.Error())
+		requestLogger(r.Context()).ErrorContext(r.Context(), "internal error", "error", err.Error())
 		p = newProblem(ProblemInternal, "the request failed; quote the request ID when you report it")
 	}
 	p.RequestID = requestID(r)

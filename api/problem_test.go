@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -15,7 +14,6 @@ import (
 // TestFailMapsCodes: fail turns each store code into its problem, the
 // error's message becoming the detail.
 func TestFailMapsCodes(t *testing.T) {
-	s := &server{o: Options{Logger: slog.New(slog.DiscardHandler)}}
 	tests := []struct {
 		name   string
 		err    error
@@ -48,7 +46,7 @@ func TestFailMapsCodes(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			rec := httptest.NewRecorder()
-			s.fail(rec, httptest.NewRequest(http.MethodGet, "/api/stores/shop", nil), tt.err)
+			fail(rec, httptest.NewRequest(http.MethodGet, "/api/stores/shop", nil), tt.err)
 			var p Problem
 			if err := json.Unmarshal(rec.Body.Bytes(), &p); err != nil {
 				t.Fatal(err)

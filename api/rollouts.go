@@ -59,7 +59,7 @@ const memoChartVersion = "chartVersion"
 // admin answers 403 unless the caller is an admin.
 func (s *server) admin(w http.ResponseWriter, r *http.Request) bool {
 	if principal(r).Role != auth.RoleAdmin {
-		s.fail(w, r, newProblem(ProblemForbidden, "only an admin may run fleet rollouts"))
+		fail(w, r, newProblem(ProblemForbidden, "only an admin may run fleet rollouts"))
 		return false
 	}
 	return true
@@ -78,7 +78,7 @@ func (s *server) defaultChartVersion(ctx context.Context) (string, error) {
 func (s *server) listChartVersions(w http.ResponseWriter, r *http.Request) {
 	def, err := s.defaultChartVersion(r.Context())
 	if err != nil {
-		s.fail(w, r, err)
+		fail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, ChartVersions{Default: def, Items: s.o.Versions.List()})
@@ -92,7 +92,7 @@ func (s *server) startRollout(w http.ResponseWriter, r *http.Request) {
 	}
 	var req RolloutRequest
 	if p := decodeJSON(w, r, &req); p != nil {
-		s.fail(w, r, p)
+		fail(w, r, p)
 		return
 	}
 	in := workflows.RolloutInput{RolloutSettings: workflows.RolloutSettings{ChartVersion: req.ChartVersion, Canary: 1, BatchSize: 10,
@@ -123,25 +123,25 @@ func (s *server) startRollout(w http.ResponseWriter, r *http.Request) {
 		bad = append(bad, FieldError{Field: "selector.engine", Message: MsgEngine})
 	}
 	if len(bad) > 0 {
-		s.fail(w, r, invalid("some fields are not valid", bad...))
+		fail(w, r, invalid("some fields are not valid", bad...))
 		return
 	}
 	running, err := s.rollouts(r.Context(), "ExecutionStatus='Running'")
 	if err != nil {
-		s.fail(w, r, err)
+		fail(w, r, err)
 		return
 	}
 	if len(running) > 0 {
 		p := newProblem(ProblemOperationRunning, "rollout "+running[0].ID+" is running: wait for it, or abort it")
 		p.Operation, p.WorkflowID = "rollout", running[0].WorkflowID
-		s.fail(w, r, p)
+		fail(w, r, p)
 		return
 	}
 	in.ID = fmt.Sprintf("%s-%d", req.ChartVersion, s.o.Now().UnixMilli())
 	_, err = workflows.StartRollout(r.Context(), s.o.Temporal, s.o.TaskQueue, in)
 	s.metrics.started("RolloutStores", err)
 	if err != nil {
-		s.fail(w, r, err)
+		fail(w, r, err)
 		return
 	}
 	_ = s.audit(r, "rollout", in.ID)
@@ -203,7 +203,7 @@ func (s *server) listRollouts(w http.ResponseWriter, r *http.Request) {
 	}
 	items, err := s.rollouts(r.Context(), "")
 	if err != nil {
-		s.fail(w, r, err)
+		fail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, RolloutList{Items: items})
@@ -218,11 +218,11 @@ func (s *server) getRollout(w http.ResponseWriter, r *http.Request) {
 	st, err := s.queryRollout(r.Context(), mux.Vars(r)["id"])
 	var nf *serviceerror.NotFound
 	if errors.As(err, &nf) {
-		s.fail(w, r, newProblem(ProblemNotFound, "no rollout "+mux.Vars(r)["id"]))
+		fail(w, r, newProblem(ProblemNotFound, "no rollout "+mux.Vars(r)["id"]))
 		return
 	}
 	if err != nil {
-		s.fail(w, r, err)
+		fail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, st)
@@ -240,17 +240,17 @@ func (s *server) signalRollout(signal string) http.HandlerFunc {
 		var nf *serviceerror.NotFound
 		switch {
 		case errors.As(err, &nf):
-			s.fail(w, r, newProblem(ProblemNotFound, "no rollout "+name))
+			fail(w, r, newProblem(ProblemNotFound, "no rollout "+name))
 			return
 		case err != nil:
-			s.fail(w, r, err)
+			fail(w, r, err)
 			return
 		case d.Status != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING:
-			s.fail(w, r, newProblem(ProblemConflict, "rollout "+name+" has ended ("+d.Status.String()+")"))
+			fail(w, r, newProblem(ProblemConflict, "rollout "+name+" has ended ("+d.Status.String()+")"))
 			return
 		}
 		if err := s.o.Temporal.SignalWorkflow(r.Context(), id, "", signal, nil); err != nil {
-			s.fail(w, r, err)
+			fail(w, r, err)
 			return
 		}
 		_ = s.audit(r, "rollout-"+signal, name)
@@ -307,11 +307,11 @@ func (s *server) rolloutEvents(w http.ResponseWriter, r *http.Request) {
 	st, err := s.queryRollout(r.Context(), id)
 	var nf *serviceerror.NotFound
 	if errors.As(err, &nf) {
-		s.fail(w, r, newProblem(ProblemNotFound, "no rollout "+id))
+		fail(w, r, newProblem(ProblemNotFound, "no rollout "+id))
 		return
 	}
 	if err != nil {
-		s.fail(w, r, err)
+		fail(w, r, err)
 		return
 	}
 	flusher, ok := s.openEventStream(w, r)
@@ -342,7 +342,7 @@ func (s *server) rolloutEvents(w http.ResponseWriter, r *http.Request) {
 		if next, err := s.queryRollout(ctx, id); err == nil {
 			st = next
 		} else if ctx.Err() == nil {
-			s.o.Logger.WarnContext(ctx, "rollout event stream", "rollout", id, "error", err.Error(), "request_id", requestID(r))
+			requestLogger(ctx).WarnContext(ctx, "rollout event stream", "rollout", id, "error", err.Error())
 		}
 	}
 }

@@ -49,32 +49,31 @@ func (s *server) hostAllowed(who auth.Token, host string) *FieldError {
 func (s *server) createStore(w http.ResponseWriter, r *http.Request) {
 	req, p := decodeCreateStore(w, r)
 	if p != nil {
-		s.fail(w, r, p)
+		fail(w, r, p)
 		return
 	}
 	who := principal(r)
 	version, err := s.defaultChartVersion(r.Context())
 	if err != nil {
-		s.fail(w, r, err)
+		fail(w, r, err)
 		return
 	}
 	if fe := s.hostAllowed(who, req.Host); req.Host != "" && fe != nil {
-		s.fail(w, r, invalid("the host is not allowed", *fe))
+		fail(w, r, invalid("the host is not allowed", *fe))
 		return
 	}
 	spec := s.withDefaults(store.Spec{Name: req.Name, Engine: req.Engine, Title: req.Title, AdminEmail: req.AdminEmail,
 		Host: req.Host, MedusaImage: req.MedusaImage, Size: req.Size, ChartVersion: version, Tenant: who.Tenant})
 	rec, err := s.ensureRecord(r.Context(), who, spec)
 	if err != nil {
-		s.fail(w, r, err)
+		fail(w, r, err)
 		return
 	}
-	rid := requestID(r)
 	if decide(rec, store.RequestCreate).Start == store.WorkflowCreate {
 		s.startCreateLater(r.Context(), func(ctx context.Context) error { return s.startCreate(ctx, rec) }, func(ctx context.Context, err error) {
 			// The record stays "requested"; the reconciler starts the workflow
 			// once Temporal answers again.
-			s.o.Logger.WarnContext(ctx, "start CreateStore", "store", rec.Name, "error", err.Error(), "request_id", rid)
+			requestLogger(ctx).WarnContext(ctx, "start CreateStore", "store", rec.Name, "error", err.Error())
 		})
 	}
 	_ = s.audit(r, "create", rec.Name)
@@ -239,7 +238,7 @@ func (s *server) visibleStore(w http.ResponseWriter, r *http.Request) (store.Rec
 		err = noStore(rec.Name)
 	}
 	if err != nil {
-		s.fail(w, r, err)
+		fail(w, r, err)
 		return rec, false
 	}
 	return rec, true
@@ -313,7 +312,7 @@ func (s *server) listStores(w http.ResponseWriter, r *http.Request) {
 		bad = append(bad, FieldError{Field: "engine", Message: MsgEngine})
 	}
 	if len(bad) > 0 {
-		s.fail(w, r, invalid("some query parameters are not valid", bad...))
+		fail(w, r, invalid("some query parameters are not valid", bad...))
 		return
 	}
 	if who := principal(r); who.Role != auth.RoleAdmin {
@@ -324,7 +323,7 @@ func (s *server) listStores(w http.ResponseWriter, r *http.Request) {
 		err = invalid("the cursor is not valid", FieldError{Field: "cursor", Message: "is not a cursor this API gave"})
 	}
 	if err != nil {
-		s.fail(w, r, err)
+		fail(w, r, err)
 		return
 	}
 	if recs == nil {
@@ -343,13 +342,13 @@ func (s *server) deleteStore(w http.ResponseWriter, r *http.Request) {
 	}
 	d := decide(rec, store.RequestDelete)
 	if d.Refused != nil {
-		s.fail(w, r, d.Refused)
+		fail(w, r, d.Refused)
 		return
 	}
 	_, err := workflows.StartDelete(r.Context(), s.o.Temporal, s.o.TaskQueue, workflows.DeleteStoreInput{Spec: rec.Spec})
 	s.metrics.started("DeleteStore", err)
 	if err != nil {
-		s.fail(w, r, err)
+		fail(w, r, err)
 		return
 	}
 	// The workflow writes the phase (its first step); the answer shows
@@ -376,7 +375,7 @@ func (s *server) retryStore(w http.ResponseWriter, r *http.Request) {
 	var req RetryRequest
 	if r.ContentLength != 0 {
 		if p := decodeJSON(w, r, &req); p != nil {
-			s.fail(w, r, p)
+			fail(w, r, p)
 			return
 		}
 	}
@@ -385,7 +384,7 @@ func (s *server) retryStore(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if req.Force && principal(r).Role != auth.RoleAdmin {
-		s.fail(w, r, newProblem(ProblemForbidden, "only an admin may force a deletion"))
+		fail(w, r, newProblem(ProblemForbidden, "only an admin may force a deletion"))
 		return
 	}
 	asked := store.RequestRetry
@@ -394,7 +393,7 @@ func (s *server) retryStore(w http.ResponseWriter, r *http.Request) {
 	}
 	d := decide(rec, asked)
 	if d.Refused != nil {
-		s.fail(w, r, d.Refused)
+		fail(w, r, d.Refused)
 		return
 	}
 	id, signal := workflows.WorkflowID(d.Start, rec.Name, rec.Generation), d.Signal
@@ -403,7 +402,7 @@ func (s *server) retryStore(w http.ResponseWriter, r *http.Request) {
 		if errors.As(err, &nf) {
 			err = newProblem(ProblemConflict, "the store's workflow is no longer waiting for a signal: "+err.Error())
 		}
-		s.fail(w, r, err)
+		fail(w, r, err)
 		return
 	}
 	_ = s.audit(r, signal, rec.Name)

@@ -81,7 +81,7 @@ func (s *server) limitStreams(next http.HandlerFunc) http.HandlerFunc {
 				retry = streamRetryProcess
 			}
 			w.Header().Set("Retry-After", retry)
-			s.fail(w, r, p)
+			fail(w, r, p)
 			return
 		}
 		defer release()

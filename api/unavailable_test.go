@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -24,7 +23,6 @@ import (
 // the API answers 503 problem+json with Retry-After (the chaos suite saw
 // 500s while FerretDB was down); other errors stay 500.
 func TestDependencyDownIs503(t *testing.T) {
-	s := &server{o: Options{Logger: slog.New(slog.DiscardHandler)}}
 	tests := []struct {
 		name string
 		err  error
@@ -41,7 +39,7 @@ func TestDependencyDownIs503(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			rec := httptest.NewRecorder()
-			s.fail(rec, httptest.NewRequest(http.MethodGet, "/api/stores", nil), tt.err)
+			fail(rec, httptest.NewRequest(http.MethodGet, "/api/stores", nil), tt.err)
 			if rec.Code != tt.want || rec.Header().Get("Content-Type") != problemContentType {
 				t.Fatalf("%d %s: %s", rec.Code, rec.Header().Get("Content-Type"), rec.Body.String())
 			}
