@@ -1,6 +1,8 @@
 // Package api is Store Platform's HTTP API. Router shows every route in one
-// block; handlers take their context from the request and answer every error
-// with an application/problem+json body.
+// block. Handlers decode the request, call the service (internal/service),
+// which Router makes from the Options, and encode its answer; they take
+// their context from the request and answer every error through fail, with
+// an application/problem+json body.
 package api
 
 import (
@@ -18,13 +20,15 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/storeplatform/storeplatform/internal/auth"
+	"github.com/storeplatform/storeplatform/internal/service"
 	"github.com/storeplatform/storeplatform/internal/store"
 	"github.com/storeplatform/storeplatform/internal/storechart"
 	"github.com/storeplatform/storeplatform/workflows"
 )
 
-// StoreRepository is what the API needs of the store records.
-// store.MongoRepository implements it.
+// StoreRepository is what the API needs of the store records: the
+// service's (service.StoreRepository), which the change feed and the
+// event streams read too. store.MongoRepository implements it.
 type StoreRepository interface {
 	store.Records
 	CurrentChartVersion(ctx context.Context) (string, error)
@@ -59,8 +63,9 @@ type Options struct {
 	StoreLimit int
 	// Kube reads the stores' Secrets for GET .../credentials.
 	Kube kubernetes.Interface
-	// Audit records who created, deleted, retried or read the credentials
-	// of which store.
+	// Audit records who created, deleted, retried, operated or read the
+	// credentials of which store, and who started or signalled which
+	// rollout.
 	Audit Auditor
 	// RatePerSecond and RateBurst limit each token's requests (defaults 10
 	// and 40); past them the API answers 429 with Retry-After.
@@ -129,9 +134,6 @@ func Router(o Options) *mux.Router {
 	if o.RatePerSecond == 0 {
 		o.RatePerSecond, o.RateBurst = 10, 40
 	}
-	if o.StartWorkers == 0 {
-		o.StartWorkers = defaultStartWorkers
-	}
 	if o.MaxStreamsPerToken == 0 {
 		o.MaxStreamsPerToken = defaultStreamsPerToken
 	}
@@ -143,16 +145,14 @@ func Router(o Options) *mux.Router {
 	}
 	s := &server{o: o, limits: newLimits(o.RatePerSecond, o.RateBurst, o.Now), metrics: newMetrics(), uiOrigin: origin(o.TemporalUIURL),
 		streams: newStreamSlots(o.MaxStreamsPerToken, o.MaxStreams)}
-	if o.StartWorkers > 0 {
-		s.starts = newStarter(o.StartWorkers, startQueue)
-	}
+	s.svc = newService(o, s.metrics)
 	// The feed, the progress cache and the streams measure real time
 	// between the streams' ticks, not o.Now's.
 	if o.Stores != nil {
 		s.feed = newChangeFeed(o.Stores.Changed, eventPoll, time.Now, o.Logger)
 	}
 	if o.Temporal != nil {
-		s.progressCache = newProgressCache(s.queryProgress, s.workflowClosed, eventPoll, time.Now)
+		s.progressCache = newProgressCache(s.svc.QueryProgress, s.svc.WorkflowClosed, eventPoll, time.Now)
 	}
 	// SkipClean: a path with dot segments or doubled slashes names no route
 	// (404 problem+json); cleaning it would answer 301, which a client may
@@ -204,6 +204,13 @@ func Router(o Options) *mux.Router {
 	return r
 }
 
+// newService is the service behind the handlers, made from o.
+func newService(o Options, m *metrics) *service.Service {
+	return service.New(service.Config{Stores: o.Stores, Temporal: o.Temporal, TaskQueue: o.TaskQueue, StoreDomain: o.StoreDomain,
+		StoreLimit: o.StoreLimit, Kube: o.Kube, Audit: o.Audit, Releases: o.Releases, Versions: o.Versions, Timeouts: o.Timeouts,
+		StartWorkers: o.StartWorkers, DataConverter: o.DataConverter, Started: m.started, Now: o.Now, Logger: o.Logger})
+}
+
 // routeProblems answers unknown routes and methods with problems.
 func (s *server) routeProblems(r *mux.Router) {
 	r.NotFoundHandler = s.logRequests(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -234,7 +241,7 @@ type server struct {
 	// workflow's progress among them.
 	streams       *streamSlots
 	progressCache *progressCache
-	starts        *starter // nil: starts in the request
+	svc           *service.Service
 	// uiOrigin is the Temporal Web UI's origin, the one origin allowed
 	// to call the codec endpoint from a browser ("" for none).
 	uiOrigin string

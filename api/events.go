@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/gorilla/mux"
+
 	"github.com/storeplatform/storeplatform/internal/auth"
 	"github.com/storeplatform/storeplatform/internal/store"
 )
@@ -21,15 +23,17 @@ const (
 // storeEvents handles GET /api/stores/{name}/events: Server-Sent Events of
 // one store's record and, while a workflow runs, its progress.
 func (s *server) storeEvents(w http.ResponseWriter, r *http.Request) {
-	rec, ok := s.visibleStore(w, r)
-	if !ok {
+	who := caller(r)
+	rec, err := s.svc.VisibleStore(r.Context(), who, mux.Vars(r)["name"])
+	if err != nil {
+		fail(w, r, err)
 		return
 	}
 	// Every event is checked against the caller's tenant, not only the
 	// first: the store may be deleted and its name taken by another tenant
 	// while the stream is open.
 	q := store.ChangeQuery{Name: rec.Name}
-	if who := principal(r); who.Role != auth.RoleAdmin {
+	if who.Role != auth.RoleAdmin {
 		q.Owner = who.Tenant
 	}
 	s.stream(w, r, q, true)

@@ -184,8 +184,7 @@ func dependencyDown(err error) bool {
 	// A request in flight when MongoDB went away gets the driver's "pool
 	// cleared" error, which carries no network label.
 	var poolCleared driver.RetryablePoolError
-	var noWorker errNoWorker
-	return errors.As(err, &noWorker) || mongo.IsNetworkError(err) || mongo.IsTimeout(err) || errors.As(err, &sel) ||
+	return mongo.IsNetworkError(err) || mongo.IsTimeout(err) || errors.As(err, &sel) ||
 		errors.Is(err, mongo.ErrClientDisconnected) || errors.As(err, &unavailable) ||
 		errors.As(err, &poolCleared) && poolCleared.Retryable()
 }

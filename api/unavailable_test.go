@@ -16,6 +16,7 @@ import (
 
 	"github.com/stretchr/testify/mock"
 
+	"github.com/storeplatform/storeplatform/internal/service"
 	"github.com/storeplatform/storeplatform/workflows"
 )
 
@@ -72,14 +73,14 @@ func TestRolloutQueryAskedAgainAfterATimeout(t *testing.T) {
 		want     int
 	}{
 		{"answered on the second ask", 1, http.StatusOK},
-		{"answered on the last ask", rolloutQueryAttempts - 1, http.StatusOK},
-		{"never answered", rolloutQueryAttempts, http.StatusServiceUnavailable},
+		{"answered on the last ask", service.RolloutQueryAttempts - 1, http.StatusOK},
+		{"never answered", service.RolloutQueryAttempts, http.StatusServiceUnavailable},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFixture(t)
 			id := workflows.RolloutWorkflowID("r1")
 			f.temporal.On("QueryWorkflow", mock.Anything, id, "", workflows.QueryRollout).Return(nil, timeout).Times(tt.timeouts)
-			if tt.timeouts < rolloutQueryAttempts {
+			if tt.timeouts < service.RolloutQueryAttempts {
 				val := &mocks.Value{}
 				val.On("Get", mock.Anything).Run(func(args mock.Arguments) {
 					*(args.Get(0).(*workflows.RolloutState)) = workflows.RolloutState{Status: workflows.RolloutRunning}
