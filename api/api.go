@@ -256,12 +256,22 @@ func origin(raw string) string {
 	return u.Scheme + "://" + u.Host
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
+// writeJSON answers status with v as indented JSON.
+func writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
-	_ = enc.Encode(v)
+	unsent(r, enc.Encode(v))
+}
+
+// unsent logs, at debug level with the request's logger, a response body
+// that could not be written: the client has gone, and there is no one
+// left to answer.
+func unsent(r *http.Request, err error) {
+	if err != nil {
+		requestLogger(r.Context()).DebugContext(r.Context(), "response not sent", "error", err.Error())
+	}
 }
 
 // Me is the caller as GET /api/me shows it.
@@ -287,5 +297,5 @@ func (s *server) me(w http.ResponseWriter, r *http.Request) {
 		}
 		m.TemporalWorkflowURL = strings.TrimRight(s.o.TemporalUIURL, "/") + "/namespaces/" + url.PathEscape(ns) + "/workflows/{workflowId}"
 	}
-	writeJSON(w, http.StatusOK, m)
+	writeJSON(w, r, http.StatusOK, m)
 }

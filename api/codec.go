@@ -56,7 +56,8 @@ func (s *server) decodePayloads(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
-	_, _ = w.Write(body)
+	_, err = w.Write(body)
+	unsent(r, err)
 }
 
 // refuseEncode answers POST /codec/encode: encrypting is for the API and

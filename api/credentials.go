@@ -21,5 +21,5 @@ func (s *server) getCredentials(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, c)
+	writeJSON(w, r, http.StatusOK, c)
 }

@@ -76,7 +76,7 @@ func (s *server) health(checks []Check) http.HandlerFunc {
 			res.Checks = nil
 		}
 		w.Header().Set("Cache-Control", "no-store")
-		writeJSON(w, status, res)
+		writeJSON(w, r, status, res)
 	}
 }
 

@@ -68,9 +68,9 @@ func (s *server) changeStore(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		fail(w, r, err)
 	case op == nil:
-		writeJSON(w, http.StatusOK, StoreResponse{Record: rec})
+		writeJSON(w, r, http.StatusOK, StoreResponse{Record: rec})
 	default:
-		writeOperation(w, rec, *op)
+		writeOperation(w, r, rec, *op)
 	}
 }
 
@@ -120,7 +120,7 @@ func (s *server) setSuspended(w http.ResponseWriter, r *http.Request, suspended 
 		fail(w, r, err)
 		return
 	}
-	writeOperation(w, rec, *op)
+	writeOperation(w, r, rec, *op)
 }
 
 // rollbackStore handles POST /api/stores/{name}/rollback: the release goes
@@ -140,14 +140,14 @@ func (s *server) rollbackStore(w http.ResponseWriter, r *http.Request) {
 		fail(w, r, err)
 		return
 	}
-	writeOperation(w, rec, *op)
+	writeOperation(w, r, rec, *op)
 }
 
 // writeOperation answers 202 with the store and the operation started on
 // it.
-func writeOperation(w http.ResponseWriter, rec store.Record, op store.Operation) {
+func writeOperation(w http.ResponseWriter, r *http.Request, rec store.Record, op store.Operation) {
 	w.Header().Set("Location", "/api/stores/"+url.PathEscape(rec.Name))
-	writeJSON(w, http.StatusAccepted, OperationResponse{Store: rec, Operation: op})
+	writeJSON(w, r, http.StatusAccepted, OperationResponse{Store: rec, Operation: op})
 }
 
 // Revision is one revision of a store's release as GET .../history shows
@@ -167,7 +167,7 @@ func (s *server) storeHistory(w http.ResponseWriter, r *http.Request) {
 		fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, History{Store: rec.Name, Items: items})
+	writeJSON(w, r, http.StatusOK, History{Store: rec.Name, Items: items})
 }
 
 // Sizes is the answer of GET /api/sizes.
@@ -177,6 +177,6 @@ type Sizes struct {
 	Items   []storechart.Size `json:"items"`
 }
 
-func (s *server) listSizes(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, Sizes{Profile: s.o.Profile.Name, Default: store.SizeSmall, Items: s.o.Profile.Describe()})
+func (s *server) listSizes(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, r, http.StatusOK, Sizes{Profile: s.o.Profile.Name, Default: store.SizeSmall, Items: s.o.Profile.Describe()})
 }

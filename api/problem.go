@@ -113,11 +113,11 @@ func invalid(detail string, fields ...FieldError) *Problem {
 }
 
 // writeProblem writes p as application/problem+json.
-func writeProblem(w http.ResponseWriter, p *Problem) {
+func writeProblem(w http.ResponseWriter, r *http.Request, p *Problem) {
 	w.Header().Set("Content-Type", problemContentType)
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(p.Status)
-	_ = json.NewEncoder(w).Encode(p)
+	unsent(r, json.NewEncoder(w).Encode(p))
 }
 
 // fail answers a handler's error: the one mapping of errors to problems.
@@ -147,7 +147,7 @@ func fail(w http.ResponseWriter, r *http.Request, err error) {
 		p = newProblem(ProblemInternal, "the request failed; quote the request ID when you report it")
 	}
 	p.RequestID = requestID(r)
-	writeProblem(w, p)
+	writeProblem(w, r, p)
 }
 
 // codeProblem is the problem of an error with a store code: its message is
@@ -193,5 +193,5 @@ func dependencyDown(err error) bool {
 func notFound(w http.ResponseWriter, r *http.Request, detail string) {
 	p := newProblem(ProblemNotFound, detail)
 	p.RequestID = requestID(r)
-	writeProblem(w, p)
+	writeProblem(w, r, p)
 }

@@ -55,7 +55,7 @@ func (s *server) listChartVersions(w http.ResponseWriter, r *http.Request) {
 		fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, ChartVersions{Default: def, Items: s.o.Versions.List()})
+	writeJSON(w, r, http.StatusOK, ChartVersions{Default: def, Items: s.o.Versions.List()})
 }
 
 // startRollout handles POST /api/rollouts: validates, and has the service
@@ -76,7 +76,7 @@ func (s *server) startRollout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Location", "/api/rollouts/"+url.PathEscape(sum.ID))
-	writeJSON(w, http.StatusAccepted, sum)
+	writeJSON(w, r, http.StatusAccepted, sum)
 }
 
 // decodeRollout decodes and validates a rollout request: the input of
@@ -128,7 +128,7 @@ func (s *server) listRollouts(w http.ResponseWriter, r *http.Request) {
 		fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, RolloutList{Items: items})
+	writeJSON(w, r, http.StatusOK, RolloutList{Items: items})
 }
 
 // getRollout answers the rollout workflow's query: per-store states,
@@ -142,7 +142,7 @@ func (s *server) getRollout(w http.ResponseWriter, r *http.Request) {
 		fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, st)
+	writeJSON(w, r, http.StatusOK, st)
 }
 
 // signalRollout handles POST /api/rollouts/{id}/pause|resume|abort.
@@ -157,7 +157,7 @@ func (s *server) signalRollout(signal string) http.HandlerFunc {
 			fail(w, r, err)
 			return
 		}
-		writeJSON(w, http.StatusAccepted, map[string]string{"rollout": sg.Name, "workflowId": sg.WorkflowID, "signal": sg.Signal})
+		writeJSON(w, r, http.StatusAccepted, map[string]string{"rollout": sg.Name, "workflowId": sg.WorkflowID, "signal": sg.Signal})
 	}
 }
 

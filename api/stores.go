@@ -49,7 +49,7 @@ func (s *server) createStore(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Location", "/api/stores/"+url.PathEscape(rec.Name))
-	writeJSON(w, http.StatusAccepted, StoreResponse{Record: rec})
+	writeJSON(w, r, http.StatusAccepted, StoreResponse{Record: rec})
 }
 
 // getStore handles GET /api/stores/{name}: the record and the progress of
@@ -60,7 +60,7 @@ func (s *server) getStore(w http.ResponseWriter, r *http.Request) {
 		fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, StoreResponse{Record: rec, Progress: s.svc.Progress(r.Context(), rec)})
+	writeJSON(w, r, http.StatusOK, StoreResponse{Record: rec, Progress: s.svc.Progress(r.Context(), rec)})
 }
 
 // listStores handles GET /api/stores.
@@ -75,7 +75,7 @@ func (s *server) listStores(w http.ResponseWriter, r *http.Request) {
 		fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, StoreList{Items: recs, NextCursor: next})
+	writeJSON(w, r, http.StatusOK, StoreList{Items: recs, NextCursor: next})
 }
 
 // listQuery decodes and validates the query parameters of GET
@@ -111,7 +111,7 @@ func (s *server) deleteStore(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Location", "/api/stores/"+url.PathEscape(rec.Name))
-	writeJSON(w, http.StatusAccepted, StoreResponse{Record: rec})
+	writeJSON(w, r, http.StatusAccepted, StoreResponse{Record: rec})
 }
 
 // RetryRequest is the optional body of POST /api/stores/{name}/retry.
@@ -135,7 +135,7 @@ func (s *server) retryStore(w http.ResponseWriter, r *http.Request) {
 		fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusAccepted, map[string]string{"store": sg.Name, "workflowId": sg.WorkflowID, "signal": sg.Signal})
+	writeJSON(w, r, http.StatusAccepted, map[string]string{"store": sg.Name, "workflowId": sg.WorkflowID, "signal": sg.Signal})
 }
 
 // Reconcile starts the creation workflows of the records left requested
