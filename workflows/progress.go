@@ -87,12 +87,13 @@ func (t *tracker) end(ctx workflow.Context, err error) {
 
 // enter moves the run into phase, in this order: the progress query, the
 // StorePhase search attribute, then write (the store's record), if any.
-// Every phase change of the workflows goes through here but two of
-// DeleteStore's: its first, deleting, whose progress phase it sets and
-// whose record it writes directly (each workflow sets its first phase's
-// search attribute as it starts, searchAttributes), and deleted in
-// histories from before versionEnterPhase. A write that keeps the phase
-// (a message; a stuck deletion canceled) does not come here either.
+// Every phase change of the workflows goes through here but DeleteStore's
+// first, deleting, whose progress phase it sets and whose record it writes
+// directly (each workflow sets its first phase's search attribute as it
+// starts, searchAttributes). In histories from before versionEnterPhase,
+// CreateStore's ready and DeleteStore's deleted are written first, then
+// entered without a write. A write that keeps the phase (a message; a
+// stuck deletion canceled) does not come here.
 func (t *tracker) enter(ctx workflow.Context, phase store.Phase, write func() error) error {
 	t.p.Phase = phase
 	setPhase(ctx, phase)
