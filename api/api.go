@@ -21,28 +21,21 @@ import (
 
 	"github.com/storeplatform/storeplatform/internal/auth"
 	"github.com/storeplatform/storeplatform/internal/service"
-	"github.com/storeplatform/storeplatform/internal/store"
 	"github.com/storeplatform/storeplatform/internal/storechart"
 	"github.com/storeplatform/storeplatform/workflows"
 )
 
-// StoreRepository is what the API needs of the store records: the
-// service's (service.StoreRepository), which the change feed and the
-// event streams read too. store.MongoRepository implements it.
-type StoreRepository interface {
-	store.Records
-	CurrentChartVersion(ctx context.Context) (string, error)
-}
+// StoreRepository is what the API needs of the store records: what the
+// service needs (Options.Stores is given to it), which the change feed and
+// the event streams read too. store.MongoRepository implements it.
+type StoreRepository = service.StoreRepository
 
 // TokenVerifier checks bearer tokens. auth.MongoTokens implements it.
 type TokenVerifier interface {
 	Verify(ctx context.Context, token string) (auth.Token, error)
 }
 
-var (
-	_ StoreRepository = (*store.MongoRepository)(nil)
-	_ TokenVerifier   = (*auth.MongoTokens)(nil)
-)
+var _ TokenVerifier = (*auth.MongoTokens)(nil)
 
 // Options are the API's dependencies and settings.
 type Options struct {
