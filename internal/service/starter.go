@@ -16,15 +16,14 @@ const (
 )
 
 // starter starts creation workflows after CreateStore has returned (and
-// POST /api/stores has answered).
-// The record, written before, is what makes a create durable: a start that
-// is queued when the API dies is made by the reconciler (Reconcile), which
-// starts every record still "requested", as it does when Temporal was
-// down. Starting in the request tied each POST to Temporal's start latency
-// (the dev server starts about 70 workflows a second, one at a time, so 50
-// concurrent POSTs waited seconds); queued, a POST costs its record and,
-// unless starts are queued before it, at most startPatience of waiting for
-// its start.
+// POST /api/stores has answered). The record, written before, is what
+// makes a create durable: a start that is queued when the API dies is made
+// by the reconciler (Reconcile), which starts every record still
+// "requested", as it does when Temporal was down. Starting in the request
+// tied each POST to Temporal's start latency (the dev server starts about
+// 70 workflows a second, one at a time, so 50 concurrent POSTs waited
+// seconds); queued, a POST costs its record and, unless starts are queued
+// before it, at most startPatience of waiting for its start.
 //
 // Up to workers goroutines drain the queue and end when it is empty; a
 // full queue makes the request start its workflow itself, so a burst
