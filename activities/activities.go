@@ -3,7 +3,7 @@
 // with the same input it leaves the same state, and "already exists" or
 // "not found" count as success where that is the truth. Permanent failures
 // are non-retryable application errors whose type is one of the Err*
-// constants below; everything else is retried by the workflow's policy.
+// constants of errors.go; everything else is retried by the workflow's policy.
 package activities
 
 import (
@@ -22,22 +22,6 @@ import (
 	"github.com/storeplatform/storeplatform/internal/store"
 	"github.com/storeplatform/storeplatform/internal/storechart"
 )
-
-// Error types of permanent failures, used as the type of
-// temporal.NewNonRetryableApplicationError and in retry policies.
-const (
-	ErrInvalidSpec       = "InvalidSpec"
-	ErrNamespaceConflict = "NamespaceConflict"
-	ErrInvalidChart      = "InvalidChart"
-	ErrWorkloadFailed    = "WorkloadFailed"
-	ErrNamespaceNotOurs  = "NamespaceNotOurs"
-)
-
-// NonRetryable lists the error types above, for RetryPolicy.NonRetryableErrorTypes.
-func NonRetryable() []string {
-	return []string{ErrInvalidSpec, ErrNamespaceConflict, ErrInvalidChart, ErrWorkloadFailed, ErrNamespaceNotOurs, ErrRevisionNotFound,
-		ErrStoreMoved, ErrSpecChanged, ErrHostTaken}
-}
 
 // Labels the platform puts on what it owns.
 const (

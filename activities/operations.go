@@ -12,10 +12,6 @@ import (
 	"github.com/storeplatform/storeplatform/internal/storechart"
 )
 
-// ErrRevisionNotFound is the error type of a rollback to a revision the
-// release does not have (any more).
-const ErrRevisionNotFound = "RevisionNotFound"
-
 // ReleaseState is the store's release as an operation finds it.
 type ReleaseState struct {
 	// Revision is the newest revision, Status its status.

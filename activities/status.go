@@ -9,20 +9,6 @@ import (
 	"github.com/storeplatform/storeplatform/internal/store"
 )
 
-// Error types of the record's state machine (internal/store/lifecycle.go).
-const (
-	// ErrStoreMoved: the state machine refused a status write because the
-	// record has moved on (a deletion took the store, or its generation is
-	// gone). Its details hold the record's phase now.
-	ErrStoreMoved = "StoreRecordMoved"
-	// ErrSpecChanged: the store's spec changed after the operation was
-	// asked for.
-	ErrSpecChanged = "StoreSpecChanged"
-	// ErrHostTaken: another store serves or holds a host the operation
-	// would serve.
-	ErrHostTaken = "HostTaken"
-)
-
 // UpdateStoreStatus writes a status change to the store's record when the
 // store's state machine lets the update's writer write it; otherwise it
 // fails with the non-retryable ErrStoreMoved, whose details hold the

@@ -1,6 +1,8 @@
 // Package api is Store Platform's HTTP API. Router shows every route in one
-// block; handlers take their context from the request and answer every error
-// with an application/problem+json body.
+// block. Handlers decode the request, call the service (internal/service),
+// which Router makes from the Options, and encode its answer; they take
+// their context from the request and answer every error through fail, with
+// an application/problem+json body.
 package api
 
 import (
@@ -18,27 +20,22 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/storeplatform/storeplatform/internal/auth"
-	"github.com/storeplatform/storeplatform/internal/store"
+	"github.com/storeplatform/storeplatform/internal/service"
 	"github.com/storeplatform/storeplatform/internal/storechart"
 	"github.com/storeplatform/storeplatform/workflows"
 )
 
-// StoreRepository is what the API needs of the store records.
-// store.MongoRepository implements it.
-type StoreRepository interface {
-	store.Records
-	CurrentChartVersion(ctx context.Context) (string, error)
-}
+// StoreRepository is what the API needs of the store records: what the
+// service needs (Options.Stores is given to it), which the change feed and
+// the event streams read too. store.MongoRepository implements it.
+type StoreRepository = service.StoreRepository
 
 // TokenVerifier checks bearer tokens. auth.MongoTokens implements it.
 type TokenVerifier interface {
 	Verify(ctx context.Context, token string) (auth.Token, error)
 }
 
-var (
-	_ StoreRepository = (*store.MongoRepository)(nil)
-	_ TokenVerifier   = (*auth.MongoTokens)(nil)
-)
+var _ TokenVerifier = (*auth.MongoTokens)(nil)
 
 // Options are the API's dependencies and settings.
 type Options struct {
@@ -59,8 +56,9 @@ type Options struct {
 	StoreLimit int
 	// Kube reads the stores' Secrets for GET .../credentials.
 	Kube kubernetes.Interface
-	// Audit records who created, deleted, retried or read the credentials
-	// of which store.
+	// Audit records who created, deleted, retried, operated or read the
+	// credentials of which store, and who started or signalled which
+	// rollout.
 	Audit Auditor
 	// RatePerSecond and RateBurst limit each token's requests (defaults 10
 	// and 40); past them the API answers 429 with Retry-After.
@@ -129,9 +127,6 @@ func Router(o Options) *mux.Router {
 	if o.RatePerSecond == 0 {
 		o.RatePerSecond, o.RateBurst = 10, 40
 	}
-	if o.StartWorkers == 0 {
-		o.StartWorkers = defaultStartWorkers
-	}
 	if o.MaxStreamsPerToken == 0 {
 		o.MaxStreamsPerToken = defaultStreamsPerToken
 	}
@@ -143,16 +138,14 @@ func Router(o Options) *mux.Router {
 	}
 	s := &server{o: o, limits: newLimits(o.RatePerSecond, o.RateBurst, o.Now), metrics: newMetrics(), uiOrigin: origin(o.TemporalUIURL),
 		streams: newStreamSlots(o.MaxStreamsPerToken, o.MaxStreams)}
-	if o.StartWorkers > 0 {
-		s.starts = newStarter(o.StartWorkers, startQueue)
-	}
+	s.svc = newService(o, s.metrics)
 	// The feed, the progress cache and the streams measure real time
 	// between the streams' ticks, not o.Now's.
 	if o.Stores != nil {
 		s.feed = newChangeFeed(o.Stores.Changed, eventPoll, time.Now, o.Logger)
 	}
 	if o.Temporal != nil {
-		s.progressCache = newProgressCache(s.queryProgress, s.workflowClosed, eventPoll, time.Now)
+		s.progressCache = newProgressCache(s.svc.QueryProgress, s.svc.WorkflowClosed, eventPoll, time.Now)
 	}
 	// SkipClean: a path with dot segments or doubled slashes names no route
 	// (404 problem+json); cleaning it would answer 301, which a client may
@@ -204,6 +197,13 @@ func Router(o Options) *mux.Router {
 	return r
 }
 
+// newService is the service behind the handlers, made from o.
+func newService(o Options, m *metrics) *service.Service {
+	return service.New(service.Config{Stores: o.Stores, Temporal: o.Temporal, TaskQueue: o.TaskQueue, StoreDomain: o.StoreDomain,
+		StoreLimit: o.StoreLimit, Kube: o.Kube, Audit: o.Audit, Releases: o.Releases, Versions: o.Versions, Timeouts: o.Timeouts,
+		StartWorkers: o.StartWorkers, DataConverter: o.DataConverter, Started: m.started, Now: o.Now, Logger: o.Logger})
+}
+
 // routeProblems answers unknown routes and methods with problems.
 func (s *server) routeProblems(r *mux.Router) {
 	r.NotFoundHandler = s.logRequests(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -215,7 +215,7 @@ func (s *server) routeProblems(r *mux.Router) {
 		notFound(w, r, "no such route")
 	}))
 	r.MethodNotAllowedHandler = s.logRequests(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.fail(w, r, newProblem(ProblemMethodNotAllowed, r.Method+" is not allowed on "+r.URL.Path))
+		fail(w, r, newProblem(ProblemMethodNotAllowed, r.Method+" is not allowed on "+r.URL.Path))
 	}))
 }
 
@@ -234,7 +234,7 @@ type server struct {
 	// workflow's progress among them.
 	streams       *streamSlots
 	progressCache *progressCache
-	starts        *starter // nil: starts in the request
+	svc           *service.Service
 	// uiOrigin is the Temporal Web UI's origin, the one origin allowed
 	// to call the codec endpoint from a browser ("" for none).
 	uiOrigin string
@@ -249,12 +249,22 @@ func origin(raw string) string {
 	return u.Scheme + "://" + u.Host
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
+// writeJSON answers status with v as indented JSON.
+func writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
-	_ = enc.Encode(v)
+	unsent(r, enc.Encode(v))
+}
+
+// unsent logs, at debug level with the request's logger, a response body
+// that could not be written: the client has gone, and there is no one
+// left to answer.
+func unsent(r *http.Request, err error) {
+	if err != nil {
+		requestLogger(r.Context()).DebugContext(r.Context(), "response not sent", "error", err.Error())
+	}
 }
 
 // Me is the caller as GET /api/me shows it.
@@ -280,5 +290,5 @@ func (s *server) me(w http.ResponseWriter, r *http.Request) {
 		}
 		m.TemporalWorkflowURL = strings.TrimRight(s.o.TemporalUIURL, "/") + "/namespaces/" + url.PathEscape(ns) + "/workflows/{workflowId}"
 	}
-	writeJSON(w, http.StatusOK, m)
+	writeJSON(w, r, http.StatusOK, m)
 }

@@ -24,39 +24,40 @@ const codecMaxBody = 16 << 20
 // in text/plain and also serves /encode.
 func (s *server) decodePayloads(w http.ResponseWriter, r *http.Request) {
 	if principal(r).Role != auth.RoleAdmin {
-		s.fail(w, r, newProblem(ProblemForbidden, "only an admin token may decode payloads"))
+		fail(w, r, newProblem(ProblemForbidden, "only an admin token may decode payloads"))
 		return
 	}
 	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, codecMaxBody))
 	var tooLarge *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooLarge):
-		s.fail(w, r, newProblem(ProblemTooLarge, fmt.Sprintf("the request body must be at most %d bytes", codecMaxBody)))
+		fail(w, r, newProblem(ProblemTooLarge, fmt.Sprintf("the request body must be at most %d bytes", codecMaxBody)))
 		return
 	case err != nil:
-		s.fail(w, r, newProblem(ProblemMalformed, "the request body could not be read"))
+		fail(w, r, newProblem(ProblemMalformed, "the request body could not be read"))
 		return
 	}
 	var in commonpb.Payloads
 	if err := protojson.Unmarshal(b, &in); err != nil {
-		s.fail(w, r, newProblem(ProblemMalformed, `the request body is not a Temporal Payloads message ({"payloads": [...]})`))
+		fail(w, r, newProblem(ProblemMalformed, `the request body is not a Temporal Payloads message ({"payloads": [...]})`))
 		return
 	}
 	out, err := s.o.Codec.Decode(in.GetPayloads())
 	if err != nil {
 		// The codec's errors name a payload's index and key ID, never
 		// key material or plaintext.
-		s.fail(w, r, newProblem(ProblemValidation, err.Error()))
+		fail(w, r, newProblem(ProblemValidation, err.Error()))
 		return
 	}
 	body, err := protojson.Marshal(&commonpb.Payloads{Payloads: out})
 	if err != nil {
-		s.fail(w, r, err)
+		fail(w, r, err)
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
-	_, _ = w.Write(body)
+	_, err = w.Write(body)
+	unsent(r, err)
 }
 
 // refuseEncode answers POST /codec/encode: encrypting is for the API and
@@ -64,7 +65,7 @@ func (s *server) decodePayloads(w http.ResponseWriter, r *http.Request) {
 // ciphertext that the worker takes as the platform's own; the Web UI needs
 // it only to send workflow inputs and signals, which go through the API.
 func (s *server) refuseEncode(w http.ResponseWriter, r *http.Request) {
-	s.fail(w, r, newProblem(ProblemForbidden, "this codec endpoint only decodes"))
+	fail(w, r, newProblem(ProblemForbidden, "this codec endpoint only decodes"))
 }
 
 // codecPreflight answers the browser's CORS preflight of the Temporal Web

@@ -134,7 +134,7 @@ func TestRolloutListReadsEncryptedMemos(t *testing.T) {
 	temporal.On("ListWorkflow", mock.Anything, mock.Anything).Return(&workflowservice.ListWorkflowExecutionsResponse{
 		Executions: []*workflowpb.WorkflowExecutionInfo{{
 			Execution: &commonpb.WorkflowExecution{WorkflowId: workflows.RolloutWorkflowID("0.4.0-1"), RunId: "r"},
-			Memo:      &commonpb.Memo{Fields: map[string]*commonpb.Payload{memoChartVersion: memo}},
+			Memo:      &commonpb.Memo{Fields: map[string]*commonpb.Payload{workflows.MemoChartVersion: memo}},
 		}},
 	}, nil).Once()
 	h := Router(Options{

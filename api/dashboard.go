@@ -2,6 +2,7 @@ package api
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"net/http"
 	"os"
@@ -54,12 +55,11 @@ func Dashboard(files fs.FS) http.Handler {
 		if _, err := fs.Stat(files, "index.html"); errors.Is(err, fs.ErrNotExist) {
 			h.Set("Content-Type", "text/html; charset=utf-8")
 			w.WriteHeader(http.StatusServiceUnavailable)
-			_, _ = w.Write([]byte(dashboardMissing))
+			_, err := w.Write([]byte(dashboardMissing))
+			unsent(r, err)
 			return
 		} else if err != nil {
-			p := newProblem(ProblemInternal, "the dashboard could not be read")
-			p.RequestID = requestID(r)
-			writeProblem(w, p)
+			fail(w, r, newProblem(ProblemInternal, "the dashboard could not be read").because(fmt.Errorf("dashboard index.html: %w", err)))
 			return
 		}
 		h.Set("Cache-Control", "no-cache")

@@ -2,6 +2,9 @@ package api
 
 import (
 	"encoding/json"
+	"errors"
+	"io/fs"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -183,5 +186,27 @@ func TestAPIPathsAreNeverRedirected(t *testing.T) {
 				t.Fatalf("%d %q Location %q: %s", rec.Code, rec.Header().Get("Content-Type"), rec.Header().Get("Location"), rec.Body.String())
 			}
 		})
+	}
+}
+
+// brokenFS fails every Stat with an error other than "does not exist".
+type brokenFS struct{}
+
+func (brokenFS) Open(string) (fs.File, error) { return nil, errors.New("disk on fire") }
+
+// TestDashboardUnreadableIs500Logged: a dashboard that cannot be read is a
+// 500 problem whose cause is in the request's log.
+func TestDashboardUnreadableIs500Logged(t *testing.T) {
+	var logs strings.Builder
+	h := Router(Options{Logger: slog.New(slog.NewTextHandler(&logs, nil)), Dashboard: Dashboard(brokenFS{})})
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/stores/shop", nil))
+	p := problemOf(t, rec)
+	if rec.Code != http.StatusInternalServerError || p.Detail != "the dashboard could not be read" {
+		t.Fatalf("%d %+v", rec.Code, p)
+	}
+	if !strings.Contains(logs.String(), `msg="internal error"`) || !strings.Contains(logs.String(), "disk on fire") ||
+		!strings.Contains(logs.String(), "request_id="+p.RequestID) {
+		t.Errorf("the cause is not logged with the request ID:\n%s", logs.String())
 	}
 }

@@ -1,12 +1,15 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/gorilla/mux"
 
 	"github.com/storeplatform/storeplatform/internal/auth"
 	"github.com/storeplatform/storeplatform/internal/store"
@@ -21,15 +24,17 @@ const (
 // storeEvents handles GET /api/stores/{name}/events: Server-Sent Events of
 // one store's record and, while a workflow runs, its progress.
 func (s *server) storeEvents(w http.ResponseWriter, r *http.Request) {
-	rec, ok := s.visibleStore(w, r)
-	if !ok {
+	who := caller(r)
+	rec, err := s.svc.VisibleStore(r.Context(), who, mux.Vars(r)["name"])
+	if err != nil {
+		fail(w, r, err)
 		return
 	}
 	// Every event is checked against the caller's tenant, not only the
 	// first: the store may be deleted and its name taken by another tenant
 	// while the stream is open.
 	q := store.ChangeQuery{Name: rec.Name}
-	if who := principal(r); who.Role != auth.RoleAdmin {
+	if who.Role != auth.RoleAdmin {
 		q.Owner = who.Tenant
 	}
 	s.stream(w, r, q, true)
@@ -57,18 +62,12 @@ func (s *server) allEvents(w http.ResponseWriter, r *http.Request) {
 // that version's stamp, so a client that resumes from it is sent again
 // what changed after it rather than less.
 func (s *server) stream(w http.ResponseWriter, r *http.Request, q store.ChangeQuery, progress bool) {
-	last := r.Header.Get("Last-Event-ID")
-	if last == "" {
-		last = r.URL.Query().Get("lastEventId")
+	since, p := lastEventID(r)
+	if p != nil {
+		fail(w, r, p)
+		return
 	}
-	if last != "" {
-		ms, err := strconv.ParseInt(last, 10, 64)
-		if err != nil || ms < 0 {
-			s.fail(w, r, invalid("the Last-Event-ID is not valid", FieldError{Field: "Last-Event-ID", Message: "is not an event ID this API sent"}))
-			return
-		}
-		q.Since = time.UnixMilli(ms)
-	}
+	q.Since = since
 	// Subscribe before the first read, so that nothing changed between the
 	// two is missed; what both bring is sent once.
 	sub, unsubscribe := s.feed.subscribe(r.Context())
@@ -77,77 +76,138 @@ func (s *server) stream(w http.ResponseWriter, r *http.Request, q store.ChangeQu
 	if !ok {
 		return
 	}
-	ctx := r.Context()
-	// cur is the streamed store as last seen (one store's stream only): its
-	// running workflow's progress is sent with it.
-	var (
-		cur          *store.Record
-		lastProgress []byte
-	)
-	if progress && q.Name != "" {
-		if rec, err := s.o.Stores.Get(ctx, q.Name); err == nil && (q.Owner == "" || rec.Owner == q.Owner) {
-			cur = &rec
+	es := &eventStream{s: s, w: w, flusher: flusher, q: q, sent: newSentVersions(time.Now)}
+	if progress {
+		es.cur = s.streamedStore(r.Context(), q)
+	}
+	es.catchUp(r.Context(), q.Since) // the snapshot, or what changed since Last-Event-ID
+	es.follow(r.Context(), sub, progress)
+}
+
+// lastEventID is the time of the Last-Event-ID header (or the lastEventId
+// query parameter) a client resumes from; zero when it sent none.
+func lastEventID(r *http.Request) (time.Time, *Problem) {
+	last := r.Header.Get("Last-Event-ID")
+	if last == "" {
+		last = r.URL.Query().Get("lastEventId")
+	}
+	if last == "" {
+		return time.Time{}, nil
+	}
+	ms, err := strconv.ParseInt(last, 10, 64)
+	if err != nil || ms < 0 {
+		return time.Time{}, invalid("the Last-Event-ID is not valid", FieldError{Field: "Last-Event-ID", Message: "is not an event ID this API sent"})
+	}
+	return time.UnixMilli(ms), nil
+}
+
+// streamedStore is the record of one store's stream as it is now, if q's
+// owner may see it; nil for a stream of every store.
+func (s *server) streamedStore(ctx context.Context, q store.ChangeQuery) *store.Record {
+	if q.Name == "" {
+		return nil
+	}
+	if rec, err := s.o.Stores.Get(ctx, q.Name); err == nil && (q.Owner == "" || rec.Owner == q.Owner) {
+		return &rec
+	}
+	return nil
+}
+
+// eventStream is one open stream of store events.
+type eventStream struct {
+	s       *server
+	w       http.ResponseWriter
+	flusher http.Flusher
+	// q selects the records sent; its Since is the newest stamp sent.
+	q    store.ChangeQuery
+	sent *sentVersions
+	// cur is the streamed store as last seen (one store's stream only):
+	// its running workflow's progress is sent with it, lastProgress the
+	// progress last sent.
+	cur          *store.Record
+	lastProgress []byte
+}
+
+// send sends each record of recs that q selects and the stream has not
+// sent.
+func (es *eventStream) send(recs []store.Record) {
+	q := es.q
+	for _, rec := range recs {
+		if (q.Owner != "" && rec.Owner != q.Owner) || (q.Name != "" && rec.Name != q.Name) || !es.sent.add(rec) {
+			continue
+		}
+		data, _ := json.Marshal(rec)
+		fmt.Fprintf(es.w, "id: %d\nevent: store\ndata: %s\n\n", rec.UpdatedAt.UnixMilli(), data)
+		if rec.UpdatedAt.After(es.q.Since) {
+			es.q.Since = rec.UpdatedAt
+		}
+		if q.Name != "" {
+			es.cur = &rec
 		}
 	}
-	sent := newSentVersions(time.Now)
-	send := func(recs []store.Record) {
-		for _, rec := range recs {
-			if (q.Owner != "" && rec.Owner != q.Owner) || (q.Name != "" && rec.Name != q.Name) || !sent.add(rec) {
-				continue
-			}
-			data, _ := json.Marshal(rec)
-			fmt.Fprintf(w, "id: %d\nevent: store\ndata: %s\n\n", rec.UpdatedAt.UnixMilli(), data)
-			if rec.UpdatedAt.After(q.Since) {
-				q.Since = rec.UpdatedAt
-			}
-			if q.Name != "" {
-				cur = &rec
-			}
+}
+
+// catchUp reads and sends what changed since since, page by page; a read
+// that fails is logged and the stream goes on with what the feed brings.
+func (es *eventStream) catchUp(ctx context.Context, since time.Time) {
+	cq := es.q
+	cq.Since = since
+	for ctx.Err() == nil {
+		recs, err := es.s.o.Stores.Changed(ctx, cq)
+		if err != nil && ctx.Err() == nil {
+			requestLogger(ctx).WarnContext(ctx, "event stream", "error", err.Error())
 		}
-	}
-	catchUp := func(since time.Time) {
-		cq := q
-		cq.Since = since
-		for ctx.Err() == nil {
-			recs, err := s.o.Stores.Changed(ctx, cq)
-			if err != nil && ctx.Err() == nil {
-				s.o.Logger.WarnContext(ctx, "event stream", "error", err.Error(), "request_id", requestID(r))
-			}
-			send(recs)
-			if len(recs) < store.ChangedLimit || !recs[len(recs)-1].UpdatedAt.After(cq.Since) {
-				return
-			}
-			cq.Since = recs[len(recs)-1].UpdatedAt // a full page: read on
+		es.send(recs)
+		if len(recs) < store.ChangedLimit || !recs[len(recs)-1].UpdatedAt.After(cq.Since) {
+			return
 		}
+		cq.Since = recs[len(recs)-1].UpdatedAt // a full page: read on
 	}
-	catchUp(q.Since) // the snapshot, or what changed since Last-Event-ID
+}
+
+// sendProgress sends the streamed store's workflow progress when it
+// changed since it was last sent.
+func (es *eventStream) sendProgress(ctx context.Context) {
+	if es.cur == nil {
+		return
+	}
+	p := es.s.progressOf(ctx, *es.cur)
+	if p == nil {
+		return
+	}
+	data, _ := json.Marshal(p)
+	if string(data) != string(es.lastProgress) {
+		es.lastProgress = data
+		fmt.Fprintf(es.w, "event: progress\ndata: %s\n\n", data)
+	}
+}
+
+// follow sends the feed's batches (and, with progress, the progress)
+// and a keep-alive comment every eventKeepAlive, until the client leaves
+// or the server stops. A stream the feed marked lagged reads back what it
+// missed itself.
+func (es *eventStream) follow(ctx context.Context, sub *feedSub, progress bool) {
 	keepAlive := time.NewTicker(eventKeepAlive)
 	defer keepAlive.Stop()
 	for {
-		if progress && cur != nil {
-			if p := s.progressOf(ctx, *cur); p != nil {
-				data, _ := json.Marshal(p)
-				if string(data) != string(lastProgress) {
-					lastProgress = data
-					fmt.Fprintf(w, "event: progress\ndata: %s\n\n", data)
-				}
-			}
+		if progress {
+			es.sendProgress(ctx)
 		}
-		flusher.Flush()
+		es.flusher.Flush()
 		select {
 		case <-ctx.Done():
 			return
-		case <-s.o.Stop:
+		case <-es.s.o.Stop:
 			return
 		case <-keepAlive.C:
-			fmt.Fprint(w, ": keep-alive\n\n")
+			fmt.Fprint(es.w, ": keep-alive\n\n")
 		case recs := <-sub.batches:
 			if sub.lagged.Swap(false) {
 				// The batches missed may hold writes stamped well before
 				// the latest one sent: read back as far as the feed does.
-				catchUp(q.Since.Add(-s.feed.longLookBack))
+				es.catchUp(ctx, es.q.Since.Add(-es.s.feed.longLookBack))
 			} else {
-				send(recs)
+				es.send(recs)
 			}
 		}
 	}
@@ -199,7 +259,7 @@ func (sv *sentVersions) add(rec store.Record) bool {
 func (s *server) openEventStream(w http.ResponseWriter, r *http.Request) (http.Flusher, bool) {
 	flusher, ok := w.(http.Flusher)
 	if !ok {
-		s.fail(w, r, errors.New("response writer cannot stream"))
+		fail(w, r, errors.New("response writer cannot stream"))
 		return nil, false
 	}
 	w.Header().Set("Content-Type", "text/event-stream")

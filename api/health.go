@@ -69,14 +69,14 @@ func (s *server) health(checks []Check) http.HandlerFunc {
 		for name, c := range res.Checks {
 			if c.Status != healthOK {
 				res.Status, status = healthUnavailable, http.StatusServiceUnavailable
-				s.o.Logger.WarnContext(r.Context(), "health: dependency failing", "request_id", requestID(r), "dependency", name, "error", c.Error)
+				requestLogger(r.Context()).WarnContext(r.Context(), "health: dependency failing", "dependency", name, "error", c.Error)
 			}
 		}
 		if !s.isAdmin(r) {
 			res.Checks = nil
 		}
 		w.Header().Set("Cache-Control", "no-store")
-		writeJSON(w, status, res)
+		writeJSON(w, r, status, res)
 	}
 }
 

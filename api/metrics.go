@@ -76,7 +76,7 @@ func (s *server) serveMetrics() http.Handler {
 				s.metrics.stores.WithLabelValues(string(p)).Set(float64(counts[p]))
 			}
 		} else if r.Context().Err() == nil {
-			s.o.Logger.WarnContext(r.Context(), "metrics: reading the store records", "request_id", requestID(r), "error", err.Error())
+			requestLogger(r.Context()).WarnContext(r.Context(), "metrics: reading the store records", "error", err.Error())
 		}
 		h.ServeHTTP(w, r)
 	})
@@ -104,10 +104,10 @@ func (s *server) mayReadMetrics(w http.ResponseWriter, r *http.Request) bool {
 		s.unauthorized(w, r, "the token is invalid or revoked")
 		return false
 	case err != nil:
-		s.fail(w, r, err)
+		fail(w, r, err)
 		return false
 	case p.Role != auth.RoleAdmin:
-		s.fail(w, r, newProblem(ProblemForbidden, "only an admin's token or the metrics token may read the metrics"))
+		fail(w, r, newProblem(ProblemForbidden, "only an admin's token or the metrics token may read the metrics"))
 		return false
 	}
 	return true

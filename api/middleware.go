@@ -17,6 +17,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/storeplatform/storeplatform/internal/auth"
+	"github.com/storeplatform/storeplatform/internal/logctx"
 )
 
 type ctxKey int
@@ -67,11 +68,12 @@ func (s *server) logRequests(next http.Handler) http.Handler {
 			return
 		}
 		b := make([]byte, 8)
-		_, _ = rand.Read(b)
+		_, _ = rand.Read(b) // crypto/rand.Read never fails: it ends the program instead
 		id := hex.EncodeToString(b)
 		w.Header().Set("X-Request-ID", id)
 		ls := &logState{}
 		ctx := context.WithValue(context.WithValue(r.Context(), requestIDKey, id), logStateKey, ls)
+		ctx = logctx.With(ctx, s.o.Logger.With("request_id", id))
 		rec := &statusRecorder{ResponseWriter: w}
 		start := time.Now()
 		next.ServeHTTP(rec, r.WithContext(ctx))
@@ -118,7 +120,7 @@ func (s *server) authenticateLimited(next http.Handler, adminsExempt bool) http.
 			return
 		}
 		if err != nil {
-			s.fail(w, r, err)
+			fail(w, r, err)
 			return
 		}
 		if ls, ok := r.Context().Value(logStateKey).(*logState); ok {
@@ -127,7 +129,7 @@ func (s *server) authenticateLimited(next http.Handler, adminsExempt bool) http.
 		if !adminsExempt || p.Role != auth.RoleAdmin {
 			if wait, ok := s.limits.allow(p.ID); !ok {
 				w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
-				s.fail(w, r, newProblem(ProblemRateLimited, "this token sent too many requests; retry after the time in Retry-After"))
+				fail(w, r, newProblem(ProblemRateLimited, "this token sent too many requests; retry after the time in Retry-After"))
 				return
 			}
 		}
@@ -140,6 +142,10 @@ func principal(r *http.Request) auth.Token {
 	return p
 }
 
+// requestLogger is the request's logger, which logRequests puts in its
+// context with the request's ID; the default logger outside a request.
+func requestLogger(ctx context.Context) *slog.Logger { return logctx.From(ctx, slog.Default()) }
+
 func requestID(r *http.Request) string {
 	id, _ := r.Context().Value(requestIDKey).(string)
 	return id
@@ -147,7 +153,7 @@ func requestID(r *http.Request) string {
 
 func (s *server) unauthorized(w http.ResponseWriter, r *http.Request, detail string) {
 	w.Header().Set("WWW-Authenticate", `Bearer realm="storeplatform"`)
-	s.fail(w, r, newProblem(ProblemUnauthorized, detail))
+	fail(w, r, newProblem(ProblemUnauthorized, detail))
 }
 
 // limits holds one token bucket per token. A bucket left alone long

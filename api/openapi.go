@@ -16,9 +16,10 @@ var openAPISpec []byte
 var docsPage []byte
 
 func serveStatic(contentType string, body []byte) http.HandlerFunc {
-	return func(w http.ResponseWriter, _ *http.Request) {
+	return func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", contentType)
 		w.Header().Set("Content-Security-Policy", "default-src 'self'; script-src 'unsafe-inline' 'self'; style-src 'unsafe-inline'")
-		_, _ = w.Write(body)
+		_, err := w.Write(body)
+		unsent(r, err)
 	}
 }

@@ -1,26 +1,18 @@
 package api
 
 import (
-	"context"
-	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
-	"sort"
-	"time"
 
-	"helm.sh/helm/v3/pkg/release"
+	"github.com/gorilla/mux"
 
+	"github.com/storeplatform/storeplatform/internal/service"
 	"github.com/storeplatform/storeplatform/internal/store"
 	"github.com/storeplatform/storeplatform/internal/storechart"
-	"github.com/storeplatform/storeplatform/workflows"
 )
 
-// ReleaseHistory reads a store's Helm release history.
-// helmclient.Runner implements it.
-type ReleaseHistory interface {
-	History(ctx context.Context, namespace, name string) ([]*release.Release, error)
-}
+// ReleaseHistory reads a store's Helm release history (Options.Releases).
+type ReleaseHistory = service.ReleaseHistory
 
 // ChangeStoreRequest is the body of PATCH /api/stores/{name}: the fields
 // to change; absent fields stay as they are. Name and Engine are here only
@@ -50,18 +42,41 @@ type OperationResponse struct {
 }
 
 // changeStore handles PATCH /api/stores/{name}: a Helm upgrade with the
-// changed spec, run by OperateStore. Nothing to change is 200 with the
-// store as it is.
+// changed spec, run by OperateStore. The state machine is asked first
+// (service.OperableStore), then the fields are checked against the
+// store, then the service starts the change (service.ChangeStore).
+// Nothing to change is 200 with the store as it is.
 func (s *server) changeStore(w http.ResponseWriter, r *http.Request) {
 	var req ChangeStoreRequest
 	if p := decodeJSON(w, r, &req); p != nil {
-		s.fail(w, r, p)
+		fail(w, r, p)
 		return
 	}
-	rec, ok := s.operableStore(w, r, store.OpChange)
-	if !ok {
+	who := caller(r)
+	rec, err := s.svc.OperableStore(r.Context(), who, mux.Vars(r)["name"], store.OpChange)
+	if err != nil {
+		fail(w, r, err)
 		return
 	}
+	target, p := req.target(rec)
+	if p != nil {
+		fail(w, r, p)
+		return
+	}
+	op, err := s.svc.ChangeStore(r.Context(), who, rec, target)
+	switch {
+	case err != nil:
+		fail(w, r, err)
+	case op == nil:
+		writeJSON(w, r, http.StatusOK, StoreResponse{Record: rec})
+	default:
+		writeOperation(w, r, rec, *op)
+	}
+}
+
+// target is rec's spec with req's changes, or the problem listing the
+// fields that are not valid.
+func (req ChangeStoreRequest) target(rec store.Record) (store.Spec, *Problem) {
 	var bad []FieldError
 	if req.Name != nil && *req.Name != rec.Name {
 		bad = append(bad, FieldError{Field: "name", Message: MsgImmutable})
@@ -82,199 +97,62 @@ func (s *server) changeStore(w http.ResponseWriter, r *http.Request) {
 	set(&target.Host, req.Host)
 	check := CreateStoreRequest{Name: rec.Name, Engine: rec.Engine, Title: target.Title, AdminEmail: target.AdminEmail,
 		Host: target.Host, Size: target.Size, MedusaImage: target.MedusaImage}
-	bad = append(bad, check.Validate()...)
-	if len(bad) > 0 {
-		s.fail(w, r, invalid("some fields are not valid", bad...))
-		return
+	if bad = append(bad, check.Validate()...); len(bad) > 0 {
+		return target, invalid("some fields are not valid", bad...)
 	}
-	target = s.withDefaults(target)
-	current := s.withDefaults(rec.Spec)
-	if target == current {
-		writeJSON(w, http.StatusOK, StoreResponse{Record: rec})
-		return
-	}
-	in := workflows.OperateStoreInput{Kind: store.OpChange, Spec: current, Target: &target}
-	if target.Host != current.Host {
-		if fe := s.hostAllowed(principal(r), target.Host); fe != nil {
-			s.fail(w, r, invalid("the host is not allowed", *fe))
-			return
-		}
-		// The operation holds the new host before its upgrade and keeps
-		// the old one until it ends (OperateStore); a host taken now is
-		// refused at once.
-		if !s.hostFree(w, r, rec.Name, target.Host) {
-			return
-		}
-		in.Hosts = []string{target.Host}
-	}
-	s.startOperation(w, r, rec, in)
-}
-
-// hostFree answers 409 naming host, and returns false, when a store other
-// than name serves or holds it.
-func (s *server) hostFree(w http.ResponseWriter, r *http.Request, name, host string) bool {
-	holder, err := s.o.Stores.HostHolder(r.Context(), host)
-	if err != nil {
-		s.fail(w, r, err)
-		return false
-	}
-	if holder != "" && holder != name {
-		s.fail(w, r, errStoreConflict{"the host " + host + " is taken by another store"})
-		return false
-	}
-	return true
+	return target, nil
 }
 
 // suspendStore handles POST /api/stores/{name}/suspend: every workload
 // scaled to zero; volumes, Secret and release stay.
 func (s *server) suspendStore(w http.ResponseWriter, r *http.Request) {
-	s.toggleSuspended(w, r, store.OpSuspend, true)
+	s.setSuspended(w, r, true)
 }
 
 // resumeStore handles POST /api/stores/{name}/resume.
 func (s *server) resumeStore(w http.ResponseWriter, r *http.Request) {
-	s.toggleSuspended(w, r, store.OpResume, false)
+	s.setSuspended(w, r, false)
 }
 
-func (s *server) toggleSuspended(w http.ResponseWriter, r *http.Request, kind string, suspended bool) {
-	rec, ok := s.operableStore(w, r, kind)
-	if !ok {
+func (s *server) setSuspended(w http.ResponseWriter, r *http.Request, suspended bool) {
+	rec, op, err := s.svc.SetSuspended(r.Context(), caller(r), mux.Vars(r)["name"], suspended)
+	if err != nil {
+		fail(w, r, err)
 		return
 	}
-	current := s.withDefaults(rec.Spec)
-	target := current
-	target.Suspended = suspended
-	s.startOperation(w, r, rec, workflows.OperateStoreInput{Kind: kind, Spec: current, Target: &target})
+	writeOperation(w, r, rec, *op)
 }
 
 // rollbackStore handles POST /api/stores/{name}/rollback: the release goes
-// back to an earlier revision's chart and values (a new revision).
+// back to an earlier revision's chart and values (service.RollbackStore).
 func (s *server) rollbackStore(w http.ResponseWriter, r *http.Request) {
 	var req RollbackRequest
 	if p := decodeJSON(w, r, &req); p != nil {
-		s.fail(w, r, p)
+		fail(w, r, p)
 		return
 	}
 	if req.Revision < 1 {
-		s.fail(w, r, invalid("the revision is not valid", FieldError{Field: "revision", Message: "must be a revision number from the store's history (1 or more)"}))
+		fail(w, r, invalid("the revision is not valid", FieldError{Field: "revision", Message: "must be a revision number from the store's history (1 or more)"}))
 		return
 	}
-	rec, ok := s.operableStore(w, r, store.OpRollback)
-	if !ok {
-		return
-	}
-	hist, err := s.o.Releases.History(r.Context(), rec.Namespace, rec.Name)
+	rec, op, err := s.svc.RollbackStore(r.Context(), caller(r), mux.Vars(r)["name"], req.Revision)
 	if err != nil {
-		s.fail(w, r, err)
+		fail(w, r, err)
 		return
 	}
-	var target, deployed *release.Release
-	for _, rel := range hist {
-		if rel.Version == req.Revision {
-			target = rel
-		}
-		if rel.Info != nil && rel.Info.Status == release.StatusDeployed {
-			deployed = rel
-		}
-	}
-	switch {
-	case target == nil:
-		s.fail(w, r, invalid("the release has no such revision", FieldError{Field: "revision",
-			Message: fmt.Sprintf("store %s has no revision %d: see GET /api/stores/%s/history", rec.Name, req.Revision, rec.Name)}))
-		return
-	case deployed != nil && deployed.Version == req.Revision:
-		s.fail(w, r, invalid("the store runs that revision", FieldError{Field: "revision", Message: fmt.Sprintf("revision %d is the one deployed now", req.Revision)}))
-		return
-	}
-	in := workflows.OperateStoreInput{Kind: store.OpRollback, Spec: s.withDefaults(rec.Spec), Revision: req.Revision}
-	// The revision's host is served again: a tenant may return only to a
-	// host it may choose, and the operation holds it before the rollback.
-	if host := storechart.SpecFromValues(target.Config).Host; host != "" && host != rec.Host {
-		if fe := s.hostAllowed(principal(r), host); fe != nil {
-			s.fail(w, r, invalid("the revision's host is not allowed", FieldError{Field: "revision",
-				Message: fmt.Sprintf("revision %d serves %s, which %s", req.Revision, host, fe.Message)}))
-			return
-		}
-		if !s.hostFree(w, r, rec.Name, host) {
-			return
-		}
-		in.Hosts = []string{host}
-	}
-	s.startOperation(w, r, rec, in)
+	writeOperation(w, r, rec, *op)
 }
 
-// operableStore returns the store of {name} when an operation may be asked
-// of it: it exists, is visible to the caller, and is not being created or
-// deleted. Otherwise it answers the problem and returns false.
-func (s *server) operableStore(w http.ResponseWriter, r *http.Request, kind string) (store.Record, bool) {
-	rec, ok := s.visibleStore(w, r)
-	if !ok {
-		return rec, false
-	}
-	if d := decide(rec, store.Request(kind)); d.Refused != nil {
-		s.fail(w, r, d.Refused)
-		return rec, false
-	}
-	return rec, true
-}
-
-// startOperation starts OperateStore; an operation already running on the
-// store is 409 naming it.
-func (s *server) startOperation(w http.ResponseWriter, r *http.Request, rec store.Record, in workflows.OperateStoreInput) {
-	in.Timeouts = s.o.Timeouts
-	version := rec.SpecVersion
-	in.SpecVersion = &version
-	_, err := workflows.StartOperation(r.Context(), s.o.Temporal, s.o.TaskQueue, in)
-	var busy *workflows.OperationBusy
-	// An operation records its end as its last step, then closes: for that
-	// moment the record says nothing runs while the workflow ID is still
-	// taken. Try again briefly rather than answer 409 for nothing.
-	// The record is read again each time: once it shows the running
-	// operation, the answer is 409 at once.
-	now := rec
-	for try := 0; try < 20 && errors.As(err, &busy) && now.Operation == nil && store.ActiveWorkflow(now.Phase) != store.WorkflowOperation; try++ {
-		select {
-		case <-r.Context().Done():
-			s.fail(w, r, r.Context().Err())
-			return
-		case <-time.After(100 * time.Millisecond):
-		}
-		if now, err = s.o.Stores.Get(r.Context(), rec.Name); err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		_, err = workflows.StartOperation(r.Context(), s.o.Temporal, s.o.TaskQueue, in)
-	}
-	if !errors.As(err, &busy) {
-		s.metrics.started("OperateStore", err)
-	}
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	_ = s.audit(r, in.Kind, rec.Name)
-	op := store.Operation{Kind: in.Kind, WorkflowID: workflows.OperationWorkflowID(rec.Name, rec.Generation), StartedAt: s.o.Now().UTC()}
+// writeOperation answers 202 with the store and the operation started on
+// it.
+func writeOperation(w http.ResponseWriter, r *http.Request, rec store.Record, op store.Operation) {
 	w.Header().Set("Location", "/api/stores/"+url.PathEscape(rec.Name))
-	writeJSON(w, http.StatusAccepted, OperationResponse{Store: rec, Operation: op})
+	writeJSON(w, r, http.StatusAccepted, OperationResponse{Store: rec, Operation: op})
 }
 
 // Revision is one revision of a store's release as GET .../history shows
-// it. It carries no values: only the spec fields that changed.
-type Revision struct {
-	Revision     int       `json:"revision"`
-	ChartVersion string    `json:"chartVersion"`
-	AppVersion   string    `json:"appVersion,omitempty"`
-	Status       string    `json:"status"`
-	UpdatedAt    time.Time `json:"updatedAt"`
-	Description  string    `json:"description,omitempty"`
-	// Size is the size this revision ran with.
-	Size string `json:"size"`
-	// Suspended is true for a revision that suspended the store.
-	Suspended bool `json:"suspended,omitempty"`
-	// Changes lists what changed in the spec since the revision before,
-	// as "field: old -> new".
-	Changes []string `json:"changes"`
-}
+// it.
+type Revision = service.Revision
 
 // History is the answer of GET /api/stores/{name}/history, newest first.
 type History struct {
@@ -284,41 +162,12 @@ type History struct {
 
 // storeHistory handles GET /api/stores/{name}/history.
 func (s *server) storeHistory(w http.ResponseWriter, r *http.Request) {
-	rec, ok := s.visibleStore(w, r)
-	if !ok {
-		return
-	}
-	out := History{Store: rec.Name, Items: []Revision{}}
-	if rec.Phase.Gone() {
-		writeJSON(w, http.StatusOK, out)
-		return
-	}
-	hist, err := s.o.Releases.History(r.Context(), rec.Namespace, rec.Name)
+	rec, items, err := s.svc.StoreHistory(r.Context(), caller(r), mux.Vars(r)["name"])
 	if err != nil {
-		s.fail(w, r, err)
+		fail(w, r, err)
 		return
 	}
-	sort.Slice(hist, func(i, j int) bool { return hist[i].Version < hist[j].Version })
-	var prev *store.Spec
-	for _, rel := range hist {
-		spec := storechart.SpecFromValues(rel.Config)
-		rv := Revision{Revision: rel.Version, Size: spec.SizeOrDefault(), Suspended: spec.Suspended, Changes: []string{}}
-		if rel.Chart != nil && rel.Chart.Metadata != nil {
-			rv.ChartVersion, rv.AppVersion = rel.Chart.Metadata.Version, rel.Chart.Metadata.AppVersion
-		}
-		if rel.Info != nil {
-			rv.Status, rv.Description, rv.UpdatedAt = rel.Info.Status.String(), rel.Info.Description, rel.Info.LastDeployed.Time
-		}
-		if prev != nil {
-			rv.Changes = append(rv.Changes, storechart.SpecChanges(*prev, spec)...)
-		}
-		prev = &spec
-		out.Items = append(out.Items, rv)
-	}
-	for i, j := 0, len(out.Items)-1; i < j; i, j = i+1, j-1 {
-		out.Items[i], out.Items[j] = out.Items[j], out.Items[i]
-	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, r, http.StatusOK, History{Store: rec.Name, Items: items})
 }
 
 // Sizes is the answer of GET /api/sizes.
@@ -328,6 +177,6 @@ type Sizes struct {
 	Items   []storechart.Size `json:"items"`
 }
 
-func (s *server) listSizes(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, Sizes{Profile: s.o.Profile.Name, Default: store.SizeSmall, Items: s.o.Profile.Describe()})
+func (s *server) listSizes(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, r, http.StatusOK, Sizes{Profile: s.o.Profile.Name, Default: store.SizeSmall, Items: s.o.Profile.Describe()})
 }

@@ -5,14 +5,12 @@ import (
 	"errors"
 	"net/http"
 
-	"github.com/gorilla/mux"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/x/mongo/driver"
 	"go.mongodb.org/mongo-driver/v2/x/mongo/driver/topology"
 	"go.temporal.io/api/serviceerror"
 
 	"github.com/storeplatform/storeplatform/internal/store"
-	"github.com/storeplatform/storeplatform/workflows"
 )
 
 // Problem is an error body in the form of RFC 9457 (application/problem+json).
@@ -30,6 +28,8 @@ type Problem struct {
 	// in an operation-running problem.
 	Operation  string `json:"operation,omitempty"`
 	WorkflowID string `json:"workflowId,omitempty"`
+	// cause, on a 500, is the error that fail logs.
+	cause error
 }
 
 // FieldError is one bad field of a request body.
@@ -61,6 +61,12 @@ const (
 )
 
 func (p *Problem) Error() string { return p.Title + ": " + p.Detail }
+
+// because sets the cause that fail logs, and returns p.
+func (p *Problem) because(err error) *Problem {
+	p.cause = err
+	return p
+}
 
 // newProblem returns a problem of type typ with its title and status: the
 // one table of every problem type the API answers with.
@@ -107,63 +113,66 @@ func invalid(detail string, fields ...FieldError) *Problem {
 }
 
 // writeProblem writes p as application/problem+json.
-func writeProblem(w http.ResponseWriter, p *Problem) {
+func writeProblem(w http.ResponseWriter, r *http.Request, p *Problem) {
 	w.Header().Set("Content-Type", problemContentType)
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(p.Status)
-	_ = json.NewEncoder(w).Encode(p)
+	unsent(r, json.NewEncoder(w).Encode(p))
 }
 
 // fail answers a handler's error: the one mapping of errors to problems.
-// A *Problem is sent as it is; the store and workflow errors the handlers
-// meet become their 4xx problems; anything else is a 500 whose cause is
-// only logged, with the request ID the response carries.
-func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
-	var (
-		p       *Problem
-		busy    *workflows.OperationBusy
-		sc      errStoreConflict
-		refused *store.Refusal
-	)
+// A *Problem is sent as it is, its cause logged if it has one; an error
+// with a store code (store.Error) becomes that code's problem
+// (codeProblem); a dependency that does not answer is a 503 with
+// Retry-After; anything else is a 500 whose cause is only logged. The
+// logs go to the request's logger, with the ID the response carries.
+func fail(w http.ResponseWriter, r *http.Request, err error) {
+	var p *Problem
+	code := store.ErrorCode(err)
 	switch {
 	case errors.As(err, &p):
-	case errors.Is(err, store.ErrNotFound):
-		p = newProblem(ProblemNotFound, "no store named "+mux.Vars(r)["name"])
-	case errors.As(err, &busy):
-		p = newProblem(ProblemOperationRunning, busy.Error()+": wait for it to end, or see its progress")
-		p.Operation, p.WorkflowID = busy.Kind, busy.WorkflowID
-	case errors.As(err, &sc):
-		p = newProblem(ProblemConflict, sc.detail)
-	case errors.As(err, &refused):
-		p = refusalProblem(refused)
-	case dependencyDown(err):
+		if p.cause != nil {
+			requestLogger(r.Context()).ErrorContext(r.Context(), "internal error", "error", p.cause.Error())
+		}
+	case code == store.CodeUnavailable || code == store.CodeInternal && dependencyDown(err):
 		// MongoDB or Temporal does not answer: nothing was done, and the
 		// same request later will work.
-		s.o.Logger.WarnContext(r.Context(), "dependency unavailable", "request_id", requestID(r), "error", err.Error())
+		requestLogger(r.Context()).WarnContext(r.Context(), "dependency unavailable", "error", err.Error())
 		w.Header().Set("Retry-After", "5")
 		p = newProblem(ProblemUnavailable, "the platform's database or workflow service does not answer; retry in a few seconds")
+	case code != store.CodeInternal:
+		p = codeProblem(err)
 	default:
-		id := requestID(r)
-		s.o.Logger.ErrorContext(r.Context(), "internal error", "request_id", id, "error", err.Error())
+		requestLogger(r.Context()).ErrorContext(r.Context(), "internal error", "error", err.Error())
 		p = newProblem(ProblemInternal, "the request failed; quote the request ID when you report it")
 	}
 	p.RequestID = requestID(r)
-	writeProblem(w, p)
+	writeProblem(w, r, p)
 }
 
-// refusalProblem is the problem of a request the store's state machine
-// refused (store.Decide).
-func refusalProblem(rf *store.Refusal) *Problem {
-	switch rf.Code {
+// codeProblem is the problem of an error with a store code: its message is
+// the problem's detail.
+func codeProblem(err error) *Problem {
+	var e *store.Error
+	errors.As(err, &e)
+	switch e.Code {
 	case store.CodeNotFound:
-		return newProblem(ProblemNotFound, rf.Message)
+		return newProblem(ProblemNotFound, e.Message)
 	case store.CodeBusy:
-		p := newProblem(ProblemOperationRunning, rf.Message)
-		p.Operation = string(rf.Workflow)
-		p.WorkflowID = rf.WorkflowID
+		p := newProblem(ProblemOperationRunning, e.Message)
+		p.Operation, p.WorkflowID = e.Operation, e.WorkflowID
 		return p
+	case store.CodeLimit:
+		return newProblem(ProblemStoreLimitReached, e.Message)
+	case store.CodeForbidden:
+		return newProblem(ProblemForbidden, e.Message)
+	case store.CodeInvalid:
+		if e.Field == "" {
+			return invalid(e.Message)
+		}
+		return invalid(e.Message, FieldError{Field: e.Field, Message: e.Reason})
 	}
-	return newProblem(ProblemConflict, rf.Message)
+	return newProblem(ProblemConflict, e.Message)
 }
 
 // dependencyDown reports whether err says MongoDB or Temporal could not
@@ -175,8 +184,7 @@ func dependencyDown(err error) bool {
 	// A request in flight when MongoDB went away gets the driver's "pool
 	// cleared" error, which carries no network label.
 	var poolCleared driver.RetryablePoolError
-	var noWorker errNoWorker
-	return errors.As(err, &noWorker) || mongo.IsNetworkError(err) || mongo.IsTimeout(err) || errors.As(err, &sel) ||
+	return mongo.IsNetworkError(err) || mongo.IsTimeout(err) || errors.As(err, &sel) ||
 		errors.Is(err, mongo.ErrClientDisconnected) || errors.As(err, &unavailable) ||
 		errors.As(err, &poolCleared) && poolCleared.Retryable()
 }
@@ -185,5 +193,5 @@ func dependencyDown(err error) bool {
 func notFound(w http.ResponseWriter, r *http.Request, detail string) {
 	p := newProblem(ProblemNotFound, detail)
 	p.RequestID = requestID(r)
-	writeProblem(w, p)
+	writeProblem(w, r, p)
 }

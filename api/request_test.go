@@ -80,7 +80,7 @@ func TestDecodeCreateStore(t *testing.T) {
 
 func TestWriteProblem(t *testing.T) {
 	rec := httptest.NewRecorder()
-	writeProblem(rec, &Problem{Type: ProblemValidation, Title: "Invalid request", Status: 400, Errors: []FieldError{{"name", MsgNameRequired}}})
+	writeProblem(rec, httptest.NewRequest(http.MethodGet, "/", nil), &Problem{Type: ProblemValidation, Title: "Invalid request", Status: 400, Errors: []FieldError{{"name", MsgNameRequired}}})
 	if rec.Code != 400 || rec.Header().Get("Content-Type") != "application/problem+json" {
 		t.Fatalf("%d %q", rec.Code, rec.Header().Get("Content-Type"))
 	}

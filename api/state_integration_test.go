@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/storeplatform/storeplatform/activities"
 	"github.com/storeplatform/storeplatform/api"
 	"github.com/storeplatform/storeplatform/internal/store"
 	"github.com/storeplatform/storeplatform/workflows"
@@ -80,8 +81,8 @@ func TestQueuedStartAfterDeleteDoesNotResurrect(t *testing.T) {
 	var res workflows.CreateStoreResult
 	err = run.Get(ctx, &res)
 	var app *temporal.ApplicationError
-	if !errors.As(err, &app) || app.Type() != workflows.ErrSuperseded {
-		t.Fatalf("the late creation ended %v (%+v), want %s", err, res, workflows.ErrSuperseded)
+	if !errors.As(err, &app) || app.Type() != activities.ErrSuperseded {
+		t.Fatalf("the late creation ended %v (%+v), want %s", err, res, activities.ErrSuperseded)
 	}
 	rec, err := p.stores.Get(ctx, "lazarus")
 	if err != nil {

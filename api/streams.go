@@ -7,8 +7,7 @@ import (
 	"sync"
 	"time"
 
-	enumspb "go.temporal.io/api/enums/v1"
-
+	"github.com/storeplatform/storeplatform/internal/service"
 	"github.com/storeplatform/storeplatform/internal/store"
 	"github.com/storeplatform/storeplatform/workflows"
 )
@@ -81,7 +80,7 @@ func (s *server) limitStreams(next http.HandlerFunc) http.HandlerFunc {
 				retry = streamRetryProcess
 			}
 			w.Header().Set("Retry-After", retry)
-			s.fail(w, r, p)
+			fail(w, r, p)
 			return
 		}
 		defer release()
@@ -137,7 +136,7 @@ func mayHaveClosed(p store.Phase) bool { return p.AwaitsOperator() }
 // reading it only when no stream did within the TTL, and once for all the
 // streams that ask at the same time.
 func (c *progressCache) get(ctx context.Context, rec store.Record) *workflows.Progress {
-	id := activeWorkflow(rec)
+	id := service.ActiveWorkflowID(rec)
 	if id == "" {
 		return nil
 	}
@@ -204,26 +203,4 @@ func (c *progressCache) sweep() {
 // progressOf is the progress an event stream shows for rec.
 func (s *server) progressOf(ctx context.Context, rec store.Record) *workflows.Progress {
 	return s.progressCache.get(ctx, rec)
-}
-
-// queryProgress asks the workflow for its progress.
-func (s *server) queryProgress(ctx context.Context, id string) (*workflows.Progress, error) {
-	v, err := s.o.Temporal.QueryWorkflow(ctx, id, "", workflows.QueryProgress)
-	if err != nil {
-		return nil, err
-	}
-	var p workflows.Progress
-	if err := v.Get(&p); err != nil {
-		return nil, err
-	}
-	return &p, nil
-}
-
-// workflowClosed reports whether the workflow's latest run has closed.
-func (s *server) workflowClosed(ctx context.Context, id string) (bool, error) {
-	d, err := s.o.Temporal.DescribeWorkflow(ctx, id, "")
-	if err != nil {
-		return false, err
-	}
-	return d.Status != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, nil
 }

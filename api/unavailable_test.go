@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/stretchr/testify/mock"
 
+	"github.com/storeplatform/storeplatform/internal/service"
 	"github.com/storeplatform/storeplatform/workflows"
 )
 
@@ -24,7 +24,6 @@ import (
 // the API answers 503 problem+json with Retry-After (the chaos suite saw
 // 500s while FerretDB was down); other errors stay 500.
 func TestDependencyDownIs503(t *testing.T) {
-	s := &server{o: Options{Logger: slog.New(slog.DiscardHandler)}}
 	tests := []struct {
 		name string
 		err  error
@@ -41,7 +40,7 @@ func TestDependencyDownIs503(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			rec := httptest.NewRecorder()
-			s.fail(rec, httptest.NewRequest(http.MethodGet, "/api/stores", nil), tt.err)
+			fail(rec, httptest.NewRequest(http.MethodGet, "/api/stores", nil), tt.err)
 			if rec.Code != tt.want || rec.Header().Get("Content-Type") != problemContentType {
 				t.Fatalf("%d %s: %s", rec.Code, rec.Header().Get("Content-Type"), rec.Body.String())
 			}
@@ -74,14 +73,14 @@ func TestRolloutQueryAskedAgainAfterATimeout(t *testing.T) {
 		want     int
 	}{
 		{"answered on the second ask", 1, http.StatusOK},
-		{"answered on the last ask", rolloutQueryAttempts - 1, http.StatusOK},
-		{"never answered", rolloutQueryAttempts, http.StatusServiceUnavailable},
+		{"answered on the last ask", service.RolloutQueryAttempts - 1, http.StatusOK},
+		{"never answered", service.RolloutQueryAttempts, http.StatusServiceUnavailable},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFixture(t)
 			id := workflows.RolloutWorkflowID("r1")
 			f.temporal.On("QueryWorkflow", mock.Anything, id, "", workflows.QueryRollout).Return(nil, timeout).Times(tt.timeouts)
-			if tt.timeouts < rolloutQueryAttempts {
+			if tt.timeouts < service.RolloutQueryAttempts {
 				val := &mocks.Value{}
 				val.On("Get", mock.Anything).Run(func(args mock.Arguments) {
 					*(args.Get(0).(*workflows.RolloutState)) = workflows.RolloutState{Status: workflows.RolloutRunning}

@@ -67,6 +67,10 @@ func (e *OperationBusy) Error() string {
 	return "operation " + e.Kind + " is running on the store (workflow " + e.WorkflowID + ")"
 }
 
+// MemoChartVersion is the memo key of a rollout's chart version, for the
+// listings of rollouts.
+const MemoChartVersion = "chartVersion"
+
 // memoOperation is the memo key naming an operation's kind, so that a
 // refused start can say what runs.
 const memoOperation = "operation"
@@ -118,7 +122,7 @@ func StartRollout(ctx context.Context, c client.Client, taskQueue string, in Rol
 		TaskQueue:                taskQueue,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
-		Memo:                     map[string]any{"chartVersion": in.ChartVersion},
+		Memo:                     map[string]any{MemoChartVersion: in.ChartVersion},
 	}, RolloutStores, in)
 }
 

@@ -102,7 +102,7 @@ func (r *createRun) run(ctx workflow.Context) (CreateStoreResult, error) {
 			if phase.Operable() {
 				return res, nil // the ready write had committed before a retry of it
 			}
-			return res, temporal.NewNonRetryableApplicationError("store creation superseded: the store is "+string(phase), ErrSuperseded, nil)
+			return res, temporal.NewNonRetryableApplicationError("store creation superseded: the store is "+string(phase), activities.ErrSuperseded, nil)
 		}
 		canceled := temporal.IsCanceledError(err) || errors.Is(ctx.Err(), workflow.ErrCanceled)
 		reason := errorText(err)
@@ -124,7 +124,7 @@ func (r *createRun) run(ctx workflow.Context) (CreateStoreResult, error) {
 			if errors.Is(ctx.Err(), workflow.ErrCanceled) {
 				return res, temporal.NewCanceledError(reason)
 			}
-			return res, temporal.NewNonRetryableApplicationError("store creation failed: "+reason, ErrStoreFailed, nil)
+			return res, temporal.NewNonRetryableApplicationError("store creation failed: "+reason, activities.ErrStoreFailed, nil)
 		}
 		r.prog.p.Attempt++
 		r.prog.p.LastError = ""

@@ -44,10 +44,6 @@ type OperateStoreResult struct {
 	RolledBackTo int    `json:"rolledBackTo,omitempty"`
 }
 
-// Error type of an operation asked of a store that is being created or
-// deleted (the API checks first; this covers a race with a deletion).
-const ErrNotOperable = "StoreNotOperable"
-
 // Names of OperateStore's steps.
 const (
 	StepReleaseState = "release-state"
@@ -148,7 +144,7 @@ func (o *opRun) run(ctx workflow.Context) (OperateStoreResult, error) {
 			ok, err := o.write(ctx, store.OperationUpdate{Phase: store.PhaseUpdating, Message: o.in.Kind + " in progress",
 				Operation: &store.Operation{Kind: o.in.Kind, WorkflowID: o.id, StartedAt: started}, SpecVersion: o.in.SpecVersion})
 			if err == nil && !ok {
-				err = temporal.NewNonRetryableApplicationError("store "+spec.Name+" is being created or deleted", ErrNotOperable, nil)
+				err = temporal.NewNonRetryableApplicationError("store "+spec.Name+" is being created or deleted", activities.ErrNotOperable, nil)
 			}
 			return err
 		})
@@ -278,7 +274,7 @@ func (o *opRun) settle(ctx workflow.Context, res OperateStoreResult, spec store.
 			if errors.Is(ctx.Err(), workflow.ErrCanceled) {
 				return res, temporal.NewCanceledError(reason)
 			}
-			return res, temporal.NewNonRetryableApplicationError(reason, ErrStoreFailed, nil)
+			return res, temporal.NewNonRetryableApplicationError(reason, activities.ErrStoreFailed, nil)
 		}
 		o.prog.p.Attempt++
 	}
@@ -343,7 +339,7 @@ func (o *opRun) reread(ctx workflow.Context) error {
 	}
 	cur, ok := now[o.in.Spec.Name]
 	if !ok || cur.Spec.Generation != o.in.Spec.Generation {
-		return temporal.NewNonRetryableApplicationError("store "+o.in.Spec.Name+" is gone", ErrNotOperable, nil)
+		return temporal.NewNonRetryableApplicationError("store "+o.in.Spec.Name+" is gone", activities.ErrNotOperable, nil)
 	}
 	target := cur.Spec
 	target.ChartVersion = o.in.Target.ChartVersion

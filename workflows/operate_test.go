@@ -233,8 +233,8 @@ func TestOperateStoreRefusesAStoreBeingDeleted(t *testing.T) {
 	env.OnActivity(a.RecordOperation, mock.Anything, mock.Anything).Return(w.record).Once()
 	env.ExecuteWorkflow(OperateStore, changeInput())
 	var app *temporal.ApplicationError
-	if err := env.GetWorkflowError(); !errors.As(err, &app) || app.Type() != ErrNotOperable {
-		t.Fatalf("want %s, got %v", ErrNotOperable, err)
+	if err := env.GetWorkflowError(); !errors.As(err, &app) || app.Type() != activities.ErrNotOperable {
+		t.Fatalf("want %s, got %v", activities.ErrNotOperable, err)
 	}
 	env.AssertExpectations(t)
 }

@@ -8,7 +8,8 @@ import (
 	"github.com/storeplatform/storeplatform/internal/store"
 )
 
-// Step statuses.
+// Step statuses: a step runs, then is done or failed; a creation's step
+// that was undone after a failure is compensated.
 const (
 	StepRunning     = "running"
 	StepDone        = "done"
@@ -23,7 +24,8 @@ type Step struct {
 	StartedAt   time.Time  `json:"startedAt"`
 	CompletedAt *time.Time `json:"completedAt,omitempty"`
 	Error       string     `json:"error,omitempty"`
-	// Attempt is the run's attempt (1, then one more per retry signal).
+	// Attempt is the run's attempt the step belongs to (1, then one more
+	// per retry signal of a failed creation or a degraded operation).
 	Attempt int `json:"attempt"`
 }
 
@@ -43,7 +45,8 @@ type Progress struct {
 	Blockers []string `json:"blockers,omitempty"`
 	// WaitingFor says which operator signal the workflow waits for, if any.
 	WaitingFor string `json:"waitingFor,omitempty"`
-	Attempt    int    `json:"attempt"`
+	// Attempt is the run's attempt now (see Step.Attempt).
+	Attempt int `json:"attempt"`
 }
 
 // tracker keeps the Progress of a run and serves the progress query.
@@ -87,7 +90,13 @@ func (t *tracker) end(ctx workflow.Context, err error) {
 
 // enter moves the run into phase, in this order: the progress query, the
 // StorePhase search attribute, then write (the store's record), if any.
-// Every phase change of every workflow goes through here.
+// Every phase change of the workflows goes through here but DeleteStore's
+// first, deleting, whose progress phase it sets and whose record it writes
+// directly (each workflow sets its first phase's search attribute as it
+// starts, searchAttributes). In histories from before versionEnterPhase,
+// CreateStore's ready and DeleteStore's deleted are written first, then
+// entered without a write. A write that keeps the phase (a message; a
+// stuck deletion canceled) does not come here.
 func (t *tracker) enter(ctx workflow.Context, phase store.Phase, write func() error) error {
 	t.p.Phase = phase
 	setPhase(ctx, phase)

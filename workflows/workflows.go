@@ -33,16 +33,6 @@ const (
 	QueryProgress = "progress"
 )
 
-// Error types of the workflows' own failures.
-const (
-	// ErrStoreFailed: a creation failed, or an operation's rollback failed,
-	// and was not retried in time (Timeouts.RetryWindow).
-	ErrStoreFailed = "StoreFailed"
-	// ErrSuperseded: the store's state machine took the store from the
-	// workflow (a deletion began, or its generation is gone).
-	ErrSuperseded = "StoreSuperseded"
-)
-
 // moved reports whether err is the state machine's refusal of a status
 // write (UpdateStoreStatus's activities.ErrStoreMoved), and the record's
 // phase then, from the error's details ("" when the store has no record).

@@ -168,8 +168,8 @@ func TestCreateStoreFailureCompensatesOnce(t *testing.T) {
 			env.ExecuteWorkflow(CreateStore, CreateStoreInput{Spec: spec(store.EngineWooCommerce), Timeouts: Timeouts{RetryWindow: time.Hour}})
 			err := env.GetWorkflowError()
 			var app *temporal.ApplicationError
-			if !errors.As(err, &app) || app.Type() != ErrStoreFailed || !strings.Contains(app.Message(), tt.fail+" broke") {
-				t.Fatalf("want a %s error with the reason, got %v", ErrStoreFailed, err)
+			if !errors.As(err, &app) || app.Type() != activities.ErrStoreFailed || !strings.Contains(app.Message(), tt.fail+" broke") {
+				t.Fatalf("want a %s error with the reason, got %v", activities.ErrStoreFailed, err)
 			}
 			if got := p.String(); got != "provisioning,failed" {
 				t.Fatalf("phases %s", got)

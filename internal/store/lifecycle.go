@@ -1,7 +1,6 @@
 package store
 
 import (
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -60,9 +59,9 @@ const (
 
 // Decision is the state machine's answer to a request in a phase.
 type Decision struct {
-	// Refused, when set, is the problem the request answers; nothing is
-	// started or signalled.
-	Refused *Refusal
+	// Refused, when set, is why the request is refused (CodeNotFound,
+	// CodeConflict or CodeBusy); nothing is started or signalled.
+	Refused *Error
 	// Next is the phase the store enters when the workflow takes the
 	// request ("" when the phase stays as it is).
 	Next Phase
@@ -71,32 +70,6 @@ type Decision struct {
 	Start  Workflow
 	Signal string
 }
-
-// Code classifies a refusal, in the manner of wtf's error codes: the API
-// maps each code to one HTTP problem in one place.
-type Code string
-
-// Refusal codes.
-const (
-	// CodeNotFound: the store is deleted.
-	CodeNotFound Code = "not_found"
-	// CodeConflict: the store's phase does not allow the request.
-	CodeConflict Code = "conflict"
-	// CodeBusy: a creation or deletion has the store; Workflow names it.
-	CodeBusy Code = "busy"
-)
-
-// Refusal is a request the state machine refuses, and why.
-type Refusal struct {
-	Code    Code
-	Message string
-	// Workflow is the workflow that has the store (CodeBusy), WorkflowID
-	// its ID when the caller knows it.
-	Workflow   Workflow
-	WorkflowID string
-}
-
-func (r *Refusal) Error() string { return r.Message }
 
 // Signals the workflows handle (workflows.SignalRetry, SignalForce).
 const (
@@ -109,14 +82,14 @@ const (
 // runs (one workflow ID per store).
 func Decide(name string, p Phase, req Request) Decision {
 	busy := func(w Workflow, what string) Decision {
-		return Decision{Refused: &Refusal{Code: CodeBusy, Workflow: w,
+		return Decision{Refused: &Error{Code: CodeBusy, Workflow: w, Operation: string(w),
 			Message: fmt.Sprintf("store %s is %s: a %s must wait until that ends", name, what, req)}}
 	}
 	conflict := func(msg string) Decision {
-		return Decision{Refused: &Refusal{Code: CodeConflict, Message: msg}}
+		return Decision{Refused: &Error{Code: CodeConflict, Message: msg}}
 	}
 	if p == PhaseDeleted && req != RequestCreate {
-		return Decision{Refused: &Refusal{Code: CodeNotFound, Message: "store " + name + " is deleted"}}
+		return Decision{Refused: &Error{Code: CodeNotFound, Message: "store " + name + " is deleted"}}
 	}
 	switch req {
 	case RequestCreate:
@@ -265,10 +238,6 @@ func Written(writer Writer) []Phase {
 // not being created or deleted. An operation already running is refused by
 // Temporal (one workflow ID per store), not by the phase.
 func (p Phase) Operable() bool { return slices.Contains(operable, p) }
-
-// ErrMoved is the error of a write the state machine refuses: the record
-// has moved on (another writer took the store, or its generation is gone).
-var ErrMoved = errors.New("the store's record has moved on")
 
 // MovedError says where the record is that refused a write.
 type MovedError struct {

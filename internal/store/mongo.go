@@ -604,9 +604,6 @@ func (r *MongoRepository) List(ctx context.Context, q ListQuery) ([]Record, stri
 	return recs, next, nil
 }
 
-// ErrBadCursor is returned for a cursor this repository did not make.
-var ErrBadCursor = errors.New("invalid cursor")
-
 // CountActive counts owner's stores that are not deleted.
 func (r *MongoRepository) CountActive(ctx context.Context, owner string) (int, error) {
 	n, err := r.coll.CountDocuments(ctx, bson.M{"owner": owner, "phase": bson.M{"$ne": PhaseDeleted}})

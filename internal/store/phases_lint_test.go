@@ -16,7 +16,7 @@ import (
 func TestNoPhaseRulesOutsideTheStateMachine(t *testing.T) {
 	root := filepath.Join("..", "..")
 	compare := regexp.MustCompile(`(==|!=)\s*store\.Phase[A-Z]|store\.Phase[A-Z]\w*\s*(==|!=)|case\s+store\.Phase[A-Z]|Phase:\s*store\.Phase[A-Z]`)
-	for _, dir := range []string{"api", "activities", "worker", "cmd", "internal/auth", "internal/deps", "internal/helmclient", "internal/kubewatch"} {
+	for _, dir := range []string{"api", "internal/service", "activities", "worker", "cmd", "internal/auth", "internal/deps", "internal/helmclient", "internal/kubewatch"} {
 		err := filepath.WalkDir(filepath.Join(root, dir), func(path string, d os.DirEntry, err error) error {
 			if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
 				return err

@@ -281,24 +281,6 @@ type OperationUpdate struct {
 	At time.Time `json:"at"`
 }
 
-// Errors of the repository.
-var (
-	ErrNotFound = errors.New("store not found")
-	// ErrConflict means a record of that name exists.
-	ErrConflict = errors.New("a store of that name exists")
-	// ErrNotOperable means the store is being created or deleted: an
-	// operation may not touch it.
-	ErrNotOperable = errors.New("the store is being created or deleted")
-	// ErrHostTaken: another live store serves the host.
-	ErrHostTaken = errors.New("another store has that host")
-	// ErrSlotTaken: the slot of the tenant's store limit is held by
-	// another of its stores.
-	ErrSlotTaken = errors.New("the slot is taken")
-	// ErrSpecChanged: the store's spec changed after the operation was
-	// asked for.
-	ErrSpecChanged = errors.New("the store was changed after the operation was asked for")
-)
-
 // ListQuery selects records for a listing, newest first.
 type ListQuery struct {
 	// Owner, when set, limits the listing to one tenant's stores.

@@ -1,4 +1,4 @@
-package api
+package service
 
 import (
 	"context"
@@ -15,15 +15,15 @@ const (
 	startPatience = 50 * time.Millisecond
 )
 
-// starter starts creation workflows after POST /api/stores has answered.
-// The record, written before, is what makes a create durable: a start that
-// is queued when the API dies is made by the reconciler (Reconcile), which
-// starts every record still "requested", as it does when Temporal was
-// down. Starting in the request tied each POST to Temporal's start latency
-// (the dev server starts about 70 workflows a second, one at a time, so 50
-// concurrent POSTs waited seconds); queued, a POST costs its record and,
-// unless starts are queued before it, at most startPatience of waiting for
-// its start.
+// starter starts creation workflows after CreateStore has returned (and
+// POST /api/stores has answered). The record, written before, is what
+// makes a create durable: a start that is queued when the API dies is made
+// by the reconciler (Reconcile), which starts every record still
+// "requested", as it does when Temporal was down. Starting in the request
+// tied each POST to Temporal's start latency (the dev server starts about
+// 70 workflows a second, one at a time, so 50 concurrent POSTs waited
+// seconds); queued, a POST costs its record and, unless starts are queued
+// before it, at most startPatience of waiting for its start.
 //
 // Up to workers goroutines drain the queue and end when it is empty; a
 // full queue makes the request start its workflow itself, so a burst
@@ -80,10 +80,10 @@ func (st *starter) drain() {
 	}
 }
 
-// startCreateLater starts the creation workflow of name's spec after the
-// response, with the request's values (its ID for the logs) but not its
-// cancellation; when the queue is full, now.
-func (s *server) startCreateLater(ctx context.Context, start func(context.Context) error, onErr func(context.Context, error)) {
+// startCreateLater runs start after the response, with the request's
+// values (its logger) but not its cancellation; when the queue is full, or
+// there is no queue, now. A failed start is given to onErr.
+func (s *Service) startCreateLater(ctx context.Context, start func(context.Context) error, onErr func(context.Context, error)) {
 	run := func(ctx context.Context) {
 		if err := start(ctx); err != nil {
 			onErr(ctx, err)
