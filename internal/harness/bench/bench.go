@@ -11,7 +11,6 @@ package bench
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -23,21 +22,17 @@ import (
 	"time"
 
 	"github.com/storeplatform/storeplatform/internal/harness/apiclient"
+	"github.com/storeplatform/storeplatform/internal/harness/stack"
 	"github.com/storeplatform/storeplatform/internal/store"
 	"github.com/storeplatform/storeplatform/internal/storechart"
 )
 
 // Options configure a run. Zero sizes take the defaults of `make bench`.
 type Options struct {
-	// RepoRoot is the repository (charts/store); BinDir holds the binaries
-	// of `make tools build` (storeplatform, helm, the stack's).
-	RepoRoot, BinDir string
-	// Dir holds the run's stack, logs and values files.
-	Dir string
-	// FerretDBCommand runs FerretDB as a process of its own (see
-	// devstack.Options.FerretDBCommand), so that its CPU is apart from the
-	// harness's; empty: in the harness's process.
-	FerretDBCommand []string
+	// Suite is the repository, bin/ (storeplatform, helm, the stack's), the
+	// run's directory (its stack, logs and values files), FerretDB's
+	// command and the logger.
+	stack.Suite
 	// Stores is the size of the at-once rows (default 100); Single how many
 	// times one store is timed (default 3, the median is reported);
 	// Sequential how many stores of the sequential flow are timed (default
@@ -64,7 +59,6 @@ type Options struct {
 	ProfileSeconds int
 	// Timeout bounds each wait for stores (default 15 minutes).
 	Timeout time.Duration
-	Logger  *slog.Logger
 }
 
 func (o *Options) defaults() {
@@ -153,8 +147,8 @@ type Report struct {
 // error is for a run that could not start.
 func Run(ctx context.Context, o Options) (*Report, error) {
 	o.defaults()
-	if o.RepoRoot == "" || o.BinDir == "" || o.Dir == "" {
-		return nil, errors.New("bench: RepoRoot, BinDir and Dir are required")
+	if err := o.Check(); err != nil {
+		return nil, fmt.Errorf("bench: %w", err)
 	}
 	r := &Report{Started: time.Now().UTC(), Options: o, CPU: map[string]time.Duration{}, APIUse: map[string]APIUse{}}
 	r.Machine, r.Cores = machine(), runtime.NumCPU()

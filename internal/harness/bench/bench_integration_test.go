@@ -1,8 +1,6 @@
 package bench_test
 
 import (
-	"log/slog"
-	"os"
 	"testing"
 	"time"
 
@@ -20,13 +18,11 @@ func TestMain(m *testing.M) { testenv.MainServingFerretDB(m) }
 // stores must become ready and then be deleted, and every row that ran must
 // have its figure. Its figures are logged, never compared with a time.
 func TestBenchSmoke(t *testing.T) {
-	suite := testenv.NewSuite(t)
 	rep, err := bench.Run(t.Context(), bench.Options{
-		RepoRoot: suite.Root, BinDir: suite.Bin, Dir: t.TempDir(), FerretDBCommand: suite.FerretDBCommand,
+		Suite:  testenv.NewSuite(t),
 		Stores: 5, Single: 1, API: true,
 		PostRequests: 20, PostClients: 5, PostOneTenantRequests: 10, ListTenant: 50, ListTotal: 100, ListRequests: 20, Streams: 3,
 		StreamWindow: 3 * time.Second, Timeout: 3 * time.Minute,
-		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})),
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -18,7 +18,6 @@ import (
 	"github.com/storeplatform/storeplatform/internal/auth"
 	"github.com/storeplatform/storeplatform/internal/config"
 	"github.com/storeplatform/storeplatform/internal/harness/childproc"
-	"github.com/storeplatform/storeplatform/internal/harness/devstack"
 	"github.com/storeplatform/storeplatform/internal/harness/stack"
 	"github.com/storeplatform/storeplatform/internal/storechart"
 )
@@ -66,12 +65,7 @@ func startEnv(ctx context.Context, o Options) (*env, error) {
 	var err error
 	// The harness's own client must not be what limits the floor: it is
 	// sized for 100 stores applied at once.
-	e.stack, err = stack.Start(ctx, stack.Options{
-		Stack: devstack.Options{Dir: filepath.Join(o.Dir, "stack"), BinDir: o.BinDir, Nodes: nodesFor(o.Stores), TemporalUIPort: -1,
-			FerretDBCommand: o.FerretDBCommand, Logger: o.Logger, StartTimeout: 5 * time.Minute},
-		RepoRoot: o.RepoRoot,
-		Clients:  stack.ClientOptions{KubeQPS: 1000, KubeBurst: 2000, KubeTimeout: 60 * time.Second},
-	})
+	e.stack, err = stack.StartSuite(ctx, o.Suite, nodesFor(o.Stores), stack.ClientOptions{KubeQPS: 1000, KubeBurst: 2000, KubeTimeout: 60 * time.Second})
 	if err != nil {
 		return nil, err
 	}

@@ -1,7 +1,6 @@
 package chaos_test
 
 import (
-	"log/slog"
 	"os"
 	"strconv"
 	"testing"
@@ -24,7 +23,6 @@ func TestMain(m *testing.M) { testenv.MainServingFerretDB(m) }
 // 6, whose fixed ports a developer's `make dev` may hold) are left to `make
 // chaos`. CHAOS_SEED repeats a run's choices.
 func TestChaosQuick(t *testing.T) {
-	suite := testenv.NewSuite(t)
 	var err error
 	seed := uint64(time.Now().UnixNano())
 	if v := os.Getenv("CHAOS_SEED"); v != "" {
@@ -34,9 +32,8 @@ func TestChaosQuick(t *testing.T) {
 	}
 	t.Logf("seed %d (CHAOS_SEED=%d repeats the run's choices)", seed, seed)
 	rep, err := chaos.Run(t.Context(), chaos.Options{
-		RepoRoot: suite.Root, BinDir: suite.Bin, Dir: t.TempDir(), FerretDBCommand: suite.FerretDBCommand,
-		Seed: seed, Scale: chaos.Quick,
-		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})),
+		Suite: testenv.NewSuite(t),
+		Seed:  seed, Scale: chaos.Quick,
 	})
 	if err != nil {
 		t.Fatal(err)

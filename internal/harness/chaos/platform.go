@@ -14,7 +14,6 @@ import (
 	"github.com/storeplatform/storeplatform/internal/auth"
 	"github.com/storeplatform/storeplatform/internal/config"
 	"github.com/storeplatform/storeplatform/internal/harness/childproc"
-	"github.com/storeplatform/storeplatform/internal/harness/devstack"
 	"github.com/storeplatform/storeplatform/internal/harness/stack"
 	"github.com/storeplatform/storeplatform/internal/storechart"
 )
@@ -77,11 +76,7 @@ func startPlatform(ctx context.Context, o Options) (*platform, error) {
 		return nil, err
 	}
 	var err error
-	p.stack, err = stack.Start(ctx, stack.Options{
-		Stack: devstack.Options{Dir: filepath.Join(o.Dir, "stack"), BinDir: o.BinDir, Nodes: 6, TemporalUIPort: -1,
-			FerretDBCommand: o.FerretDBCommand, Logger: o.Logger, StartTimeout: 5 * time.Minute},
-		RepoRoot: o.RepoRoot, Clients: stack.ClientOptions{KubeTimeout: 30 * time.Second},
-	})
+	p.stack, err = stack.StartSuite(ctx, o.Suite, 6, stack.ClientOptions{KubeTimeout: 30 * time.Second})
 	if err != nil {
 		return nil, err
 	}

@@ -2,7 +2,6 @@ package chaos
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/storeplatform/storeplatform/internal/auth"
 	"github.com/storeplatform/storeplatform/internal/harness/apiclient"
+	"github.com/storeplatform/storeplatform/internal/harness/stack"
 	"github.com/storeplatform/storeplatform/internal/store"
 )
 
@@ -66,21 +66,15 @@ var Quick = Scale{
 
 // Options configure a run of the suite.
 type Options struct {
-	// RepoRoot is the repository (charts/store); BinDir holds the binaries
-	// of `make tools` and `make build`; Dir is where the run keeps its
-	// stacks, logs and data (it should be new and empty).
-	RepoRoot, BinDir, Dir string
-	// FerretDBCommand runs FerretDB as a process of its own (see
-	// devstack.Options.FerretDBCommand), which scenario 3 stops.
-	FerretDBCommand []string
+	// Suite is the repository, bin/, the run's directory, FerretDB's
+	// command (scenario 3 stops that process) and the logger.
+	stack.Suite
 	// Seed makes the run's choices: kill moments, victims, deletion
 	// moments.
 	Seed  uint64
 	Scale Scale
 	// Only runs just these scenarios (nil: every scenario of the scale).
 	Only []int
-	// Logger receives progress; nil discards it.
-	Logger *slog.Logger
 }
 
 // Report is the outcome of a run.
@@ -129,8 +123,8 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	if o.RepoRoot == "" || o.BinDir == "" || o.Dir == "" {
-		return nil, errors.New("chaos: RepoRoot, BinDir and Dir are required")
+	if err := o.Check(); err != nil {
+		return nil, fmt.Errorf("chaos: %w", err)
 	}
 	rep := &Report{Seed: o.Seed, Scale: o.Scale.Name, Started: time.Now(), Machine: machine(o.RepoRoot, o.BinDir)}
 	want := func(n int) bool {

@@ -3,6 +3,7 @@ package testenv
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/storeplatform/storeplatform/internal/harness/devstack"
+	"github.com/storeplatform/storeplatform/internal/harness/stack"
 )
 
 // MainServingFerretDB is the TestMain of a suite that runs FerretDB as a
@@ -31,18 +33,12 @@ func MainServingFerretDB(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// Suite is what a suite that runs the platform's binaries on a stack of
+// NewSuite is what a suite that runs the platform's binaries on a stack of
 // its own needs (internal/harness/chaos and bench): the repository's root,
-// its bin/, and the command that serves FerretDB (this test binary; see
-// MainServingFerretDB). It skips t with -short and fails it when a binary
-// is missing.
-type Suite struct {
-	Root, Bin       string
-	FerretDBCommand []string
-}
-
-// NewSuite returns the Suite of the running test binary.
-func NewSuite(t *testing.T) Suite {
+// its bin/, a new directory, the command that serves FerretDB (this test
+// binary; see MainServingFerretDB) and a logger to stderr. It skips t with
+// -short and fails it when a binary is missing.
+func NewSuite(t *testing.T) stack.Suite {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("the suite needs the local stack (run without -short, after `make tools build`)")
@@ -51,10 +47,11 @@ func NewSuite(t *testing.T) Suite {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := Suite{Root: root, Bin: filepath.Join(root, "bin")}
+	s := stack.Suite{RepoRoot: root, BinDir: filepath.Join(root, "bin"), Dir: t.TempDir(),
+		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))}
 	for _, b := range []string{"storeplatform", "temporal", "kube-apiserver", "kwok"} {
-		if _, err := os.Stat(filepath.Join(s.Bin, b)); err != nil {
-			t.Fatalf("%s missing in %s: run `make tools build`", b, s.Bin)
+		if _, err := os.Stat(filepath.Join(s.BinDir, b)); err != nil {
+			t.Fatalf("%s missing in %s: run `make tools build`", b, s.BinDir)
 		}
 	}
 	self, err := os.Executable()

@@ -25,6 +25,7 @@ import (
 
 	"github.com/storeplatform/storeplatform/internal/harness/bench"
 	"github.com/storeplatform/storeplatform/internal/harness/devstack"
+	"github.com/storeplatform/storeplatform/internal/harness/stack"
 )
 
 // Names of what -doc writes beside the page.
@@ -87,10 +88,10 @@ func run(ctx context.Context, args []string) error {
 		}
 	}
 	o := bench.Options{
-		RepoRoot: root, BinDir: binDir, Dir: runDir, FerretDBCommand: []string{self, "ferretdb"},
+		Suite: stack.Suite{RepoRoot: root, BinDir: binDir, Dir: runDir, FerretDBCommand: []string{self, "ferretdb"},
+			Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))},
 		Stores: *stores, Single: *single, Sequential: *sequential, Peers: !*noPeers, API: !*noAPI,
 		ProfileSeconds: *profileSeconds, Timeout: *timeout,
-		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})),
 	}
 	if *doc != "" {
 		o.ProfilePath = filepath.Join(filepath.Dir(*doc), profileName)
