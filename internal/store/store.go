@@ -157,8 +157,10 @@ type StatusUpdate struct {
 	Writer Writer `json:"writer,omitempty"`
 }
 
-// Records is what the API asks of the store of records. MongoRepository
-// implements it; internal/store/storetest's Contract is the behaviour every
+// Records are the store records as the API's service reads and inserts
+// them (internal/service's StoreRepository), with the status writes the
+// contract tests exercise beside. MongoRepository implements it;
+// internal/store/storetest's Contract is the behaviour every
 // implementation must show.
 type Records interface {
 	Get(ctx context.Context, name string) (Record, error)
