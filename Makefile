@@ -14,6 +14,13 @@ WORKFLOWCHECK_VERSION := v0.6.0
 # The helm CLI (an operator's and the tests' tool; the service uses the Helm SDK in-process and
 # never runs it) is the helm.sh/helm/v3 of go.mod, pinned there by its `tool` line.
 HELM_VERSION         := $(shell awk '$$1 == "helm.sh/helm/v3" { print $$2 }' go.mod)
+# The real node's runtime (make node-tools): pinned by hack/node/go.mod, read from there. The
+# kubelet and kube-proxy are KUBE_VERSION's, built from hack/kube with the control plane.
+node_version = $(shell awk '$$1 == "$(1)" { print $$2 }' hack/node/go.mod)
+CONTAINERD_VERSION   := $(call node_version,github.com/containerd/containerd/v2)
+RUNC_VERSION         := $(call node_version,github.com/opencontainers/runc)
+CNI_PLUGINS_VERSION  := $(call node_version,github.com/containernetworking/plugins)
+CRICTL_VERSION       := $(call node_version,sigs.k8s.io/cri-tools)
 
 BIN   := $(CURDIR)/bin
 LOCAL := $(CURDIR)/.local
@@ -27,6 +34,8 @@ KWOK_STAMP     := $(BIN)/.stamp-kwok-$(KWOK_VERSION)
 STATICCHECK_STAMP := $(BIN)/.stamp-staticcheck-$(STATICCHECK_VERSION)
 WORKFLOWCHECK_STAMP := $(BIN)/.stamp-workflowcheck-$(WORKFLOWCHECK_VERSION)
 HELM_STAMP     := $(BIN)/.stamp-helm-$(HELM_VERSION)
+KUBELET_STAMP  := $(BIN)/.stamp-kubelet-$(KUBE_VERSION)
+NODE_STAMP     := $(BIN)/.stamp-node-containerd-$(CONTAINERD_VERSION)-runc-$(RUNC_VERSION)-cni-$(CNI_PLUGINS_VERSION)-crictl-$(CRICTL_VERSION)
 
 KUBE_LDFLAGS := -s -w \
 	-X k8s.io/component-base/version.gitVersion=$(KUBE_VERSION) \
@@ -226,6 +235,51 @@ $(HELM_STAMP):
 	@mkdir -p $(BIN) && rm -f $(BIN)/.stamp-helm-*
 	$(GO) build -trimpath -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$(HELM_VERSION) -X helm.sh/helm/v3/internal/version.gitTreeState=clean" \
 		-o $(BIN)/helm helm.sh/helm/v3/cmd/helm
+	@touch $@
+
+# The real node (docs/real-node.md): the kubelet and kube-proxy of KUBE_VERSION, containerd (its
+# ctr and runc shim too), runc with seccomp (cgo and Debian's libseccomp-dev: Debian's own runc is
+# too old for containerd 2), the CNI plugins the bridge network needs, and crictl. Only the targets
+# that start a real node build them.
+.PHONY: node-tools
+node-tools: $(KUBELET_STAMP) $(NODE_STAMP) $(BIN)/pause $(BIN)/hello ## node-tools: build the real node's kubelet, kube-proxy, containerd, runc, CNI plugins and crictl into ./bin
+
+# The real node's own programs: the sandbox ("pause") image's, and the smoke test's workload.
+$(BIN)/pause: $(wildcard internal/harness/cmd/pause/*.go)
+	CGO_ENABLED=0 $(GO) build $(GO_BUILD_FLAGS) -o $@ ./internal/harness/cmd/pause
+$(BIN)/hello: $(wildcard internal/harness/cmd/hello/*.go)
+	CGO_ENABLED=0 $(GO) build $(GO_BUILD_FLAGS) -o $@ ./internal/harness/cmd/hello
+
+.PHONY: test-real-node
+test-real-node: tools node-tools ## test-real-node: the local stack with a real node (root): a pod's container runs, is probed, served through a Service, logged and removed
+	STOREPLATFORM_REAL_NODE=1 $(GO) test $(TEST_FLAGS) -v -run 'RealNode' ./internal/harness/devstack/
+
+# Built as the control plane is (cgo as the toolchain defaults), so that they share its build cache.
+$(KUBELET_STAMP): hack/kube/go.mod hack/kube/go.sum
+	@echo ">> building kubelet and kube-proxy $(KUBE_VERSION) into bin/"
+	@mkdir -p $(BIN) && rm -f $(BIN)/.stamp-kubelet-*
+	cd hack/kube && $(GO) build -trimpath -ldflags "$(KUBE_LDFLAGS)" -o $(BIN)/ \
+		k8s.io/kubernetes/cmd/kubelet k8s.io/kubernetes/cmd/kube-proxy
+	@touch $@
+
+CONTAINERD_TAGS := no_btrfs no_devmapper no_zfs
+$(NODE_STAMP): hack/node/go.mod hack/node/go.sum
+	@echo ">> building containerd $(CONTAINERD_VERSION), runc $(RUNC_VERSION), CNI plugins $(CNI_PLUGINS_VERSION) and crictl $(CRICTL_VERSION) into bin/"
+	@mkdir -p $(BIN)/cni && rm -f $(BIN)/.stamp-node-*
+	cd hack/node && CGO_ENABLED=0 $(GO) build -trimpath -tags '$(CONTAINERD_TAGS)' \
+		-ldflags "-s -w -X github.com/containerd/containerd/v2/version.Version=$(CONTAINERD_VERSION)" -o $(BIN)/ \
+		github.com/containerd/containerd/v2/cmd/containerd \
+		github.com/containerd/containerd/v2/cmd/containerd-shim-runc-v2 \
+		github.com/containerd/containerd/v2/cmd/ctr
+	cd hack/node && CGO_ENABLED=1 $(GO) build -trimpath -tags seccomp \
+		-ldflags "-s -w -X main.version=$(RUNC_VERSION:v%=%)" -o $(BIN)/runc github.com/opencontainers/runc
+	cd hack/node && CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w" -o $(BIN)/cni/ \
+		github.com/containernetworking/plugins/plugins/main/bridge \
+		github.com/containernetworking/plugins/plugins/main/loopback \
+		github.com/containernetworking/plugins/plugins/ipam/host-local \
+		github.com/containernetworking/plugins/plugins/meta/portmap
+	cd hack/node && CGO_ENABLED=0 $(GO) build -trimpath \
+		-ldflags "-s -w -X sigs.k8s.io/cri-tools/pkg/version.Version=$(CRICTL_VERSION)" -o $(BIN)/crictl sigs.k8s.io/cri-tools/cmd/crictl
 	@touch $@
 
 # kwok has no built-in stages when run standalone: concatenate the "fast" node, pod and

@@ -1,7 +1,8 @@
 //go:build tools
 
 // Package kube only pins the commands that the Makefile builds from this
-// module; nothing imports it.
+// module (the control plane, and the kubelet and kube-proxy of the real node);
+// nothing imports it.
 package kube
 
 import (
@@ -9,5 +10,7 @@ import (
 	_ "k8s.io/kubectl/pkg/cmd"
 	_ "k8s.io/kubernetes/cmd/kube-apiserver/app"
 	_ "k8s.io/kubernetes/cmd/kube-controller-manager/app"
+	_ "k8s.io/kubernetes/cmd/kube-proxy/app"
 	_ "k8s.io/kubernetes/cmd/kube-scheduler/app"
+	_ "k8s.io/kubernetes/cmd/kubelet/app"
 )
