@@ -1,0 +1,173 @@
+// Package nodeimage makes container images for the local stack's real node
+// without a registry or a Docker engine: an image is a list of files and a
+// runtime configuration, written as a docker-archive
+// tarball — the format `docker save` writes and `ctr images import` reads —
+// and imported into the node's containerd.
+package nodeimage
+
+import (
+	"archive/tar"
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+)
+
+// File is one regular file of an image's layer.
+type File struct {
+	// Path is the file's path inside the image, e.g. "/pause".
+	Path string
+	// Source is the host file whose content is copied.
+	Source string
+	// Mode is the file's permission bits.
+	Mode fs.FileMode
+}
+
+// Config is what the runtime reads from the image: its command, environment,
+// user and working directory (a subset of the OCI image configuration).
+type Config struct {
+	Entrypoint []string `json:"Entrypoint,omitempty"`
+	Cmd        []string `json:"Cmd,omitempty"`
+	Env        []string `json:"Env,omitempty"`
+	User       string   `json:"User,omitempty"`
+	WorkingDir string   `json:"WorkingDir,omitempty"`
+	// ExposedPorts is in the image format's own shape: {"9000/tcp": {}}.
+	ExposedPorts map[string]struct{} `json:"ExposedPorts,omitempty"`
+}
+
+// Image is one image: a name, its files in one layer, and its configuration.
+type Image struct {
+	// Ref is the image's full reference, e.g. "docker.io/storeplatform/pause:local".
+	Ref    string
+	Files  []File
+	Config Config
+}
+
+// epoch is every entry's modification time, so that the same inputs make
+// the same layer, byte for byte.
+var epoch = time.Unix(0, 0).UTC()
+
+// WriteArchive writes img as a docker-archive tarball to w: its layer, its
+// configuration and manifest.json. The same image always makes the same
+// bytes.
+func WriteArchive(w io.Writer, img Image) error {
+	if img.Ref == "" || !strings.Contains(img.Ref, ":") {
+		return fmt.Errorf("nodeimage: image reference %q needs a tag", img.Ref)
+	}
+	layer, err := layerTar(img.Files)
+	if err != nil {
+		return err
+	}
+	layerDigest := sha256.Sum256(layer)
+	layerName := hex.EncodeToString(layerDigest[:]) + "/layer.tar"
+	config, err := json.Marshal(map[string]any{
+		"architecture": "amd64",
+		"os":           "linux",
+		"created":      epoch.Format(time.RFC3339),
+		"config":       img.Config,
+		"rootfs": map[string]any{
+			"type":     "layers",
+			"diff_ids": []string{"sha256:" + hex.EncodeToString(layerDigest[:])},
+		},
+	})
+	if err != nil {
+		return err
+	}
+	configDigest := sha256.Sum256(config)
+	configName := hex.EncodeToString(configDigest[:]) + ".json"
+	manifest, err := json.Marshal([]map[string]any{{
+		"Config": configName, "RepoTags": []string{img.Ref}, "Layers": []string{layerName},
+	}})
+	if err != nil {
+		return err
+	}
+	tw := tar.NewWriter(w)
+	for _, e := range []struct {
+		name string
+		data []byte
+	}{{layerName, layer}, {configName, config}, {"manifest.json", manifest}} {
+		if err := writeEntry(tw, e.name, 0o644, e.data); err != nil {
+			return err
+		}
+	}
+	return tw.Close()
+}
+
+// layerTar is the uncompressed tar of files, with their parent directories,
+// in path order.
+func layerTar(files []File) ([]byte, error) {
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	dirs := map[string]bool{}
+	sorted := append([]File(nil), files...)
+	for i := range sorted {
+		sorted[i].Path = strings.TrimPrefix(path.Clean("/"+sorted[i].Path), "/")
+	}
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Path < sorted[j].Path })
+	for _, f := range sorted {
+		name := f.Path
+		if name == "" {
+			return nil, errors.New("nodeimage: a file needs a path")
+		}
+		var parents []string // deepest first
+		for dir := path.Dir(name); dir != "." && !dirs[dir]; dir = path.Dir(dir) {
+			dirs[dir] = true
+			parents = append(parents, dir)
+		}
+		for i := len(parents) - 1; i >= 0; i-- {
+			if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: parents[i] + "/", Mode: 0o755, ModTime: epoch, Format: tar.FormatPAX}); err != nil {
+				return nil, err
+			}
+		}
+		data, err := os.ReadFile(f.Source)
+		if err != nil {
+			return nil, fmt.Errorf("nodeimage: %w", err)
+		}
+		if err := writeEntry(tw, name, int64(f.Mode.Perm()), data); err != nil {
+			return nil, err
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// writeEntry writes one regular file to tw.
+func writeEntry(tw *tar.Writer, name string, mode int64, data []byte) error {
+	hdr := &tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: mode, Size: int64(len(data)), ModTime: epoch, Format: tar.FormatPAX}
+	if err := tw.WriteHeader(hdr); err != nil {
+		return err
+	}
+	_, err := tw.Write(data)
+	return err
+}
+
+// WriteArchiveFile writes img's archive to the file at dst, through a
+// temporary file in the same directory so that a reader never sees half of
+// it.
+func WriteArchiveFile(dst string, img Image) error {
+	tmp, err := os.CreateTemp(filepath.Dir(dst), ".image-*.tar")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if err := WriteArchive(tmp, img); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), dst)
+}
