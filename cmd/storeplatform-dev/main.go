@@ -56,6 +56,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 type devFlags struct {
 	dir, bin, listen, kubeconfig, chartDir, webDir string
 	temporalPort, temporalUIPort, mongoPort        int
+	realNode                                       bool
 }
 
 // parseFlags reads the flags in args, with the environment's LISTEN_ADDR,
@@ -75,6 +76,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (de
 	fs.IntVar(&f.temporalPort, "temporal-port", devTemporalPort, "port of the Temporal dev server; 0 picks a free one")
 	fs.IntVar(&f.temporalUIPort, "temporal-ui-port", devTemporalUIPort, "port of the Temporal Web UI; 0 picks a free one, -1 runs none")
 	fs.IntVar(&f.mongoPort, "mongo-port", devMongoPort, "port of the embedded FerretDB; 0 picks a free one")
+	fs.BoolVar(&f.realNode, "real-node", false, "add a real node (containerd, kubelet, kube-proxy; root and `make node-tools`) beside the kwok nodes: docs/real-node.md")
 	if err := fs.Parse(args); err != nil {
 		return f, fmt.Errorf("%w: %w", config.ErrUsage, config.Reported{Err: err})
 	}
@@ -123,6 +125,7 @@ func runDev(ctx context.Context, args []string, getenv func(string) string, stdo
 		TemporalPort: f.temporalPort, TemporalUIPort: f.temporalUIPort,
 		SearchAttributes: workflows.SearchAttributeFlags(),
 		MongoPort:        f.mongoPort,
+		RealNode:         f.realNode,
 		Logger:           logger,
 	})
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -12,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -95,6 +97,12 @@ func (c *cluster) prepare() error {
 	if c.pki, err = EnsurePKI(filepath.Join(c.dir, "pki")); err != nil {
 		return fmt.Errorf("pki: %w", err)
 	}
+	// kube-apiserver's identity towards kubelets (pod logs, exec): a real
+	// node's kubelet authenticates it by the CA and authorizes the group.
+	if err := ensureClientCert(c.pki, apiserverKubeletCert, apiserverKubeletKey,
+		pkix.Name{CommonName: "kube-apiserver-kubelet-client", Organization: []string{"system:masters"}}); err != nil {
+		return fmt.Errorf("pki: %w", err)
+	}
 	for _, p := range []*int{&c.ports.APIServer, &c.ports.EtcdClient, &c.ports.EtcdPeer, &c.ports.Kwok} {
 		if *p == 0 {
 			if *p, err = freePort(); err != nil {
@@ -148,6 +156,7 @@ func (c *cluster) startAPIServer(ctx context.Context, etcd *Process) (*Process, 
 		// Pod logs are fetched from kwok's server at the nodes' InternalIP
 		// (loopback); their Hostname resolves nowhere.
 		"--kubelet-preferred-address-types=InternalIP",
+		"--kubelet-client-certificate="+p(apiserverKubeletCert), "--kubelet-client-key="+p(apiserverKubeletKey),
 		"--service-cluster-ip-range="+serviceCIDR, "--profiling=false", "--v=1")
 	if err != nil {
 		return nil, err
@@ -341,28 +350,36 @@ func (c *cluster) nodesReady(ctx context.Context) error {
 
 // writeKubeconfig writes the kubeconfig of the cluster's admin.
 func (c *cluster) writeKubeconfig() error {
-	read := func(name string) ([]byte, error) { return os.ReadFile(c.pki.Path(name)) }
+	return writeClientKubeconfig(c.kcfg, c.server(), c.pki, adminCert, adminKey)
+}
+
+// server is kube-apiserver's URL.
+func (c *cluster) server() string { return "https://127.0.0.1:" + strconv.Itoa(c.ports.APIServer) }
+
+// writeClientKubeconfig writes a kubeconfig at path for the client whose
+// certificate and key are the PKI's files cert and key, trusting the PKI's
+// CA for server.
+func writeClientKubeconfig(path, server string, p PKI, cert, key string) error {
+	read := func(name string) ([]byte, error) { return os.ReadFile(p.Path(name)) }
 	ca, err := read(caCert)
 	if err != nil {
 		return err
 	}
-	crt, err := read(adminCert)
+	crt, err := read(cert)
 	if err != nil {
 		return err
 	}
-	key, err := read(adminKey)
+	k, err := read(key)
 	if err != nil {
 		return err
 	}
 	cfg := clientcmdapi.NewConfig()
-	cfg.Clusters["local"] = &clientcmdapi.Cluster{
-		Server:                   "https://127.0.0.1:" + strconv.Itoa(c.ports.APIServer),
-		CertificateAuthorityData: ca,
-	}
-	cfg.AuthInfos["admin"] = &clientcmdapi.AuthInfo{ClientCertificateData: crt, ClientKeyData: key}
-	cfg.Contexts["local"] = &clientcmdapi.Context{Cluster: "local", AuthInfo: "admin"}
+	cfg.Clusters["local"] = &clientcmdapi.Cluster{Server: server, CertificateAuthorityData: ca}
+	user := strings.TrimSuffix(cert, ".crt") // "admin" for the admin
+	cfg.AuthInfos[user] = &clientcmdapi.AuthInfo{ClientCertificateData: crt, ClientKeyData: k}
+	cfg.Contexts["local"] = &clientcmdapi.Context{Cluster: "local", AuthInfo: user}
 	cfg.CurrentContext = "local"
-	return clientcmd.WriteToFile(*cfg, c.kcfg)
+	return clientcmd.WriteToFile(*cfg, path)
 }
 
 // adminHTTPClient is an HTTPS client trusting the local CA and presenting the
@@ -412,15 +429,24 @@ func ignoreExists[T any](_ T, err error) error {
 // advertiseAddress returns the first non-loopback IPv4 address of the host,
 // or a documentation address (RFC 5737) when there is none.
 func advertiseAddress() string {
-	addrs, err := net.InterfaceAddrs()
-	if err == nil {
-		for _, a := range addrs {
-			if ipn, ok := a.(*net.IPNet); ok && ipn.IP.To4() != nil && !ipn.IP.IsLoopback() {
-				return ipn.IP.String()
-			}
-		}
+	if ip, ok := hostAddress(); ok {
+		return ip
 	}
 	return "192.0.2.1"
+}
+
+// hostAddress is the first non-loopback IPv4 address of the host.
+func hostAddress() (string, bool) {
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return "", false
+	}
+	for _, a := range addrs {
+		if ipn, ok := a.(*net.IPNet); ok && ipn.IP.To4() != nil && !ipn.IP.IsLoopback() {
+			return ipn.IP.String(), true
+		}
+	}
+	return "", false
 }
 
 // freePort picks an unused loopback port below the kernel's ephemeral range

@@ -37,6 +37,15 @@ const (
 	frontProxyClientKey  = "front-proxy-client.key"
 	serviceAccountKey    = "sa.key"
 	serviceAccountPub    = "sa.pub"
+	// The client certificates of the real node and of kube-apiserver's calls
+	// to kubelets, added to a PKI of an earlier run when missing
+	// (ensureClientCert).
+	apiserverKubeletCert = "apiserver-kubelet-client.crt"
+	apiserverKubeletKey  = "apiserver-kubelet-client.key"
+	kubeletClientCert    = "kubelet-client.crt"
+	kubeletClientKey     = "kubelet-client.key"
+	kubeProxyCert        = "kube-proxy.crt"
+	kubeProxyKey         = "kube-proxy.key"
 )
 
 // Path returns the absolute path of a file of the PKI.
@@ -181,4 +190,59 @@ func writePEM(path, typ string, der []byte, mode os.FileMode) error {
 		return errors.New("pem encoding failed for " + path)
 	}
 	return os.WriteFile(path, data, mode)
+}
+
+// ensureClientCert issues a client certificate for subject from the PKI's
+// CA into cert and key, unless cert exists. It adds what later versions of
+// the stack need to the PKI of an earlier run, whose CA it keeps.
+func ensureClientCert(p PKI, cert, key string, subject pkix.Name) error {
+	if _, err := os.Stat(p.Path(cert)); err == nil {
+		return nil
+	}
+	ca, caK, err := loadCA(p)
+	if err != nil {
+		return err
+	}
+	now := time.Now().Add(-time.Hour)
+	tmpl := &x509.Certificate{
+		Subject:     subject,
+		NotBefore:   now,
+		NotAfter:    ca.NotAfter,
+		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}
+	der, k, err := sign(tmpl, ca, caK)
+	if err != nil {
+		return fmt.Errorf("sign %s: %w", cert, err)
+	}
+	return writeCertKey(p.Path(cert), p.Path(key), der, k)
+}
+
+// loadCA reads the PKI's CA certificate and key.
+func loadCA(p PKI) (*x509.Certificate, *ecdsa.PrivateKey, error) {
+	read := func(name, typ string) ([]byte, error) {
+		data, err := os.ReadFile(p.Path(name))
+		if err != nil {
+			return nil, err
+		}
+		block, _ := pem.Decode(data)
+		if block == nil || block.Type != typ {
+			return nil, fmt.Errorf("%s: no %s block", p.Path(name), typ)
+		}
+		return block.Bytes, nil
+	}
+	certDER, err := read(caCert, "CERTIFICATE")
+	if err != nil {
+		return nil, nil, err
+	}
+	keyDER, err := read(caKey, "EC PRIVATE KEY")
+	if err != nil {
+		return nil, nil, err
+	}
+	cert, err := x509.ParseCertificate(certDER)
+	if err != nil {
+		return nil, nil, err
+	}
+	key, err := x509.ParseECPrivateKey(keyDER)
+	return cert, key, err
 }

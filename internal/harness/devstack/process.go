@@ -40,6 +40,12 @@ type processSet struct {
 // its own process group and receives SIGKILL when this process dies, so a
 // crashed parent never leaves orphans listening on our ports.
 func (s *processSet) start(name, bin string, args ...string) (*Process, error) {
+	return s.startEnv(name, bin, nil, args...)
+}
+
+// startEnv is start with env added to this process's environment (a later
+// entry of a variable wins).
+func (s *processSet) startEnv(name, bin string, env []string, args ...string) (*Process, error) {
 	pidFile := filepath.Join(s.runDir, name+".pid")
 	stopStale(pidFile, bin)
 
@@ -54,6 +60,9 @@ func (s *processSet) start(name, bin string, args ...string) (*Process, error) {
 	fmt.Fprintf(logFile, "\n==== %s %s\n", time.Now().Format(time.RFC3339), name)
 
 	cmd := exec.Command(bin, args...)
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
@@ -89,26 +98,37 @@ func (s *processSet) exited(p *Process) error {
 	}
 }
 
-// stopAll stops the processes in the reverse order of their start: SIGTERM
-// to the process group, then SIGKILL after grace.
+// stopAll stops the processes in the reverse order of their start.
 func (s *processSet) stopAll(grace time.Duration) {
 	s.mu.Lock()
 	procs := s.procs
-	s.procs = nil
 	s.mu.Unlock()
 	for i := len(procs) - 1; i >= 0; i-- {
-		p := procs[i]
-		pgid := p.cmd.Process.Pid
-		_ = syscall.Kill(-pgid, syscall.SIGTERM)
-		select {
-		case <-p.done:
-		case <-time.After(grace):
-			_ = syscall.Kill(-pgid, syscall.SIGKILL)
-			<-p.done
-		}
-		_ = os.Remove(p.pidFile)
-		s.logger.Debug("stopped process", "name", p.Name)
+		s.stop(procs[i], grace)
 	}
+}
+
+// stop stops p, SIGTERM to its process group and SIGKILL after grace, and
+// forgets it.
+func (s *processSet) stop(p *Process, grace time.Duration) {
+	s.mu.Lock()
+	for i, q := range s.procs {
+		if q == p {
+			s.procs = append(s.procs[:i:i], s.procs[i+1:]...)
+			break
+		}
+	}
+	s.mu.Unlock()
+	pgid := p.cmd.Process.Pid
+	_ = syscall.Kill(-pgid, syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(grace):
+		_ = syscall.Kill(-pgid, syscall.SIGKILL)
+		<-p.done
+	}
+	_ = os.Remove(p.pidFile)
+	s.logger.Debug("stopped process", "name", p.Name)
 }
 
 // stopStale kills the process recorded in pidFile if it still runs the same

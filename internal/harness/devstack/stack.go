@@ -2,7 +2,10 @@
 // stack from the binaries that `make tools` built into ./bin — a real
 // Kubernetes control plane (etcd, kube-apiserver, kube-controller-manager,
 // kube-scheduler) with kwok-simulated nodes, the Temporal dev server, and an
-// embedded FerretDB — and stops every process it started.
+// embedded FerretDB — and stops every process it started. With
+// Options.RealNode the cluster also gets one real node (containerd, a
+// kubelet and kube-proxy on this machine; realnode.go), whose images it
+// assembles from files in bin/ (internal/harness/nodeimage).
 package devstack
 
 import (
@@ -13,6 +16,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/storeplatform/storeplatform/internal/harness/nodeimage"
 )
 
 // Options configure a Stack. The zero value of each port picks a free port,
@@ -42,6 +47,10 @@ type Options struct {
 	// in this process, so that it can be killed and restarted like the
 	// stack's other parts (internal/chaos).
 	FerretDBCommand []string
+	// RealNode adds one real node to the local cluster (docs/real-node.md):
+	// containerd, a kubelet and kube-proxy on this machine, from the binaries
+	// `make node-tools` built. It needs root and is one per machine.
+	RealNode bool
 	// StartTimeout bounds the whole start (default 3 minutes).
 	StartTimeout time.Duration
 	// Logger receives progress lines; nil discards them.
@@ -57,6 +66,7 @@ type Stack struct {
 	temporalUIPort int
 	mongoURI       string
 	stopFerret     func()
+	node           *realNode
 }
 
 // Start brings the stack up and waits until every part of it is ready. On
@@ -90,6 +100,14 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 		}
 		if _, err := os.Stat(filepath.Join(o.BinDir, b)); err != nil {
 			return nil, fmt.Errorf("devstack: %s not found in %s: run `make tools` first", b, o.BinDir)
+		}
+	}
+	if o.RealNode {
+		if o.Kubeconfig != "" {
+			return nil, errors.New("devstack: a real node joins the local cluster; it cannot be added to KUBECONFIG's")
+		}
+		if err := checkRealNode(o.BinDir); err != nil {
+			return nil, fmt.Errorf("devstack: %w", err)
 		}
 	}
 	s := &Stack{
@@ -131,7 +149,24 @@ func (s *Stack) start(ctx context.Context) error {
 		return err
 	}
 	log.Info("kubernetes control plane ready", "nodes", s.opts.Nodes, "kubeconfig", s.Kubeconfig(), "elapsed", time.Since(t0).Round(time.Millisecond))
+	if !s.opts.RealNode {
+		return nil
+	}
+	s.node = &realNode{dir: s.path("node"), bin: s.opts.BinDir, pki: s.cluster.pki, client: s.cluster.client, procs: s.procs}
+	if err := s.node.start(ctx, s.cluster.server()); err != nil {
+		return err
+	}
+	log.Info("real node ready", "node", RealNodeName, "address", s.node.ip, "elapsed", time.Since(t0).Round(time.Millisecond))
 	return nil
+}
+
+// ImportImage imports img into the real node's containerd, where its pods
+// find it; it fails when the stack has no real node.
+func (s *Stack) ImportImage(ctx context.Context, img nodeimage.Image) error {
+	if s.node == nil {
+		return errors.New("devstack: the stack has no real node (Options.RealNode)")
+	}
+	return s.node.ImportImage(ctx, img)
 }
 
 // Kubeconfig is the path of the kubeconfig of the stack's cluster: the local
@@ -149,6 +184,10 @@ func (s *Stack) Dir() string { return s.opts.Dir }
 // Stop stops every process the stack started, newest first. It is safe to
 // call more than once.
 func (s *Stack) Stop() {
+	if s.node != nil {
+		s.node.stop(10 * time.Second)
+		s.node = nil
+	}
 	s.procs.stopAll(10 * time.Second)
 	if s.stopFerret != nil {
 		s.stopFerret()
@@ -161,3 +200,12 @@ func (s *Stack) path(elem ...string) string {
 }
 
 func (s *Stack) bin(name string) string { return filepath.Join(s.opts.BinDir, name) }
+
+// Crictl runs crictl with args against the real node's containerd and
+// returns its output; it fails when the stack has no real node.
+func (s *Stack) Crictl(ctx context.Context, args ...string) (string, error) {
+	if s.node == nil {
+		return "", errors.New("devstack: the stack has no real node (Options.RealNode)")
+	}
+	return s.node.run(ctx, "crictl", args...)
+}

@@ -1,0 +1,302 @@
+package devstack_test
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/storeplatform/storeplatform/internal/harness/devstack"
+	"github.com/storeplatform/storeplatform/internal/harness/nodeimage"
+	"github.com/storeplatform/storeplatform/internal/harness/testenv"
+)
+
+// realNodeEnv names the variable that runs the real-node tests (make
+// test-real-node sets it): they need root, `make node-tools` and a machine
+// whose bridge, kubelet ports and iptables no other stack uses.
+const realNodeEnv = "STOREPLATFORM_REAL_NODE"
+
+// TestRealNodeServesAPod starts the local stack with its real node and runs
+// one pod there for real: its container starts (runc), its readiness probe
+// is the kubelet's own HTTP check, its address is on the CNI bridge, a
+// Service routes to it through kube-proxy's rules, its log comes from the
+// kubelet through kube-apiserver, and deleting it removes its container.
+// Stopping the stack leaves no bridge, no iptables chain and no mount
+// behind.
+func TestRealNodeServesAPod(t *testing.T) {
+	if os.Getenv(realNodeEnv) == "" {
+		t.Skip(realNodeEnv + " is not set: the real node's tests run with `make test-real-node` (root, make node-tools)")
+	}
+	root, err := testenv.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(root, "bin")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	s, err := devstack.Start(ctx, devstack.Options{Dir: dir, BinDir: bin, Nodes: 1, RealNode: true, TemporalUIPort: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stopped := false
+	defer func() {
+		if !stopped {
+			s.Stop()
+		}
+	}()
+	client := kubeClient(t, s.Kubeconfig())
+
+	const image = "docker.io/storeplatform/hello:local"
+	if err := s.ImportImage(ctx, nodeimage.Image{
+		Ref:    image,
+		Files:  []nodeimage.File{{Path: "/hello", Source: filepath.Join(bin, "hello"), Mode: 0o755}},
+		Config: nodeimage.Config{Entrypoint: []string{"/hello"}, User: "65534:65534"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	ns := "real-node-smoke"
+	if _, err := client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
+		Name:   ns,
+		Labels: map[string]string{"pod-security.kubernetes.io/enforce": "restricted"},
+	}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	pod := helloPod(ns, image)
+	if _, err := client.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	svc, err := client.CoreV1().Services(ns).Create(ctx, &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: "hello"},
+		Spec: corev1.ServiceSpec{
+			Selector: map[string]string{"app": "hello"},
+			Ports:    []corev1.ServicePort{{Port: 80, TargetPort: intstr.FromInt32(8080)}},
+		},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	ready := waitPodReady(ctx, t, client, ns, pod.Name)
+	if ready.Spec.NodeName != devstack.RealNodeName {
+		t.Errorf("pod ran on %q, want %q", ready.Spec.NodeName, devstack.RealNodeName)
+	}
+	_, pods, _ := net.ParseCIDR("10.88.0.0/16")
+	if ip := net.ParseIP(ready.Status.PodIP); ip == nil || !pods.Contains(ip) {
+		t.Errorf("pod IP %q, want one of the bridge's %s", ready.Status.PodIP, pods)
+	}
+	if id := ready.Status.ContainerStatuses[0].ContainerID; !strings.HasPrefix(id, "containerd://") {
+		t.Errorf("container ID %q, want one of containerd's", id)
+	}
+
+	body := getWithin(ctx, t, "http://"+net.JoinHostPort(svc.Spec.ClusterIP, "80")+"/")
+	if want := "hello from " + pod.Name + "\n"; body != want {
+		t.Errorf("GET through the Service answered %q, want %q", body, want)
+	}
+	logs, err := client.CoreV1().Pods(ns).GetLogs(pod.Name, &corev1.PodLogOptions{}).DoRaw(ctx)
+	if err != nil {
+		t.Fatalf("pod logs through kube-apiserver and the kubelet: %v", err)
+	}
+	if !strings.Contains(string(logs), "hello: serving on :8080 as "+pod.Name) {
+		t.Errorf("pod log %q does not say what the container printed", logs)
+	}
+
+	if err := client.CoreV1().Pods(ns).Delete(ctx, pod.Name, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitPodGone(ctx, t, client, ns, pod.Name)
+	byPod := "io.kubernetes.pod.name=" + pod.Name
+	if out, err := s.Crictl(ctx, "ps", "--quiet", "--label", byPod); err != nil || strings.TrimSpace(out) != "" {
+		t.Errorf("running containers of the deleted pod: %q (%v), want none", out, err)
+	}
+	// The kubelet stops a deleted pod's containers at once and removes
+	// them at its next container garbage collection (every minute).
+	waitNone(ctx, t, "containers of the deleted pod", func() (string, error) {
+		return s.Crictl(ctx, "ps", "--all", "--quiet", "--label", byPod)
+	})
+	waitNone(ctx, t, "sandboxes of the deleted pod", func() (string, error) {
+		return s.Crictl(ctx, "pods", "--quiet", "--label", byPod)
+	})
+
+	s.Stop()
+	stopped = true
+	if err := exec.Command("ip", "link", "show", "sp-cni0").Run(); err == nil {
+		t.Error("the CNI bridge sp-cni0 is still there after Stop")
+	}
+	for _, save := range []string{"iptables-save", "ip6tables-save"} {
+		if out, err := exec.Command(save).Output(); err != nil || strings.Contains(string(out), "KUBE-") {
+			t.Errorf("%s after Stop (%v) still has the kubelet's or kube-proxy's chains:\n%s", save, err, out)
+		}
+	}
+	if mounts := mountsUnder(t, dir); len(mounts) > 0 {
+		t.Errorf("mounts left under the stack's directory after Stop: %v", mounts)
+	}
+}
+
+// helloPod is a pod of the hello image on the real node, as restricted as
+// Pod Security's "restricted" level asks, with an HTTP readiness probe.
+func helloPod(ns, image string) *corev1.Pod {
+	no, yes := false, true
+	grace := int64(10)
+	return &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "hello", Namespace: ns, Labels: map[string]string{"app": "hello"}},
+		Spec: corev1.PodSpec{
+			NodeSelector:                 map[string]string{devstack.RealNodeLabel: devstack.RealNodeLabelValue},
+			Tolerations:                  []corev1.Toleration{{Key: devstack.RealNodeTaint, Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule}},
+			AutomountServiceAccountToken: &no,
+			// A graceful deletion: the pod object goes once the kubelet
+			// has stopped its container (SIGTERM ends hello at once).
+			TerminationGracePeriodSeconds: &grace,
+			SecurityContext: &corev1.PodSecurityContext{
+				RunAsNonRoot:   &yes,
+				SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+			},
+			Containers: []corev1.Container{{
+				Name: "hello", Image: image, ImagePullPolicy: corev1.PullNever,
+				Ports: []corev1.ContainerPort{{ContainerPort: 8080}},
+				ReadinessProbe: &corev1.Probe{
+					ProbeHandler:  corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/", Port: intstr.FromInt32(8080)}},
+					PeriodSeconds: 1,
+				},
+				SecurityContext: &corev1.SecurityContext{
+					AllowPrivilegeEscalation: &no,
+					ReadOnlyRootFilesystem:   &yes,
+					Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+				},
+			}},
+		},
+	}
+}
+
+func kubeClient(t *testing.T, kubeconfig string) kubernetes.Interface {
+	t.Helper()
+	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return client
+}
+
+// waitPodReady waits until the pod is Ready and returns it; on timeout it
+// fails with the pod's status and events.
+func waitPodReady(ctx context.Context, t *testing.T, client kubernetes.Interface, ns, name string) *corev1.Pod {
+	t.Helper()
+	for {
+		pod, err := client.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
+		if err == nil {
+			for _, c := range pod.Status.Conditions {
+				if c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue {
+					return pod
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			events, _ := client.CoreV1().Events(ns).List(context.Background(), metav1.ListOptions{})
+			var lines []string
+			for _, e := range events.Items {
+				lines = append(lines, e.Reason+": "+e.Message)
+			}
+			t.Fatalf("pod %s/%s not Ready: %v; status %+v; events:\n%s", ns, name, err, pod.Status, strings.Join(lines, "\n"))
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+// waitPodGone waits until the pod no longer exists.
+func waitPodGone(ctx context.Context, t *testing.T, client kubernetes.Interface, ns, name string) {
+	t.Helper()
+	for {
+		_, err := client.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("pod %s/%s still there: %v", ns, name, err)
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+// waitNone waits until list answers nothing.
+func waitNone(ctx context.Context, t *testing.T, what string, list func() (string, error)) {
+	t.Helper()
+	for {
+		out, err := list()
+		if err == nil && strings.TrimSpace(out) == "" {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("%s: %q (%v), want none", what, out, err)
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// getWithin GETs url until it answers 200 (kube-proxy writes a new
+// Service's rules within a second or so) and returns the body.
+func getWithin(ctx context.Context, t *testing.T, url string) string {
+	t.Helper()
+	hc := &http.Client{Timeout: 2 * time.Second}
+	var last error
+	for {
+		resp, err := hc.Get(url)
+		if err == nil {
+			body, rerr := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if rerr == nil && resp.StatusCode == http.StatusOK {
+				return string(body)
+			}
+			last = rerr
+			if last == nil {
+				last = &statusError{resp.Status}
+			}
+		} else {
+			last = err
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("GET %s: %v", url, last)
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+type statusError struct{ status string }
+
+func (e *statusError) Error() string { return e.status }
+
+// mountsUnder lists the mount points below dir.
+func mountsUnder(t *testing.T, dir string) []string {
+	t.Helper()
+	data, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, line := range strings.Split(string(data), "\n") {
+		if f := strings.Fields(line); len(f) > 4 && strings.HasPrefix(f[4], dir+"/") {
+			out = append(out, f[4])
+		}
+	}
+	return out
+}
