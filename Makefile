@@ -21,6 +21,7 @@ CONTAINERD_VERSION   := $(call node_version,github.com/containerd/containerd/v2)
 RUNC_VERSION         := $(call node_version,github.com/opencontainers/runc)
 CNI_PLUGINS_VERSION  := $(call node_version,github.com/containernetworking/plugins)
 CRICTL_VERSION       := $(call node_version,sigs.k8s.io/cri-tools)
+COREDNS_VERSION      := $(shell awk '/github.com\/coredns\/coredns v/ { print $$NF }' hack/coredns/go.mod)
 
 BIN   := $(CURDIR)/bin
 LOCAL := $(CURDIR)/.local
@@ -36,6 +37,7 @@ WORKFLOWCHECK_STAMP := $(BIN)/.stamp-workflowcheck-$(WORKFLOWCHECK_VERSION)
 HELM_STAMP     := $(BIN)/.stamp-helm-$(HELM_VERSION)
 KUBELET_STAMP  := $(BIN)/.stamp-kubelet-$(KUBE_VERSION)
 NODE_STAMP     := $(BIN)/.stamp-node-containerd-$(CONTAINERD_VERSION)-runc-$(RUNC_VERSION)-cni-$(CNI_PLUGINS_VERSION)-crictl-$(CRICTL_VERSION)
+COREDNS_STAMP  := $(BIN)/.stamp-coredns-$(COREDNS_VERSION)
 
 KUBE_LDFLAGS := -s -w \
 	-X k8s.io/component-base/version.gitVersion=$(KUBE_VERSION) \
@@ -242,7 +244,14 @@ $(HELM_STAMP):
 # too old for containerd 2), the CNI plugins the bridge network needs, and crictl. Only the targets
 # that start a real node build them.
 .PHONY: node-tools
-node-tools: $(KUBELET_STAMP) $(NODE_STAMP) $(BIN)/pause $(BIN)/hello ## node-tools: build the real node's kubelet, kube-proxy, containerd, runc, CNI plugins and crictl into ./bin
+node-tools: $(KUBELET_STAMP) $(NODE_STAMP) $(COREDNS_STAMP) $(BIN)/pause $(BIN)/hello ## node-tools: build the real node's kubelet, kube-proxy, containerd, runc, CNI plugins, crictl and CoreDNS into ./bin
+
+# CoreDNS with only the plugins the cluster DNS uses (hack/coredns/main.go).
+$(COREDNS_STAMP): hack/coredns/go.mod hack/coredns/go.sum hack/coredns/main.go
+	@echo ">> building CoreDNS $(COREDNS_VERSION) into bin/"
+	@mkdir -p $(BIN) && rm -f $(BIN)/.stamp-coredns-*
+	cd hack/coredns && CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w" -o $(BIN)/coredns .
+	@touch $@
 
 # The real node's own programs: the sandbox ("pause") image's, and the smoke test's workload.
 $(BIN)/pause: $(wildcard internal/harness/cmd/pause/*.go)

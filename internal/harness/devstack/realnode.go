@@ -5,6 +5,7 @@ import (
 	"crypto/x509/pkix"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -54,22 +55,26 @@ const (
 // realNodeBinaries are what `make node-tools` builds into bin/ (the CNI
 // plugins into bin/cni/).
 var realNodeBinaries = []string{
-	"kubelet", "kube-proxy", "containerd", "containerd-shim-runc-v2", "ctr", "runc", "crictl", "pause",
+	"kubelet", "kube-proxy", "containerd", "containerd-shim-runc-v2", "ctr", "runc", "crictl", "coredns", "pause",
 	"cni/bridge", "cni/host-local", "cni/loopback", "cni/portmap",
 }
 
 // realNode runs containerd, the kubelet and kube-proxy for one node of the
 // local cluster.
 type realNode struct {
-	dir    string // the node's directory (.local/node)
-	bin    string
-	ip     string // the node's InternalIP: this machine's address
-	pki    PKI
+	dir        string // the node's directory (.local/node)
+	bin        string
+	ip         string // the node's InternalIP: this machine's address
+	pki        PKI
+	kubeconfig string // the admin's, for CoreDNS
 	client kubernetes.Interface
 	procs  *processSet
 	lock   *os.File
 
-	containerd, kubelet, kubeProxy *Process
+	// The cluster DNS's loopback ports.
+	dnsHealthPort, dnsReadyPort int
+
+	containerd, kubelet, kubeProxy, dns *Process
 }
 
 // path is a path in the node's directory.
@@ -102,22 +107,12 @@ func checkRealNode(bin string) error {
 	return nil
 }
 
-// start brings the node up: its certificates and configuration, containerd
-// (leftover pods of an earlier run removed, the pause image imported), the
-// kubelet and kube-proxy; it returns once the node is Ready.
+// start brings the node up, each step once the one before is ready: its
+// address, certificates and configuration; containerd (leftover pods of an
+// earlier run removed, the pause image imported); the cluster DNS; the
+// kubelet and kube-proxy. It returns once the node is Ready.
 func (n *realNode) start(ctx context.Context, server string) error {
-	if err := n.takeLock(); err != nil {
-		return err
-	}
-	ip, ok := hostAddress()
-	if !ok {
-		return errors.New("real node: this machine has no non-loopback IPv4 address for the node")
-	}
-	n.ip = ip
-	if err := n.ensureCerts(); err != nil {
-		return err
-	}
-	if err := n.writeConfigs(server); err != nil {
+	if err := n.prepare(server); err != nil {
 		return err
 	}
 	if err := n.startContainerd(ctx); err != nil {
@@ -130,6 +125,38 @@ func (n *realNode) start(ctx context.Context, server string) error {
 	}); err != nil {
 		return err
 	}
+	if err := n.startDNS(ctx); err != nil {
+		return err
+	}
+	return n.startKubelet(ctx)
+}
+
+// prepare takes the machine's lock, picks the node's address and the DNS's
+// ports, issues the certificates and writes the configuration.
+func (n *realNode) prepare(server string) error {
+	if err := n.takeLock(); err != nil {
+		return err
+	}
+	ip, ok := hostAddress()
+	if !ok {
+		return errors.New("real node: this machine has no non-loopback IPv4 address for the node")
+	}
+	n.ip = ip
+	if err := n.ensureCerts(); err != nil {
+		return err
+	}
+	var err error
+	for _, p := range []*int{&n.dnsHealthPort, &n.dnsReadyPort} {
+		if *p, err = freePort(); err != nil {
+			return err
+		}
+	}
+	return n.writeConfigs(server)
+}
+
+// startKubelet starts the kubelet and kube-proxy and waits until the node
+// is Ready.
+func (n *realNode) startKubelet(ctx context.Context) error {
 	var err error
 	if n.kubelet, err = n.procs.start("kubelet", filepath.Join(n.bin, "kubelet"),
 		"--config="+n.path("kubelet.yaml"), "--kubeconfig="+n.path("kubelet.kubeconfig"),
@@ -141,7 +168,20 @@ func (n *realNode) start(ctx context.Context, server string) error {
 		"--config="+n.path("kube-proxy.yaml"), "--v=1"); err != nil {
 		return err
 	}
-	return n.procs.poll(ctx, "real node Ready", 500*time.Millisecond, []*Process{n.containerd, n.kubelet, n.kubeProxy}, n.ready)
+	return n.procs.poll(ctx, "real node Ready", 500*time.Millisecond, []*Process{n.containerd, n.dns, n.kubelet, n.kubeProxy}, n.ready)
+}
+
+// startDNS starts the cluster DNS (CoreDNS on the node's address, port 53)
+// and waits until it has read the cluster's Services.
+func (n *realNode) startDNS(ctx context.Context) error {
+	var err error
+	if n.dns, err = n.procs.start("coredns", filepath.Join(n.bin, "coredns"), "-conf", n.path("Corefile")); err != nil {
+		return err
+	}
+	ready := "http://127.0.0.1:" + strconv.Itoa(n.dnsReadyPort) + "/ready"
+	return n.procs.poll(ctx, "cluster DNS ready", 200*time.Millisecond, []*Process{n.dns}, func(ctx context.Context) error {
+		return httpOK(ctx, http.DefaultClient, ready)
+	})
 }
 
 // takeLock holds the machine's real-node lock: the bridge, the kubelet's
@@ -263,12 +303,12 @@ func (n *realNode) ready(ctx context.Context) error {
 func (n *realNode) stop(grace time.Duration) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	for _, p := range []*Process{n.kubeProxy, n.kubelet} {
+	for _, p := range []*Process{n.kubeProxy, n.kubelet, n.dns} {
 		if p != nil {
 			n.procs.stop(p, grace)
 		}
 	}
-	n.kubeProxy, n.kubelet = nil, nil
+	n.kubeProxy, n.kubelet, n.dns = nil, nil, nil
 	if n.containerd != nil {
 		if err := n.removePods(ctx); err != nil {
 			n.procs.logger.Warn("real node: removing its pods", "err", err)

@@ -79,6 +79,8 @@ authentication:
 authorization:
   mode: Webhook
 clusterDomain: cluster.local
+clusterDNS:
+- %[8]q
 registerWithTaints:
 - key: %[7]q
   value: "true"
@@ -108,6 +110,25 @@ healthzBindAddress: 127.0.0.1:%[4]d
 metricsBindAddress: 127.0.0.1:%[5]d
 conntrack:
   maxPerCore: 0
+`
+
+// corefile is the cluster DNS's configuration: CoreDNS on the node's
+// address (port 53, which the kubelet gives pods as their nameserver),
+// answering cluster.local from the API and forwarding everything else to
+// the machine's resolvers.
+const corefile = `.:53 {
+    bind %[1]s
+    errors
+    health 127.0.0.1:%[2]d
+    ready 127.0.0.1:%[3]d
+    kubernetes cluster.local in-addr.arpa ip6.arpa {
+        kubeconfig %[4]q local
+        pods insecure
+        fallthrough in-addr.arpa ip6.arpa
+    }
+    forward . /etc/resolv.conf
+    cache 30
+}
 `
 
 // cniConfig is the node's CNI network: a bridge with the pods' gateway on
@@ -155,7 +176,8 @@ func (n *realNode) writeConfigs(server string) error {
 		{"cni/net.d/10-storeplatform.conflist", string(cni)},
 		{"kubelet.yaml", fmt.Sprintf(kubeletConfig,
 			"unix://"+n.socket(), n.ip, realNodeKubeletPort, realNodeHealthzPort, n.path("pod-logs"),
-			n.pki.Path(caCert), RealNodeTaint)},
+			n.pki.Path(caCert), RealNodeTaint, n.ip)},
+		{"Corefile", fmt.Sprintf(corefile, n.ip, n.dnsHealthPort, n.dnsReadyPort, n.kubeconfig)},
 		{"kube-proxy.yaml", fmt.Sprintf(kubeProxyConfig,
 			n.path("kube-proxy.kubeconfig"), RealNodeName, realNodePodCIDR, realNodeProxyHealthzPort, realNodeProxyMetricsPort)},
 	}

@@ -32,7 +32,8 @@ const realNodeEnv = "STOREPLATFORM_REAL_NODE"
 // TestRealNodeServesAPod starts the local stack with its real node and runs
 // one pod there for real: its container starts (runc), its readiness probe
 // is the kubelet's own HTTP check, its address is on the CNI bridge, a
-// Service routes to it through kube-proxy's rules, its log comes from the
+// Service routes to it through kube-proxy's rules, the cluster DNS answers
+// its resolver with the Service's address, its log comes from the
 // kubelet through kube-apiserver, and deleting it removes its container.
 // Stopping the stack leaves no bridge, no iptables chain and no mount
 // behind.
@@ -80,7 +81,8 @@ func TestRealNodeServesAPod(t *testing.T) {
 		t.Fatal(err)
 	}
 	svc, err := client.CoreV1().Services(ns).Create(ctx, &corev1.Service{
-		ObjectMeta: metav1.ObjectMeta{Name: "hello"},
+		// Not the pod's name, which /etc/hosts resolves to the pod itself.
+		ObjectMeta: metav1.ObjectMeta{Name: "web"},
 		Spec: corev1.ServiceSpec{
 			Selector: map[string]string{"app": "hello"},
 			Ports:    []corev1.ServicePort{{Port: 80, TargetPort: intstr.FromInt32(8080)}},
@@ -105,6 +107,14 @@ func TestRealNodeServesAPod(t *testing.T) {
 	body := getWithin(ctx, t, "http://"+net.JoinHostPort(svc.Spec.ClusterIP, "80")+"/")
 	if want := "hello from " + pod.Name + "\n"; body != want {
 		t.Errorf("GET through the Service answered %q, want %q", body, want)
+	}
+	// The cluster DNS, as the pod's resolver asks it: by the Service's
+	// short name (the pod's search path) and by its full name.
+	for _, name := range []string{"web", "web." + ns + ".svc.cluster.local"} {
+		got := getWithin(ctx, t, "http://"+net.JoinHostPort(svc.Spec.ClusterIP, "80")+"/resolve?name="+name)
+		if want := svc.Spec.ClusterIP + "\n"; got != want {
+			t.Errorf("the pod resolved %s to %q, want %q", name, got, want)
+		}
 	}
 	logs, err := client.CoreV1().Pods(ns).GetLogs(pod.Name, &corev1.PodLogOptions{}).DoRaw(ctx)
 	if err != nil {

@@ -152,7 +152,10 @@ func (s *Stack) start(ctx context.Context) error {
 	if !s.opts.RealNode {
 		return nil
 	}
-	s.node = &realNode{dir: s.path("node"), bin: s.opts.BinDir, pki: s.cluster.pki, client: s.cluster.client, procs: s.procs}
+	s.node = &realNode{
+		dir: s.path("node"), bin: s.opts.BinDir, pki: s.cluster.pki, kubeconfig: s.cluster.kcfg,
+		client: s.cluster.client, procs: s.procs,
+	}
 	if err := s.node.start(ctx, s.cluster.server()); err != nil {
 		return err
 	}

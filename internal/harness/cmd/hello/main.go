@@ -1,14 +1,18 @@
-// Command hello is the real node's smoke workload: a static HTTP server that
-// answers GET / with "hello from <hostname>" (the pod's name) on $PORT
-// (8080), so that a test sees a container really started and a Service
-// really routed to it.
+// Command hello is the real node's smoke workload: a static HTTP server on
+// $PORT (8080) that answers GET / with "hello from <hostname>" (the pod's
+// name), so that a test sees a container really started and a Service
+// really routed to it, and GET /resolve?name=N with the addresses the pod's
+// resolver finds for N, so that it sees the cluster's DNS answer in a pod.
 package main
 
 import (
 	"fmt"
 	"log"
+	"net"
 	"net/http"
 	"os"
+	"sort"
+	"strings"
 )
 
 func main() {
@@ -22,6 +26,15 @@ func main() {
 	}
 	http.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintf(w, "hello from %s\n", host)
+	})
+	http.HandleFunc("GET /resolve", func(w http.ResponseWriter, r *http.Request) {
+		addrs, err := net.DefaultResolver.LookupHost(r.Context(), r.URL.Query().Get("name"))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		sort.Strings(addrs)
+		fmt.Fprintln(w, strings.Join(addrs, " "))
 	})
 	log.Printf("hello: serving on :%s as %s", port, host)
 	log.Fatal(http.ListenAndServe(":"+port, nil))
