@@ -3,6 +3,7 @@ package store_test
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -203,5 +204,47 @@ func TestConcurrentWritersLoseNoField(t *testing.T) {
 		if got.Phase != store.PhaseDeleting || got.DeleteWorkflowID == "" || got.Message != "deleting" {
 			t.Errorf("%s: phase %s, message %q, delete workflow %q: a write was lost", got.Name, got.Phase, got.Message, got.DeleteWorkflowID)
 		}
+	}
+}
+
+// TestTakeOverDeletesOnlyTheExpiredLock: a writer that saw a record's lock
+// expire deletes that lock and no other. A lock taken since, even by the
+// same owner, stays: otherwise two writers that both saw the expired lock
+// could each delete the other's new lock and both write (the lost write
+// that TestConcurrentWritersLoseNoField once caught under load).
+func TestTakeOverDeletesOnlyTheExpiredLock(t *testing.T) {
+	env.Require(t)
+	ctx := t.Context()
+	locks := env.Mongo.Database(fmt.Sprintf("locks_test_%d", time.Now().UnixNano())).Collection(store.LocksCollection)
+	past := time.Now().Add(-time.Minute).UTC().Truncate(time.Millisecond)
+	future := time.Now().Add(time.Minute).UTC().Truncate(time.Millisecond)
+	for _, tt := range []struct {
+		name        string
+		lockedOwner string
+		lockedUntil time.Time
+		seenOwner   string
+		seenUntil   time.Time
+		wantLeft    int64
+	}{
+		{"the expired lock seen", "a", past, "a", past, 0},
+		{"taken again by its owner since", "a", future, "a", past, 1},
+		{"taken by another writer since", "b", future, "a", past, 1},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			id := strings.ReplaceAll(tt.name, " ", "-")
+			if _, err := locks.InsertOne(ctx, bson.M{"_id": id, "owner": tt.lockedOwner, "expires": tt.lockedUntil}); err != nil {
+				t.Fatal(err)
+			}
+			if err := store.TakeOverLock(ctx, locks, id, tt.seenOwner, tt.seenUntil); err != nil {
+				t.Fatal(err)
+			}
+			left, err := locks.CountDocuments(ctx, bson.M{"_id": id})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if left != tt.wantLeft {
+				t.Errorf("%d locks left, want %d", left, tt.wantLeft)
+			}
+		})
 	}
 }

@@ -51,11 +51,15 @@ type lockDoc struct {
 // holds it (the _id is unique on both backends).
 func (r *MongoRepository) lock(ctx context.Context, name string) (func(), error) {
 	locks := r.coll.Database().Collection(LocksCollection)
-	var b [8]byte
-	_, _ = rand.Read(b[:])
-	owner := hex.EncodeToString(b[:])
 	wait := time.Millisecond
 	for {
+		// A new owner at each attempt: a lock this writer took in an
+		// earlier attempt (an insert answered with an error that had
+		// committed) is then a stranger's, taken over once expired, and
+		// never confused with the one taken now.
+		var b [8]byte
+		_, _ = rand.Read(b[:])
+		owner := hex.EncodeToString(b[:])
 		_, err := locks.InsertOne(ctx, lockDoc{Name: name, Owner: owner, Expires: time.Now().Add(lockTTL)})
 		if err == nil {
 			return func() {
@@ -71,7 +75,7 @@ func (r *MongoRepository) lock(ctx context.Context, name string) (func(), error)
 		var cur lockDoc
 		if err := locks.FindOne(ctx, bson.M{"_id": name}).Decode(&cur); err == nil && time.Now().After(cur.Expires) {
 			// Its writer died holding it.
-			_, _ = locks.DeleteOne(ctx, bson.M{"_id": name, "owner": cur.Owner})
+			_ = takeOver(ctx, locks, cur)
 			continue
 		}
 		select {
@@ -81,6 +85,16 @@ func (r *MongoRepository) lock(ctx context.Context, name string) (func(), error)
 		}
 		wait = min(2*wait, 50*time.Millisecond)
 	}
+}
+
+// takeOver deletes the expired lock seen, and only it: the filter names its
+// owner and its expiry, so that a lock taken since then (by another writer,
+// or by the same owner again) stays. Otherwise two writers that both saw
+// the expired lock could each delete the lock the other took after it, and
+// both write.
+func takeOver(ctx context.Context, locks *mongo.Collection, seen lockDoc) error {
+	_, err := locks.DeleteOne(ctx, bson.M{"_id": seen.Name, "owner": seen.Owner, "expires": seen.Expires})
+	return err
 }
 
 // HoldHost makes store name at generation hold host besides the host it
