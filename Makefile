@@ -261,7 +261,7 @@ $(BIN)/hello: $(wildcard internal/harness/cmd/hello/*.go)
 
 .PHONY: test-real-node
 test-real-node: tools node-tools ## test-real-node: the local stack with a real node (root): a pod's container runs, is probed, served through a Service, logged and removed
-	STOREPLATFORM_REAL_NODE=1 $(GO) test $(TEST_FLAGS) -v -run 'RealNode' ./internal/harness/devstack/
+	STOREPLATFORM_REAL_NODE=1 $(GO) test $(TEST_FLAGS) -v -run 'TestRealNode' ./internal/harness/devstack/
 
 # Built as the control plane is (cgo as the toolchain defaults), so that they share its build cache.
 $(KUBELET_STAMP): hack/kube/go.mod hack/kube/go.sum

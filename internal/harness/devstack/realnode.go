@@ -67,14 +67,19 @@ type realNode struct {
 	ip         string // the node's InternalIP: this machine's address
 	pki        PKI
 	kubeconfig string // the admin's, for CoreDNS
-	client kubernetes.Interface
-	procs  *processSet
-	lock   *os.File
+	client     kubernetes.Interface
+	procs      *processSet
+	lock       *os.File
 
 	// The cluster DNS's loopback ports.
 	dnsHealthPort, dnsReadyPort int
 
 	containerd, kubelet, kubeProxy, dns *Process
+
+	// stopVolumes ends the volume provisioner; volumesDone is closed once
+	// it has.
+	stopVolumes context.CancelFunc
+	volumesDone chan struct{}
 }
 
 // path is a path in the node's directory.
@@ -110,7 +115,8 @@ func checkRealNode(bin string) error {
 // start brings the node up, each step once the one before is ready: its
 // address, certificates and configuration; containerd (leftover pods of an
 // earlier run removed, the pause image imported); the cluster DNS; the
-// kubelet and kube-proxy. It returns once the node is Ready.
+// kubelet and kube-proxy; the volume provisioner. It returns once the node
+// is Ready.
 func (n *realNode) start(ctx context.Context, server string) error {
 	if err := n.prepare(server); err != nil {
 		return err
@@ -128,7 +134,10 @@ func (n *realNode) start(ctx context.Context, server string) error {
 	if err := n.startDNS(ctx); err != nil {
 		return err
 	}
-	return n.startKubelet(ctx)
+	if err := n.startKubelet(ctx); err != nil {
+		return err
+	}
+	return n.startVolumes(ctx)
 }
 
 // prepare takes the machine's lock, picks the node's address and the DNS's
@@ -169,6 +178,25 @@ func (n *realNode) startKubelet(ctx context.Context) error {
 		return err
 	}
 	return n.procs.poll(ctx, "real node Ready", 500*time.Millisecond, []*Process{n.containerd, n.dns, n.kubelet, n.kubeProxy}, n.ready)
+}
+
+// startVolumes creates the real node's StorageClass and starts its
+// provisioner, which runs until stop.
+func (n *realNode) startVolumes(ctx context.Context) error {
+	if err := ignoreExists(n.client.StorageV1().StorageClasses().Create(ctx, realNodeStorageClass(), metav1.CreateOptions{})); err != nil {
+		return fmt.Errorf("create storage class: %w", err)
+	}
+	v := &volumes{client: n.client, dir: n.path("volumes"), logger: n.procs.logger}
+	if err := os.MkdirAll(v.dir, 0o755); err != nil {
+		return err
+	}
+	run, cancel := context.WithCancel(context.Background())
+	n.stopVolumes, n.volumesDone = cancel, make(chan struct{})
+	go func() {
+		defer close(n.volumesDone)
+		v.run(run)
+	}()
+	return nil
 }
 
 // startDNS starts the cluster DNS (CoreDNS on the node's address, port 53)
@@ -295,14 +323,20 @@ func (n *realNode) ready(ctx context.Context) error {
 	return fmt.Errorf("node %s has no Ready condition yet", RealNodeName)
 }
 
-// stop stops the node and undoes what it did to the machine: the kubelet
-// and kube-proxy first, then every pod (containers, sandboxes, their
-// networks), containerd, kube-proxy's rules, the mounts under the node's
-// directory, the bridge, and the Node object. It is safe to call more than
-// once and after a failed start.
+// stop stops the node and undoes what it did to the machine: the volume
+// provisioner, the kubelet, kube-proxy and the DNS first, then every pod
+// (containers, sandboxes, their networks), containerd, kube-proxy's and the
+// kubelet's rules, the mounts under the node's directory, the bridge, and the
+// Node object. The volumes' directories stay, like the cluster's data, for
+// the next run. It is safe to call more than once and after a failed start.
 func (n *realNode) stop(grace time.Duration) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
+	if n.stopVolumes != nil {
+		n.stopVolumes()
+		<-n.volumesDone
+		n.stopVolumes = nil
+	}
 	for _, p := range []*Process{n.kubeProxy, n.kubelet, n.dns} {
 		if p != nil {
 			n.procs.stop(p, grace)

@@ -14,6 +14,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
@@ -29,15 +30,10 @@ import (
 // whose bridge, kubelet ports and iptables no other stack uses.
 const realNodeEnv = "STOREPLATFORM_REAL_NODE"
 
-// TestRealNodeServesAPod starts the local stack with its real node and runs
-// one pod there for real: its container starts (runc), its readiness probe
-// is the kubelet's own HTTP check, its address is on the CNI bridge, a
-// Service routes to it through kube-proxy's rules, the cluster DNS answers
-// its resolver with the Service's address, its log comes from the
-// kubelet through kube-apiserver, and deleting it removes its container.
-// Stopping the stack leaves no bridge, no iptables chain and no mount
-// behind.
-func TestRealNodeServesAPod(t *testing.T) {
+// TestRealNode starts the local stack with its real node, runs pods there
+// for real (servesAPod, keepsAVolume), and stops it: no bridge, no iptables
+// chain and no mount is left behind.
+func TestRealNode(t *testing.T) {
 	if os.Getenv(realNodeEnv) == "" {
 		t.Skip(realNodeEnv + " is not set: the real node's tests run with `make test-real-node` (root, make node-tools)")
 	}
@@ -76,6 +72,30 @@ func TestRealNodeServesAPod(t *testing.T) {
 	}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	t.Run("serves a pod", func(t *testing.T) { servesAPod(ctx, t, s, client, ns, image) })
+	t.Run("keeps a volume", func(t *testing.T) { keepsAVolume(ctx, t, client, ns, image, dir) })
+
+	s.Stop()
+	stopped = true
+	if err := exec.Command("ip", "link", "show", "sp-cni0").Run(); err == nil {
+		t.Error("the CNI bridge sp-cni0 is still there after Stop")
+	}
+	for _, save := range []string{"iptables-save", "ip6tables-save"} {
+		if out, err := exec.Command(save).Output(); err != nil || strings.Contains(string(out), "KUBE-") {
+			t.Errorf("%s after Stop (%v) still has the kubelet's or kube-proxy's chains:\n%s", save, err, out)
+		}
+	}
+	if mounts := mountsUnder(t, dir); len(mounts) > 0 {
+		t.Errorf("mounts left under the stack's directory after Stop: %v", mounts)
+	}
+}
+
+// servesAPod runs one pod on the real node: its container starts (runc),
+// its readiness probe is the kubelet's own HTTP check, its address is on the
+// CNI bridge, a Service routes to it through kube-proxy's rules, the cluster
+// DNS answers its resolver with the Service's address, its log comes from
+// the kubelet through kube-apiserver, and deleting it removes its container.
+func servesAPod(ctx context.Context, t *testing.T, s *devstack.Stack, client kubernetes.Interface, ns, image string) {
 	pod := helloPod(ns, image)
 	if _, err := client.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
@@ -141,19 +161,96 @@ func TestRealNodeServesAPod(t *testing.T) {
 		return s.Crictl(ctx, "pods", "--quiet", "--label", byPod)
 	})
 
-	s.Stop()
-	stopped = true
-	if err := exec.Command("ip", "link", "show", "sp-cni0").Run(); err == nil {
-		t.Error("the CNI bridge sp-cni0 is still there after Stop")
+}
+
+// keepsAVolume writes a file through a pod into a claim of the real node's
+// StorageClass, and reads it back through another pod after the first is
+// gone: the claim is a directory on this machine, owned by the pods'
+// fsGroup. Deleting the claim removes its volume and its directory.
+func keepsAVolume(ctx context.Context, t *testing.T, client kubernetes.Interface, ns, image, dir string) {
+	class := devstack.RealNodeStorageClass
+	claim, err := client.CoreV1().PersistentVolumeClaims(ns).Create(ctx, &corev1.PersistentVolumeClaim{
+		ObjectMeta: metav1.ObjectMeta{Name: "data"},
+		Spec: corev1.PersistentVolumeClaimSpec{
+			StorageClassName: &class,
+			AccessModes:      []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+			Resources:        corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("16Mi")}},
+		},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, save := range []string{"iptables-save", "ip6tables-save"} {
-		if out, err := exec.Command(save).Output(); err != nil || strings.Contains(string(out), "KUBE-") {
-			t.Errorf("%s after Stop (%v) still has the kubelet's or kube-proxy's chains:\n%s", save, err, out)
+	writer := withVolume(helloPod(ns, image), "writer", claim.Name)
+	if _, err := client.CoreV1().Pods(ns).Create(ctx, writer, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	ip := waitPodReady(ctx, t, client, ns, writer.Name).Status.PodIP
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, "http://"+net.JoinHostPort(ip, "8080")+"/data/row", strings.NewReader("kept"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("PUT /data/row: %s", resp.Status)
+	}
+	bound, err := client.CoreV1().PersistentVolumeClaims(ns).Get(ctx, claim.Name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	onDisk := filepath.Join(dir, "node", "volumes", bound.Spec.VolumeName, "row")
+	if data, err := os.ReadFile(onDisk); err != nil || string(data) != "kept" {
+		t.Errorf("%s holds %q (%v), want what the pod wrote", onDisk, data, err)
+	}
+	if err := client.CoreV1().Pods(ns).Delete(ctx, writer.Name, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitPodGone(ctx, t, client, ns, writer.Name)
+
+	reader := withVolume(helloPod(ns, image), "reader", claim.Name)
+	if _, err := client.CoreV1().Pods(ns).Create(ctx, reader, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	ip = waitPodReady(ctx, t, client, ns, reader.Name).Status.PodIP
+	if got := getWithin(ctx, t, "http://"+net.JoinHostPort(ip, "8080")+"/data/row"); got != "kept" {
+		t.Errorf("the second pod read %q, want %q", got, "kept")
+	}
+	if err := client.CoreV1().Pods(ns).Delete(ctx, reader.Name, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitPodGone(ctx, t, client, ns, reader.Name)
+	if err := client.CoreV1().PersistentVolumeClaims(ns).Delete(ctx, claim.Name, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitNone(ctx, t, "the claim's volume", func() (string, error) {
+		_, err := client.CoreV1().PersistentVolumes().Get(ctx, bound.Spec.VolumeName, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return "", nil
 		}
+		return bound.Spec.VolumeName, err
+	})
+	if _, err := os.Stat(filepath.Dir(onDisk)); !os.IsNotExist(err) {
+		t.Errorf("the volume's directory %s: %v, want it removed", filepath.Dir(onDisk), err)
 	}
-	if mounts := mountsUnder(t, dir); len(mounts) > 0 {
-		t.Errorf("mounts left under the stack's directory after Stop: %v", mounts)
-	}
+}
+
+// withVolume renames pod and mounts the claim at /data, its files
+// written as the pod's fsGroup, and tells hello to keep data there.
+func withVolume(pod *corev1.Pod, name, claim string) *corev1.Pod {
+	group := int64(65534)
+	pod.Name = name
+	pod.Labels = map[string]string{"app": name}
+	pod.Spec.SecurityContext.FSGroup = &group
+	pod.Spec.Volumes = []corev1.Volume{{Name: "data", VolumeSource: corev1.VolumeSource{
+		PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: claim},
+	}}}
+	c := &pod.Spec.Containers[0]
+	c.Env = []corev1.EnvVar{{Name: "DATA_DIR", Value: "/data"}}
+	c.VolumeMounts = []corev1.VolumeMount{{Name: "data", MountPath: "/data"}}
+	return pod
 }
 
 // helloPod is a pod of the hello image on the real node, as restricted as

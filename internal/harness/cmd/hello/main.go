@@ -3,14 +3,19 @@
 // name), so that a test sees a container really started and a Service
 // really routed to it, and GET /resolve?name=N with the addresses the pod's
 // resolver finds for N, so that it sees the cluster's DNS answer in a pod.
+// With $DATA_DIR set (a volume's mount), PUT /data/{name} stores the body in
+// the file name there and GET /data/{name} answers it, so that a test sees a
+// volume keep what a pod wrote.
 package main
 
 import (
 	"fmt"
+	"io"
 	"log"
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 )
@@ -36,6 +41,22 @@ func main() {
 		sort.Strings(addrs)
 		fmt.Fprintln(w, strings.Join(addrs, " "))
 	})
+	if dir := os.Getenv("DATA_DIR"); dir != "" {
+		http.HandleFunc("PUT /data/{name}", func(w http.ResponseWriter, r *http.Request) {
+			body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+			if err == nil {
+				err = os.WriteFile(filepath.Join(dir, filepath.Base(r.PathValue("name"))), body, 0o644)
+			}
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+				return
+			}
+			w.WriteHeader(http.StatusNoContent)
+		})
+		http.HandleFunc("GET /data/{name}", func(w http.ResponseWriter, r *http.Request) {
+			http.ServeFile(w, r, filepath.Join(dir, filepath.Base(r.PathValue("name"))))
+		})
+	}
 	log.Printf("hello: serving on :%s as %s", port, host)
 	log.Fatal(http.ListenAndServe(":"+port, nil))
 }
