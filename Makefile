@@ -259,8 +259,19 @@ $(BIN)/pause: $(wildcard internal/harness/cmd/pause/*.go)
 $(BIN)/hello: $(wildcard internal/harness/cmd/hello/*.go)
 	CGO_ENABLED=0 $(GO) build $(GO_BUILD_FLAGS) -o $@ ./internal/harness/cmd/hello
 
+# The real node's service images (docs/real-node.md): Debian 12 with PostgreSQL 15 and Redis 7.0
+# from Debian's packages, as one root file system layer; rebuilt when the script or the entrypoint
+# changes. Needs root and Debian's debootstrap.
+NODE_IMAGES_STAMP := $(BIN)/images/.stamp-$(shell cat hack/node-images.sh hack/images/* | cksum | cut -d' ' -f1)
+.PHONY: node-images
+node-images: $(NODE_IMAGES_STAMP) ## node-images: build the real node's PostgreSQL and Redis images (Debian's packages, debootstrap; root) into bin/images
+$(NODE_IMAGES_STAMP): hack/node-images.sh $(wildcard hack/images/*)
+	@mkdir -p $(BIN)/images && rm -f $(BIN)/images/.stamp-*
+	hack/node-images.sh $(BIN)/images
+	@touch $@
+
 .PHONY: test-real-node
-test-real-node: tools node-tools ## test-real-node: the local stack with a real node (root): a pod's container runs, is probed, served through a Service, logged and removed
+test-real-node: tools node-tools node-images ## test-real-node: the local stack with a real node (root): a pod's container runs, is probed, served through a Service, logged and removed
 	STOREPLATFORM_REAL_NODE=1 $(GO) test $(TEST_FLAGS) -v -run 'TestRealNode' ./internal/harness/devstack/
 
 # Built as the control plane is (cgo as the toolchain defaults), so that they share its build cache.

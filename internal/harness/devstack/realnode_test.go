@@ -2,6 +2,7 @@ package devstack_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -31,7 +32,7 @@ import (
 const realNodeEnv = "STOREPLATFORM_REAL_NODE"
 
 // TestRealNode starts the local stack with its real node, runs pods there
-// for real (servesAPod, keepsAVolume), and stops it: no bridge, no iptables
+// for real (servesAPod, keepsAVolume, runsPostgres), and stops it: no bridge, no iptables
 // chain and no mount is left behind.
 func TestRealNode(t *testing.T) {
 	if os.Getenv(realNodeEnv) == "" {
@@ -42,7 +43,14 @@ func TestRealNode(t *testing.T) {
 		t.Fatal(err)
 	}
 	bin := filepath.Join(root, "bin")
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	// Ends before the test binary's own timeout, so that a stuck wait
+	// fails the test and the stack still stops (a timeout's panic would
+	// leave the node's containers running).
+	deadline := time.Now().Add(15 * time.Minute)
+	if d, ok := t.Deadline(); ok {
+		deadline = d.Add(-time.Minute)
+	}
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
 	dir := t.TempDir()
 	s, err := devstack.Start(ctx, devstack.Options{Dir: dir, BinDir: bin, Nodes: 1, RealNode: true, TemporalUIPort: -1})
@@ -74,6 +82,7 @@ func TestRealNode(t *testing.T) {
 	}
 	t.Run("serves a pod", func(t *testing.T) { servesAPod(ctx, t, s, client, ns, image) })
 	t.Run("keeps a volume", func(t *testing.T) { keepsAVolume(ctx, t, client, ns, image, dir) })
+	t.Run("runs PostgreSQL", func(t *testing.T) { runsPostgres(ctx, t, s, client, ns, bin) })
 
 	s.Stop()
 	stopped = true
@@ -235,6 +244,109 @@ func keepsAVolume(ctx context.Context, t *testing.T, client kubernetes.Interface
 	if _, err := os.Stat(filepath.Dir(onDisk)); !os.IsNotExist(err) {
 		t.Errorf("the volume's directory %s: %v, want it removed", filepath.Dir(onDisk), err)
 	}
+}
+
+// runsPostgres runs the local PostgreSQL image as the store chart runs the
+// official one (UID 999, the POSTGRES_* environment, PGDATA below the
+// volume's mount, pg_isready as the readiness probe), writes a row over TCP
+// with the password, and reads it back from a second pod on the same claim.
+func runsPostgres(ctx context.Context, t *testing.T, s *devstack.Stack, client kubernetes.Interface, ns, bin string) {
+	if err := s.ImportServiceImages(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.CoreV1().Secrets(ns).Create(ctx, &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: "db"},
+		StringData: map[string]string{"password": "s3cret-for-the-test"},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	class := devstack.RealNodeStorageClass
+	if _, err := client.CoreV1().PersistentVolumeClaims(ns).Create(ctx, &corev1.PersistentVolumeClaim{
+		ObjectMeta: metav1.ObjectMeta{Name: "pgdata"},
+		Spec: corev1.PersistentVolumeClaimSpec{
+			StorageClassName: &class,
+			AccessModes:      []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+			Resources:        corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("256Mi")}},
+		},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// What the client in the container runs: psql over TCP with the password.
+	const psql = `PGPASSWORD="$POSTGRES_PASSWORD" psql -h 127.0.0.1 -U "$POSTGRES_USER" -d "$POSTGRES_DB" -v ON_ERROR_STOP=1 -tAc "$0"`
+	for i, sql := range []string{"CREATE TABLE kept (v text); INSERT INTO kept VALUES ('a row')", "SELECT v FROM kept"} {
+		name := fmt.Sprintf("postgres-%d", i)
+		if _, err := client.CoreV1().Pods(ns).Create(ctx, postgresPod(ns, name, "pgdata"), metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		waitPodReady(ctx, t, client, ns, name)
+		out := kubectl(ctx, t, bin, s.Kubeconfig(), "exec", "-n", ns, name, "--", "sh", "-c", psql, sql)
+		if want := map[int]string{0: "CREATE TABLE\nINSERT 0 1", 1: "a row"}[i]; strings.TrimSpace(out) != want {
+			t.Errorf("%s in %s answered %q, want %q", sql, name, out, want)
+		}
+		if err := client.CoreV1().Pods(ns).Delete(ctx, name, metav1.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		waitPodGone(ctx, t, client, ns, name)
+	}
+}
+
+// postgresPod runs devstack.PostgresImage on claim as the store chart runs
+// PostgreSQL.
+func postgresPod(ns, name, claim string) *corev1.Pod {
+	uid, no, yes := int64(999), false, true
+	onRootMismatch := corev1.FSGroupChangeOnRootMismatch
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
+		Spec: corev1.PodSpec{
+			NodeSelector:                 map[string]string{devstack.RealNodeLabel: devstack.RealNodeLabelValue},
+			Tolerations:                  []corev1.Toleration{{Key: devstack.RealNodeTaint, Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule}},
+			AutomountServiceAccountToken: &no,
+			SecurityContext: &corev1.PodSecurityContext{
+				RunAsNonRoot: &yes, RunAsUser: &uid, RunAsGroup: &uid, FSGroup: &uid, FSGroupChangePolicy: &onRootMismatch,
+				SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+			},
+			Volumes: []corev1.Volume{{Name: "data", VolumeSource: corev1.VolumeSource{
+				PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: claim},
+			}}},
+			Containers: []corev1.Container{{
+				Name: "postgresql", Image: devstack.PostgresImage, ImagePullPolicy: corev1.PullNever,
+				Env: []corev1.EnvVar{
+					{Name: "POSTGRES_DB", Value: "medusa"},
+					{Name: "POSTGRES_USER", Value: "medusa"},
+					{Name: "POSTGRES_PASSWORD", ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
+						LocalObjectReference: corev1.LocalObjectReference{Name: "db"}, Key: "password",
+					}}},
+					{Name: "PGDATA", Value: "/var/lib/postgresql/data/pgdata"},
+				},
+				ReadinessProbe: &corev1.Probe{
+					ProbeHandler: corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{
+						"sh", "-c", `pg_isready -h 127.0.0.1 -p 5432 -U "$POSTGRES_USER" -d "$POSTGRES_DB"`,
+					}}},
+					PeriodSeconds: 1,
+				},
+				SecurityContext: &corev1.SecurityContext{
+					AllowPrivilegeEscalation: &no,
+					Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+				},
+				VolumeMounts: []corev1.VolumeMount{{Name: "data", MountPath: "/var/lib/postgresql/data"}},
+			}},
+		},
+	}
+	return pod
+}
+
+// kubectl runs bin/kubectl with args against the stack and returns its
+// standard output.
+func kubectl(ctx context.Context, t *testing.T, bin, kubeconfig string, args ...string) string {
+	t.Helper()
+	cmd := exec.CommandContext(ctx, filepath.Join(bin, "kubectl"), append([]string{"--kubeconfig", kubeconfig}, args...)...)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("kubectl %s: %v: %s", strings.Join(args, " "), err, stderr.String())
+	}
+	return string(out)
 }
 
 // withVolume renames pod and mounts the claim at /data, its files

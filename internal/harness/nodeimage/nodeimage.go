@@ -1,6 +1,7 @@
 // Package nodeimage makes container images for the local stack's real node
-// without a registry or a Docker engine: an image is a list of files and a
-// runtime configuration, written as a docker-archive
+// without a registry or a Docker engine: an image is layer tarballs made
+// elsewhere (a root file system), a list of files, and a runtime
+// configuration, written as a docker-archive
 // tarball — the format `docker save` writes and `ctr images import` reads —
 // and imported into the node's containerd.
 package nodeimage
@@ -45,40 +46,109 @@ type Config struct {
 	ExposedPorts map[string]struct{} `json:"ExposedPorts,omitempty"`
 }
 
-// Image is one image: a name, its files in one layer, and its configuration.
+// Image is one image: a name, its layers, and its configuration.
 type Image struct {
 	// Ref is the image's full reference, e.g. "docker.io/storeplatform/pause:local".
-	Ref    string
+	Ref string
+	// Layers are uncompressed layer tarballs made elsewhere (a root file
+	// system, say), bottom first.
+	Layers []string
+	// Files make one more layer, on top of Layers.
 	Files  []File
 	Config Config
+}
+
+// layer is one layer of an archive: its name there, its size and digest,
+// and how to copy its bytes.
+type layer struct {
+	name   string
+	size   int64
+	digest string // "sha256:<hex>", the configuration's diff ID
+	copyTo func(io.Writer) error
+}
+
+// layers returns img's layers, Layers then Files.
+func (img Image) layers() ([]layer, error) {
+	var out []layer
+	for _, p := range img.Layers {
+		l, err := fileLayer(p)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, l)
+	}
+	if len(img.Files) > 0 || len(out) == 0 {
+		data, err := layerTar(img.Files)
+		if err != nil {
+			return nil, err
+		}
+		sum := sha256.Sum256(data)
+		out = append(out, layer{
+			size: int64(len(data)), digest: "sha256:" + hex.EncodeToString(sum[:]),
+			copyTo: func(w io.Writer) error { _, err := w.Write(data); return err },
+		})
+	}
+	for i := range out {
+		out[i].name = strings.TrimPrefix(out[i].digest, "sha256:") + "/layer.tar"
+	}
+	return out, nil
+}
+
+// fileLayer is the layer of the tarball at path, its digest read through
+// once.
+func fileLayer(path string) (layer, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return layer{}, fmt.Errorf("nodeimage: %w", err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	size, err := io.Copy(h, f)
+	if err != nil {
+		return layer{}, fmt.Errorf("nodeimage: %s: %w", path, err)
+	}
+	return layer{
+		size: size, digest: "sha256:" + hex.EncodeToString(h.Sum(nil)),
+		copyTo: func(w io.Writer) error {
+			f, err := os.Open(path)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			n, err := io.Copy(w, f)
+			if err == nil && n != size {
+				err = fmt.Errorf("nodeimage: %s changed while it was written", path)
+			}
+			return err
+		},
+	}, nil
 }
 
 // epoch is every entry's modification time, so that the same inputs make
 // the same layer, byte for byte.
 var epoch = time.Unix(0, 0).UTC()
 
-// WriteArchive writes img as a docker-archive tarball to w: its layer, its
+// WriteArchive writes img as a docker-archive tarball to w: its layers, its
 // configuration and manifest.json. The same image always makes the same
 // bytes.
 func WriteArchive(w io.Writer, img Image) error {
 	if img.Ref == "" || !strings.Contains(img.Ref, ":") {
 		return fmt.Errorf("nodeimage: image reference %q needs a tag", img.Ref)
 	}
-	layer, err := layerTar(img.Files)
+	layers, err := img.layers()
 	if err != nil {
 		return err
 	}
-	layerDigest := sha256.Sum256(layer)
-	layerName := hex.EncodeToString(layerDigest[:]) + "/layer.tar"
+	diffIDs, names := make([]string, len(layers)), make([]string, len(layers))
+	for i, l := range layers {
+		diffIDs[i], names[i] = l.digest, l.name
+	}
 	config, err := json.Marshal(map[string]any{
 		"architecture": "amd64",
 		"os":           "linux",
 		"created":      epoch.Format(time.RFC3339),
 		"config":       img.Config,
-		"rootfs": map[string]any{
-			"type":     "layers",
-			"diff_ids": []string{"sha256:" + hex.EncodeToString(layerDigest[:])},
-		},
+		"rootfs":       map[string]any{"type": "layers", "diff_ids": diffIDs},
 	})
 	if err != nil {
 		return err
@@ -86,16 +156,25 @@ func WriteArchive(w io.Writer, img Image) error {
 	configDigest := sha256.Sum256(config)
 	configName := hex.EncodeToString(configDigest[:]) + ".json"
 	manifest, err := json.Marshal([]map[string]any{{
-		"Config": configName, "RepoTags": []string{img.Ref}, "Layers": []string{layerName},
+		"Config": configName, "RepoTags": []string{img.Ref}, "Layers": names,
 	}})
 	if err != nil {
 		return err
 	}
 	tw := tar.NewWriter(w)
+	for _, l := range layers {
+		hdr := &tar.Header{Typeflag: tar.TypeReg, Name: l.name, Mode: 0o644, Size: l.size, ModTime: epoch, Format: tar.FormatPAX}
+		if err := tw.WriteHeader(hdr); err != nil {
+			return err
+		}
+		if err := l.copyTo(tw); err != nil {
+			return err
+		}
+	}
 	for _, e := range []struct {
 		name string
 		data []byte
-	}{{layerName, layer}, {configName, config}, {"manifest.json", manifest}} {
+	}{{configName, config}, {"manifest.json", manifest}} {
 		if err := writeEntry(tw, e.name, 0o644, e.data); err != nil {
 			return err
 		}

@@ -134,3 +134,57 @@ func TestWriteArchiveRefusesBadImages(t *testing.T) {
 		})
 	}
 }
+
+// TestWriteArchiveStacksLayers: prebuilt layer tarballs come first, bottom
+// first, each copied as it is under its own digest, and the files make
+// the top layer.
+func TestWriteArchiveStacksLayers(t *testing.T) {
+	dir := t.TempDir()
+	var base bytes.Buffer
+	tw := tar.NewWriter(&base)
+	if err := writeEntry(tw, "etc/os-release", 0o644, []byte("ID=debian\n")); err != nil {
+		t.Fatal(err)
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	basePath := filepath.Join(dir, "base.tar")
+	if err := os.WriteFile(basePath, base.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	top := filepath.Join(dir, "entrypoint")
+	if err := os.WriteFile(top, []byte("#!/bin/sh\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	img := Image{Ref: "x:1", Layers: []string{basePath}, Files: []File{{Path: "/entrypoint", Source: top, Mode: 0o755}}}
+	if err := WriteArchive(&out, img); err != nil {
+		t.Fatal(err)
+	}
+	entries, _, _ := readTar(t, out.Bytes())
+	var manifest []struct {
+		Config string
+		Layers []string
+	}
+	if err := json.Unmarshal(entries["manifest.json"], &manifest); err != nil || len(manifest) != 1 || len(manifest[0].Layers) != 2 {
+		t.Fatalf("manifest %+v (%v), want one image of two layers", manifest, err)
+	}
+	var config struct {
+		RootFS struct {
+			DiffIDs []string `json:"diff_ids"`
+		}
+	}
+	if err := json.Unmarshal(entries[manifest[0].Config], &config); err != nil {
+		t.Fatal(err)
+	}
+	baseSum := sha256.Sum256(base.Bytes())
+	if got := config.RootFS.DiffIDs; len(got) != 2 || got[0] != "sha256:"+hex.EncodeToString(baseSum[:]) {
+		t.Errorf("diff_ids %v, want the base layer's digest first", got)
+	}
+	if !bytes.Equal(entries[manifest[0].Layers[0]], base.Bytes()) {
+		t.Error("the base layer was not copied as it is")
+	}
+	if files, _, _ := readTar(t, entries[manifest[0].Layers[1]]); string(files["entrypoint"]) != "#!/bin/sh\n" {
+		t.Errorf("the top layer holds %q", files["entrypoint"])
+	}
+}
