@@ -54,9 +54,11 @@ const (
 
 // realNodeBinaries are what `make node-tools` builds into bin/ (the CNI
 // plugins into bin/cni/).
-var realNodeBinaries = []string{
-	"kubelet", "kube-proxy", "containerd", "containerd-shim-runc-v2", "ctr", "runc", "crictl", "coredns", "pause",
-	"cni/bridge", "cni/host-local", "cni/loopback", "cni/portmap",
+func realNodeBinaries() []string {
+	return []string{
+		"kubelet", "kube-proxy", "containerd", "containerd-shim-runc-v2", "ctr", "runc", "crictl", "coredns", "pause",
+		"cni/bridge", "cni/host-local", "cni/loopback", "cni/portmap",
+	}
 }
 
 // realNode runs containerd, the kubelet and kube-proxy for one node of the
@@ -93,7 +95,7 @@ func (n *realNode) socket() string { return n.path("containerd.sock") }
 // checkRealNode fails unless what a real node needs is in bin and on PATH.
 func checkRealNode(bin string) error {
 	var missing []string
-	for _, b := range realNodeBinaries {
+	for _, b := range realNodeBinaries() {
 		if _, err := os.Stat(filepath.Join(bin, b)); err != nil {
 			missing = append(missing, b)
 		}
@@ -355,7 +357,7 @@ func (n *realNode) stop(grace time.Duration) {
 	}
 	removeKubeletRules(ctx)
 	unmountUnder(n.dir)
-	for _, p := range machinePaths {
+	for _, p := range machinePaths() {
 		_ = os.Remove(p) // a directory only once it is empty
 	}
 	_ = exec.CommandContext(ctx, "ip", "link", "delete", realNodeBridge).Run()
@@ -376,26 +378,30 @@ func (n *realNode) stop(grace time.Duration) {
 // its log links, the CNI library's cache, containerd's shim sockets, the
 // pods' network namespaces. stop removes them, each directory once empty,
 // deepest first.
-var machinePaths = []string{
-	"/var/lib/kubelet/device-plugins/kubelet.sock", "/var/lib/kubelet/device-plugins", "/var/lib/kubelet",
-	"/var/log/containers", "/var/lib/cni/results", "/var/lib/cni", "/run/containerd/s", "/run/containerd", "/run/netns",
+func machinePaths() []string {
+	return []string{
+		"/var/lib/kubelet/device-plugins/kubelet.sock", "/var/lib/kubelet/device-plugins", "/var/lib/kubelet",
+		"/var/log/containers", "/var/lib/cni/results", "/var/lib/cni", "/run/containerd/s", "/run/containerd", "/run/netns",
+	}
 }
 
 // kubeletRules undo the chains the kubelet adds to every node's iptables
 // (kube-proxy --cleanup removes only kube-proxy's): its firewall against
 // outside packets to 127.0.0.0/8 and its canaries. Each is "table args".
-var kubeletRules = []string{
-	"filter -D INPUT -j KUBE-FIREWALL", "filter -D OUTPUT -j KUBE-FIREWALL",
-	"filter -F KUBE-FIREWALL", "filter -X KUBE-FIREWALL",
-	"filter -X KUBE-KUBELET-CANARY", "nat -X KUBE-KUBELET-CANARY", "mangle -X KUBE-KUBELET-CANARY",
-	"mangle -X KUBE-IPTABLES-HINT",
+func kubeletRules() []string {
+	return []string{
+		"filter -D INPUT -j KUBE-FIREWALL", "filter -D OUTPUT -j KUBE-FIREWALL",
+		"filter -F KUBE-FIREWALL", "filter -X KUBE-FIREWALL",
+		"filter -X KUBE-KUBELET-CANARY", "nat -X KUBE-KUBELET-CANARY", "mangle -X KUBE-KUBELET-CANARY",
+		"mangle -X KUBE-IPTABLES-HINT",
+	}
 }
 
 // removeKubeletRules deletes kubeletRules from iptables and ip6tables; a
 // rule or chain that is not there is no error.
 func removeKubeletRules(ctx context.Context) {
 	for _, tool := range []string{"iptables", "ip6tables"} {
-		for _, rule := range kubeletRules {
+		for _, rule := range kubeletRules() {
 			table, args, _ := strings.Cut(rule, " ")
 			_ = exec.CommandContext(ctx, tool, append([]string{"-w", "-t", table}, strings.Fields(args)...)...).Run()
 		}

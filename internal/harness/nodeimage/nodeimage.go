@@ -124,9 +124,12 @@ func fileLayer(path string) (layer, error) {
 	}, nil
 }
 
-// epoch is every entry's modification time, so that the same inputs make
-// the same layer, byte for byte.
-var epoch = time.Unix(0, 0).UTC()
+// epochSeconds is every entry's modification time (the Unix epoch), so that
+// the same inputs make the same layer, byte for byte.
+const epochSeconds = 0
+
+// epoch is epochSeconds as a time.
+func epoch() time.Time { return time.Unix(epochSeconds, 0).UTC() }
 
 // WriteArchive writes img as a docker-archive tarball to w: its layers, its
 // configuration and manifest.json. The same image always makes the same
@@ -146,7 +149,7 @@ func WriteArchive(w io.Writer, img Image) error {
 	config, err := json.Marshal(map[string]any{
 		"architecture": "amd64",
 		"os":           "linux",
-		"created":      epoch.Format(time.RFC3339),
+		"created":      epoch().Format(time.RFC3339),
 		"config":       img.Config,
 		"rootfs":       map[string]any{"type": "layers", "diff_ids": diffIDs},
 	})
@@ -163,7 +166,7 @@ func WriteArchive(w io.Writer, img Image) error {
 	}
 	tw := tar.NewWriter(w)
 	for _, l := range layers {
-		hdr := &tar.Header{Typeflag: tar.TypeReg, Name: l.name, Mode: 0o644, Size: l.size, ModTime: epoch, Format: tar.FormatPAX}
+		hdr := &tar.Header{Typeflag: tar.TypeReg, Name: l.name, Mode: 0o644, Size: l.size, ModTime: epoch(), Format: tar.FormatPAX}
 		if err := tw.WriteHeader(hdr); err != nil {
 			return err
 		}
@@ -204,7 +207,7 @@ func layerTar(files []File) ([]byte, error) {
 			parents = append(parents, dir)
 		}
 		for i := len(parents) - 1; i >= 0; i-- {
-			if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: parents[i] + "/", Mode: 0o755, ModTime: epoch, Format: tar.FormatPAX}); err != nil {
+			if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: parents[i] + "/", Mode: 0o755, ModTime: epoch(), Format: tar.FormatPAX}); err != nil {
 				return nil, err
 			}
 		}
@@ -224,7 +227,7 @@ func layerTar(files []File) ([]byte, error) {
 
 // writeEntry writes one regular file to tw.
 func writeEntry(tw *tar.Writer, name string, mode int64, data []byte) error {
-	hdr := &tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: mode, Size: int64(len(data)), ModTime: epoch, Format: tar.FormatPAX}
+	hdr := &tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: mode, Size: int64(len(data)), ModTime: epoch(), Format: tar.FormatPAX}
 	if err := tw.WriteHeader(hdr); err != nil {
 		return err
 	}
