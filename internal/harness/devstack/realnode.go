@@ -412,9 +412,20 @@ func removeKubeletRules(ctx context.Context) {
 // volumes under the kubelet's directory and the containers' root
 // filesystems under containerd's.
 func unmountUnder(dir string) {
-	data, err := os.ReadFile("/proc/self/mountinfo")
+	points, err := mountsUnder(dir)
 	if err != nil {
 		return
+	}
+	for _, mp := range points {
+		_ = syscall.Unmount(mp, syscall.MNT_DETACH)
+	}
+}
+
+// mountsUnder lists this process's mount points below dir, deepest first.
+func mountsUnder(dir string) ([]string, error) {
+	data, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return nil, err
 	}
 	var points []string
 	for _, line := range strings.Split(string(data), "\n") {
@@ -428,9 +439,7 @@ func unmountUnder(dir string) {
 		}
 	}
 	sort.Slice(points, func(i, j int) bool { return len(points[i]) > len(points[j]) })
-	for _, mp := range points {
-		_ = syscall.Unmount(mp, syscall.MNT_DETACH)
-	}
+	return points, nil
 }
 
 // unescapeMount undoes mountinfo's octal escapes (\040 for a space).

@@ -94,8 +94,8 @@ func TestRealNode(t *testing.T) {
 			t.Errorf("%s after Stop (%v) still has the kubelet's or kube-proxy's chains:\n%s", save, err, out)
 		}
 	}
-	if mounts := mountsUnder(t, dir); len(mounts) > 0 {
-		t.Errorf("mounts left under the stack's directory after Stop: %v", mounts)
+	if mounts, err := devstack.MountsUnder(dir); err != nil || len(mounts) > 0 {
+		t.Errorf("mounts left under the stack's directory after Stop: %v (%v)", mounts, err)
 	}
 }
 
@@ -298,8 +298,8 @@ func postgresPod(ns, name, claim string) *corev1.Pod {
 	pod := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
 		Spec: corev1.PodSpec{
-			NodeSelector:                 map[string]string{devstack.RealNodeLabel: devstack.RealNodeLabelValue},
-			Tolerations:                  []corev1.Toleration{{Key: devstack.RealNodeTaint, Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule}},
+			NodeSelector:                 realNodeSelector(),
+			Tolerations:                  realNodeToleration(),
 			AutomountServiceAccountToken: &no,
 			SecurityContext: &corev1.PodSecurityContext{
 				RunAsNonRoot: &yes, RunAsUser: &uid, RunAsGroup: &uid, FSGroup: &uid, FSGroupChangePolicy: &onRootMismatch,
@@ -333,6 +333,16 @@ func postgresPod(ns, name, claim string) *corev1.Pod {
 		},
 	}
 	return pod
+}
+
+// realNodeSelector and realNodeToleration place a pod on the real node:
+// the only node with the label, the only one with the taint.
+func realNodeSelector() map[string]string {
+	return map[string]string{devstack.RealNodeLabel: devstack.RealNodeLabelValue}
+}
+
+func realNodeToleration() []corev1.Toleration {
+	return []corev1.Toleration{{Key: devstack.RealNodeTaint, Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule}}
 }
 
 // kubectl runs bin/kubectl with args against the stack and returns its
@@ -373,8 +383,8 @@ func helloPod(ns, image string) *corev1.Pod {
 	return &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: "hello", Namespace: ns, Labels: map[string]string{"app": "hello"}},
 		Spec: corev1.PodSpec{
-			NodeSelector:                 map[string]string{devstack.RealNodeLabel: devstack.RealNodeLabelValue},
-			Tolerations:                  []corev1.Toleration{{Key: devstack.RealNodeTaint, Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule}},
+			NodeSelector:                 realNodeSelector(),
+			Tolerations:                  realNodeToleration(),
 			AutomountServiceAccountToken: &no,
 			// A graceful deletion: the pod object goes once the kubelet
 			// has stopped its container (SIGTERM ends hello at once).
@@ -503,19 +513,3 @@ func getWithin(ctx context.Context, t *testing.T, url string) string {
 type statusError struct{ status string }
 
 func (e *statusError) Error() string { return e.status }
-
-// mountsUnder lists the mount points below dir.
-func mountsUnder(t *testing.T, dir string) []string {
-	t.Helper()
-	data, err := os.ReadFile("/proc/self/mountinfo")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, line := range strings.Split(string(data), "\n") {
-		if f := strings.Fields(line); len(f) > 4 && strings.HasPrefix(f[4], dir+"/") {
-			out = append(out, f[4])
-		}
-	}
-	return out
-}
