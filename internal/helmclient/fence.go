@@ -20,9 +20,8 @@ type fenceKey struct{}
 // HEAD and OPTIONS) that a Runner's action started with the returned ctx
 // sends to the API server is first put to f and refused when f refuses:
 // release records (the Secrets of Helm's storage driver) and the chart's
-// objects alike, including the writes Helm v3 still makes from its own
-// goroutines after ctx was canceled (the upgrade's releasingUpgrade and
-// failRelease, which record the release's status without looking at ctx).
+// objects alike. (The Runner does not give Helm ctx's cancellation, so no
+// write of an action outlives the call that started it; see installed.)
 //
 // It does not make a write conditional on the server: a request that
 // passed f and was then held up (the process paused between the check and

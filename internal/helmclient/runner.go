@@ -17,6 +17,13 @@ import (
 	"k8s.io/client-go/rest"
 )
 
+// requestTimeout bounds each request of the Runner's actions (unless the
+// given config sets its own). Helm v3's requests take no context, and an
+// install or upgrade runs to its end even when its activity is canceled
+// (installed): an API server that stopped answering must not hold the
+// activity for ever. The actions make no watches.
+const requestTimeout = time.Minute
+
 // Runner runs Helm actions in-process against one cluster. It keeps one
 // discovery cache for every namespace, and builds the (cheap) per-namespace
 // action configuration per call. It does not wait for workloads: readiness
@@ -38,6 +45,9 @@ func NewRunner(cfg *rest.Config, logger *slog.Logger) (*Runner, error) {
 	cfg = rest.CopyConfig(cfg)
 	if cfg.QPS == 0 {
 		cfg.QPS, cfg.Burst = 50, 100
+	}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = requestTimeout
 	}
 	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
 	if err != nil {
@@ -124,7 +134,23 @@ func (r *Runner) Install(ctx context.Context, namespace, name string, c *chart.C
 	}
 	in := NewInstall(ac, namespace, name, r.Timeout)
 	in.Labels = r.Labels
-	rel, err := in.RunWithContext(ctx, c, vals)
+	return installed(ctx, ac, in, c, vals)
+}
+
+// installed runs in to its end and makes the storage say what it reported.
+//
+// Helm's actions are not given ctx's cancellation. Helm v3's
+// RunWithContext returns as soon as ctx ends while its own goroutine goes
+// on creating the objects and recording the release (those calls take no
+// context): the activity would report the end while its writes still land
+// behind the next activity's back. The upgrade is worse: it marks the
+// release failed from a second goroutine while the first still writes the
+// same release (a data race, seen by -race when a deletion canceled a
+// change), and leaves that goroutine blocked for good on a channel nobody
+// reads. So the activity waits for Helm's work, which has no hooks and no
+// wait here and so is bounded by its requests (see requestTimeout).
+func installed(ctx context.Context, ac *action.Configuration, in *action.Install, c *chart.Chart, vals map[string]any) (*release.Release, error) {
+	rel, err := in.RunWithContext(context.WithoutCancel(ctx), c, vals)
 	if err != nil {
 		return rel, err
 	}
@@ -142,7 +168,13 @@ func (r *Runner) Upgrade(ctx context.Context, namespace, name string, c *chart.C
 	up := NewUpgrade(ac, namespace, r.Timeout)
 	up.Description = description
 	up.Labels = r.Labels
-	rel, err := up.RunWithContext(ctx, name, c, vals)
+	return upgraded(ctx, ac, up, name, c, vals)
+}
+
+// upgraded runs up to its end, whatever ctx does (as installed), and
+// makes the storage say what it reported.
+func upgraded(ctx context.Context, ac *action.Configuration, up *action.Upgrade, name string, c *chart.Chart, vals map[string]any) (*release.Release, error) {
+	rel, err := up.RunWithContext(context.WithoutCancel(ctx), name, c, vals)
 	if err != nil {
 		return rel, err
 	}
