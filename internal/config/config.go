@@ -33,15 +33,18 @@ type Config struct {
 	LogFormat         string
 	ChartDir          string
 	StoreProfile      string
-	ChartVersionsDir  string
-	MaxActivities     int
-	HelmConcurrency   int
-	ActivityPollers   int
-	WorkflowPollers   int
-	KubeQPS           int
-	KubeBurst         int
-	StoreDomain       string
-	StoreLimit        int
+	// StoreValues is a values file layered over the profile's values of
+	// every store; "" none.
+	StoreValues      string
+	ChartVersionsDir string
+	MaxActivities    int
+	HelmConcurrency  int
+	ActivityPollers  int
+	WorkflowPollers  int
+	KubeQPS          int
+	KubeBurst        int
+	StoreDomain      string
+	StoreLimit       int
 	// MaxStreamsPerToken and MaxStreams cap the api's open event streams.
 	MaxStreamsPerToken int
 	MaxStreams         int
@@ -116,6 +119,7 @@ func Settings() []Setting {
 		text("CONNECT_TIMEOUT", "connect-timeout", "15s", "how long to wait for each dependency at start", nil),
 		text("CHART_DIR", "chart-dir", "charts/store", "directory of the store chart (worker; api: the sizes of GET /api/sizes)", func(c *Config) *string { return &c.ChartDir }),
 		text("STORE_PROFILE", "store-profile", "prod", "values profile of every store: local or prod, with its sizes in sizes/<profile>/ (worker and api)", func(c *Config) *string { return &c.StoreProfile }),
+		text("STORE_VALUES", "store-values", "", "values file layered over the profile's values of every store, e.g. placement (nodeSelector, tolerations), storageClass or image mirrors (worker and api); empty: none", func(c *Config) *string { return &c.StoreValues }),
 		text("CHART_VERSIONS_DIR", "chart-versions-dir", "charts/versions", "directory of packaged store chart versions (store-<version>.tgz) that rollouts may install; missing: only CHART_DIR (worker and api)", func(c *Config) *string { return &c.ChartVersionsDir }),
 		num("WORKER_MAX_ACTIVITIES", "max-activities", "200", "activities one worker runs at once: waits are cheap, Helm actions are bounded by HELM_CONCURRENCY (worker)",
 			func(c *Config) *int { return &c.MaxActivities }, 1, 10000),

@@ -69,8 +69,8 @@ type chart struct {
 	profile  storechart.Profile
 }
 
-// loadChart loads CHART_DIR, CHART_VERSIONS_DIR and STORE_PROFILE; the
-// error names the setting at fault.
+// loadChart loads CHART_DIR, CHART_VERSIONS_DIR, STORE_PROFILE and
+// STORE_VALUES; the error names the setting at fault.
 func loadChart(cfg config.Config) (chart, error) {
 	var c chart
 	var err error
@@ -82,6 +82,13 @@ func loadChart(cfg config.Config) (chart, error) {
 	}
 	if c.profile, err = storechart.LoadProfile(cfg.ChartDir, cfg.StoreProfile); err != nil {
 		return c, fmt.Errorf("STORE_PROFILE: %w", err)
+	}
+	if cfg.StoreValues != "" {
+		extra, err := storechart.ValuesFile(filepath.Dir(cfg.StoreValues), filepath.Base(cfg.StoreValues))
+		if err != nil {
+			return c, fmt.Errorf("STORE_VALUES: %w", err)
+		}
+		c.profile = c.profile.With(extra)
 	}
 	return c, nil
 }

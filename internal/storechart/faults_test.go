@@ -17,8 +17,10 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
 
+	"github.com/storeplatform/storeplatform/internal/store"
 	"github.com/storeplatform/storeplatform/internal/storechart"
 )
 
@@ -479,5 +481,55 @@ func TestTenantGroupGetsARoleInItsNamespace(t *testing.T) {
 	}
 	if _, ok := render(t, values(t, "prod", storeValues("shop", storechart.EngineWooCommerce)))["RoleBinding/shop-tenant-read"]; ok {
 		t.Error("a binding for a store without tenant")
+	}
+}
+
+// TestPlacementReachesEveryPod: the values of STORE_VALUES (Profile.With)
+// put placement.nodeSelector and placement.tolerations on every pod of
+// both engines, under the size's and the store's own values; without them
+// no pod has either.
+func TestPlacementReachesEveryPod(t *testing.T) {
+	prof, err := storechart.LoadProfile(chartDir(t), "local")
+	if err != nil {
+		t.Fatal(err)
+	}
+	extra := map[string]any{
+		"placement": map[string]any{
+			"nodeSelector": map[string]any{"storeplatform.io/node": "real"},
+			"tolerations":  []any{map[string]any{"key": "storeplatform.io/real-node", "operator": "Exists", "effect": "NoSchedule"}},
+		},
+		"storageClass": "real-node-local",
+	}
+	for _, engine := range engines {
+		for _, tt := range []struct {
+			name  string
+			prof  storechart.Profile
+			wantN int
+		}{{"without", prof, 0}, {"with", prof.With(extra), 1}} {
+			t.Run(engine+"/"+tt.name, func(t *testing.T) {
+				vals := storechart.Merge(tt.prof.Base, tt.prof.Sizes[store.SizeSmall], storeValues("shop", engine))
+				for k, tmpl := range render(t, vals).podTemplates(t) {
+					if got := len(tmpl.Spec.NodeSelector) + len(tmpl.Spec.Tolerations); got != 2*tt.wantN {
+						t.Errorf("%s: nodeSelector %v, tolerations %v", k, tmpl.Spec.NodeSelector, tmpl.Spec.Tolerations)
+						continue
+					}
+					if tt.wantN == 1 && (tmpl.Spec.NodeSelector["storeplatform.io/node"] != "real" ||
+						tmpl.Spec.Tolerations[0].Key != "storeplatform.io/real-node" || tmpl.Spec.Tolerations[0].Effect != corev1.TaintEffectNoSchedule) {
+						t.Errorf("%s: nodeSelector %v, tolerations %v", k, tmpl.Spec.NodeSelector, tmpl.Spec.Tolerations)
+					}
+				}
+				if tt.wantN == 0 {
+					return
+				}
+				for k, obj := range render(t, vals) {
+					if !strings.HasPrefix(k, "PersistentVolumeClaim/") {
+						continue
+					}
+					if sc, _, _ := unstructured.NestedString(obj.Object, "spec", "storageClassName"); sc != "real-node-local" {
+						t.Errorf("%s: storageClassName %q, want the operator's", k, sc)
+					}
+				}
+			})
+		}
 	}
 }

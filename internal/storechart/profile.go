@@ -35,6 +35,14 @@ func LoadProfile(dir, name string) (Profile, error) {
 	return p, nil
 }
 
+// With returns p with extra layered over its own values (under every
+// size's and store's): the operator's values for every store
+// (STORE_VALUES).
+func (p Profile) With(extra map[string]any) Profile {
+	p.Base = Merge(p.Base, extra)
+	return p
+}
+
 // For returns the values that make spec's store: the profile's, its
 // size's, then the store's own.
 func (p Profile) For(spec store.Spec) map[string]any {

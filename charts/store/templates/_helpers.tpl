@@ -212,3 +212,16 @@ affinity:
 {{- $v := .Values.medusa.cookieSecure | toString -}}
 {{- if eq $v "auto" -}}{{ .Values.ingress.tls.enabled | toString }}{{- else -}}{{ $v }}{{- end -}}
 {{- end -}}
+
+{{/* Where a pod runs: placement.nodeSelector and placement.tolerations, on
+every pod of the store. Usage: include "store.placement" $ | nindent 6 */}}
+{{- define "store.placement" -}}
+{{- with .Values.placement.nodeSelector }}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .Values.placement.tolerations }}
+tolerations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end -}}
