@@ -67,13 +67,18 @@ type layer struct {
 	copyTo func(io.Writer) error
 }
 
-// layers returns img's layers, Layers then Files.
-func (img Image) layers() ([]layer, error) {
+// layers returns img's layers, Layers then Files. files holds the layers of
+// tarballs already read for another image of the same archive, by path.
+func (img Image) layers(files map[string]layer) ([]layer, error) {
 	var out []layer
 	for _, p := range img.Layers {
-		l, err := fileLayer(p)
-		if err != nil {
-			return nil, err
+		l, ok := files[p]
+		if !ok {
+			var err error
+			if l, err = fileLayer(p); err != nil {
+				return nil, err
+			}
+			files[p] = l
 		}
 		out = append(out, l)
 	}
@@ -131,36 +136,56 @@ const epochSeconds = 0
 // epoch is epochSeconds as a time.
 func epoch() time.Time { return time.Unix(epochSeconds, 0).UTC() }
 
-// WriteArchive writes img as a docker-archive tarball to w: its layers, its
-// configuration and manifest.json. The same image always makes the same
-// bytes.
-func WriteArchive(w io.Writer, img Image) error {
-	if img.Ref == "" || !strings.Contains(img.Ref, ":") {
-		return fmt.Errorf("nodeimage: image reference %q needs a tag", img.Ref)
+// WriteArchive writes imgs as one docker-archive tarball to w: their
+// layers, each once however many images share it, their configurations and
+// manifest.json. The same images always make the same bytes.
+func WriteArchive(w io.Writer, imgs ...Image) error {
+	if len(imgs) == 0 {
+		return errors.New("nodeimage: no image to write")
 	}
-	layers, err := img.layers()
-	if err != nil {
-		return err
+	var (
+		layers    []layer
+		written   = map[string]bool{}
+		files     = map[string]layer{}
+		manifests []map[string]any
+		configs   []string // names of the configurations, in order
+		blobs     = map[string][]byte{}
+	)
+	for _, img := range imgs {
+		if img.Ref == "" || !strings.Contains(img.Ref, ":") {
+			return fmt.Errorf("nodeimage: image reference %q needs a tag", img.Ref)
+		}
+		ls, err := img.layers(files)
+		if err != nil {
+			return err
+		}
+		diffIDs, names := make([]string, len(ls)), make([]string, len(ls))
+		for i, l := range ls {
+			diffIDs[i], names[i] = l.digest, l.name
+			if !written[l.name] {
+				written[l.name] = true
+				layers = append(layers, l)
+			}
+		}
+		config, err := json.Marshal(map[string]any{
+			"architecture": "amd64",
+			"os":           "linux",
+			"created":      epoch().Format(time.RFC3339),
+			"config":       img.Config,
+			"rootfs":       map[string]any{"type": "layers", "diff_ids": diffIDs},
+		})
+		if err != nil {
+			return err
+		}
+		configDigest := sha256.Sum256(config)
+		configName := hex.EncodeToString(configDigest[:]) + ".json"
+		if _, ok := blobs[configName]; !ok {
+			blobs[configName] = config
+			configs = append(configs, configName)
+		}
+		manifests = append(manifests, map[string]any{"Config": configName, "RepoTags": []string{img.Ref}, "Layers": names})
 	}
-	diffIDs, names := make([]string, len(layers)), make([]string, len(layers))
-	for i, l := range layers {
-		diffIDs[i], names[i] = l.digest, l.name
-	}
-	config, err := json.Marshal(map[string]any{
-		"architecture": "amd64",
-		"os":           "linux",
-		"created":      epoch().Format(time.RFC3339),
-		"config":       img.Config,
-		"rootfs":       map[string]any{"type": "layers", "diff_ids": diffIDs},
-	})
-	if err != nil {
-		return err
-	}
-	configDigest := sha256.Sum256(config)
-	configName := hex.EncodeToString(configDigest[:]) + ".json"
-	manifest, err := json.Marshal([]map[string]any{{
-		"Config": configName, "RepoTags": []string{img.Ref}, "Layers": names,
-	}})
+	manifest, err := json.Marshal(manifests)
 	if err != nil {
 		return err
 	}
@@ -174,13 +199,13 @@ func WriteArchive(w io.Writer, img Image) error {
 			return err
 		}
 	}
-	for _, e := range []struct {
-		name string
-		data []byte
-	}{{configName, config}, {"manifest.json", manifest}} {
-		if err := writeEntry(tw, e.name, 0o644, e.data); err != nil {
+	for _, c := range configs {
+		if err := writeEntry(tw, c, 0o644, blobs[c]); err != nil {
 			return err
 		}
+	}
+	if err := writeEntry(tw, "manifest.json", 0o644, manifest); err != nil {
+		return err
 	}
 	return tw.Close()
 }
@@ -235,16 +260,16 @@ func writeEntry(tw *tar.Writer, name string, mode int64, data []byte) error {
 	return err
 }
 
-// WriteArchiveFile writes img's archive to the file at dst, through a
+// WriteArchiveFile writes the archive of imgs to the file at dst, through a
 // temporary file in the same directory so that a reader never sees half of
 // it.
-func WriteArchiveFile(dst string, img Image) error {
+func WriteArchiveFile(dst string, imgs ...Image) error {
 	tmp, err := os.CreateTemp(filepath.Dir(dst), ".image-*.tar")
 	if err != nil {
 		return err
 	}
 	defer os.Remove(tmp.Name())
-	if err := WriteArchive(tmp, img); err != nil {
+	if err := WriteArchive(tmp, imgs...); err != nil {
 		tmp.Close()
 		return err
 	}

@@ -188,3 +188,60 @@ func TestWriteArchiveStacksLayers(t *testing.T) {
 		t.Errorf("the top layer holds %q", files["entrypoint"])
 	}
 }
+
+// TestWriteArchiveSharesLayers: images of one archive that share a layer
+// tarball carry it once, and manifest.json names every image with its own
+// configuration and layers.
+func TestWriteArchiveSharesLayers(t *testing.T) {
+	dir := t.TempDir()
+	var base bytes.Buffer
+	tw := tar.NewWriter(&base)
+	if err := writeEntry(tw, "etc/os-release", 0o644, []byte("ID=debian\n")); err != nil {
+		t.Fatal(err)
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	basePath := filepath.Join(dir, "base.tar")
+	if err := os.WriteFile(basePath, base.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	imgs := []Image{
+		{Ref: "docker.io/x/db:1", Layers: []string{basePath}, Config: Config{Cmd: []string{"db"}}},
+		{Ref: "docker.io/x/cache:1", Layers: []string{basePath}, Config: Config{Cmd: []string{"cache"}}},
+	}
+	if err := WriteArchive(&out, imgs...); err != nil {
+		t.Fatal(err)
+	}
+	entries, _, order := readTar(t, out.Bytes())
+	var manifest []struct {
+		Config   string
+		RepoTags []string
+		Layers   []string
+	}
+	if err := json.Unmarshal(entries["manifest.json"], &manifest); err != nil || len(manifest) != 2 {
+		t.Fatalf("manifest %+v (%v), want two images", manifest, err)
+	}
+	layerEntries := 0
+	for _, name := range order {
+		if strings.HasSuffix(name, "/layer.tar") {
+			layerEntries++
+		}
+	}
+	if layerEntries != 1 {
+		t.Errorf("the archive holds %d layers, want the shared one once", layerEntries)
+	}
+	for i, m := range manifest {
+		if len(m.RepoTags) != 1 || m.RepoTags[0] != imgs[i].Ref {
+			t.Errorf("image %d tagged %v, want %s", i, m.RepoTags, imgs[i].Ref)
+		}
+		if len(m.Layers) != 1 || !bytes.Equal(entries[m.Layers[0]], base.Bytes()) {
+			t.Errorf("image %d has layers %v, want the base", i, m.Layers)
+		}
+		var config struct{ Config Config }
+		if err := json.Unmarshal(entries[m.Config], &config); err != nil || config.Config.Cmd[0] != imgs[i].Config.Cmd[0] {
+			t.Errorf("image %d's configuration %s (%v), want its own", i, entries[m.Config], err)
+		}
+	}
+}
