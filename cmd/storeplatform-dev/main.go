@@ -101,6 +101,7 @@ func devConfig(f devFlags) (config.Config, error) {
 func withStack(cfg config.Config, stack *devstack.Stack) config.Config {
 	cfg.MongoURI, cfg.TemporalAddress, cfg.Kubeconfig = stack.MongoURI(), stack.TemporalAddress(), stack.Kubeconfig()
 	cfg.TemporalUIURL = stack.TemporalUIURL()
+	cfg.StoreValues = stack.StoreValues()
 	cfg.ConnectTimeout = 15 * time.Second
 	return cfg
 }
@@ -136,6 +137,15 @@ func runDev(ctx context.Context, args []string, getenv func(string) string, stdo
 		stack.Stop()
 		logger.Info("stopped")
 	}()
+	if f.realNode {
+		// Stores go to the real node (STORE_VALUES); it runs only images
+		// built here.
+		if err := stack.ImportStoreImages(ctx); err != nil {
+			logger.Warn("the real node has no store images: stores will not start there", "err", err)
+		} else {
+			logger.Info("store images imported; create Medusa stores with medusaImage " + devstack.MedusaImage)
+		}
+	}
 	return runPlatform(ctx, withStack(cfg, stack), stack, stdout, logger)
 }
 

@@ -21,7 +21,19 @@ const (
 	// RedisImage is Redis 7.0: redis-server and redis-cli on the PATH, UID
 	// 999, port 6379, /data.
 	RedisImage = "docker.io/storeplatform/redis:7.0-local"
+	// MedusaImage is examples/medusa-store as its Dockerfile builds it:
+	// Node 22 and npm, the built app with its production dependencies in
+	// /server, UID 1000, port 9000, `medusa start`.
+	MedusaImage = "docker.io/storeplatform/medusa-store:local"
+	// MedusaImageNext is the same image under a second tag: a store moved
+	// to it rolls its Medusa pods out as a new release of the app would.
+	MedusaImageNext = "docker.io/storeplatform/medusa-store:local-next"
 )
+
+// medusaLayer is the Medusa image's own layer in the bin directory (make
+// medusa-image, hack/medusa-image.sh), on top of the services' root file
+// system.
+const medusaLayer = "images/medusa-layer.tar"
 
 // servicesRootFS is the root file system layer in the bin directory.
 const servicesRootFS = "images/services-rootfs.tar"
@@ -51,6 +63,38 @@ func serviceImages(rootfs string) []nodeimage.Image {
 	}
 }
 
+// medusaImage is MedusaImage made of the root file system at rootfs and
+// the app's layer at layer, configured as the Dockerfile's image.
+func medusaImage(rootfs, layer string) nodeimage.Image {
+	return nodeimage.Image{
+		Ref: MedusaImage, Layers: []string{rootfs, layer},
+		Config: nodeimage.Config{
+			Cmd: []string{"./node_modules/.bin/medusa", "start"},
+			Env: []string{
+				"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C.UTF-8", "HOME=/home/node",
+				"NODE_ENV=production", "PORT=9000", "MEDUSA_UPLOAD_DIR=/server/static", "MEDUSA_DISABLE_TELEMETRY=true",
+			},
+			User: "1000:1000", WorkingDir: "/server", ExposedPorts: map[string]struct{}{"9000/tcp": {}},
+		},
+	}
+}
+
+// ImportStoreImages imports every image a store on the real node runs:
+// PostgresImage, RedisImage, MedusaImage and MedusaImageNext, in one archive that carries
+// their shared root file system once. It fails when `make node-images
+// medusa-image` has not built them or the stack has no real node.
+func (s *Stack) ImportStoreImages(ctx context.Context) error {
+	rootfs, layer := filepath.Join(s.opts.BinDir, servicesRootFS), filepath.Join(s.opts.BinDir, medusaLayer)
+	for _, f := range []string{rootfs, layer} {
+		if _, err := os.Stat(f); err != nil {
+			return fmt.Errorf("devstack: %w (run `make node-images medusa-image`)", err)
+		}
+	}
+	next := medusaImage(rootfs, layer)
+	next.Ref = MedusaImageNext
+	return s.ImportImages(ctx, append(serviceImages(rootfs), medusaImage(rootfs, layer), next)...)
+}
+
 // ImportServiceImages imports PostgresImage and RedisImage into the real
 // node; it fails when `make node-images` has not built their root file
 // system or the stack has no real node.
@@ -59,10 +103,5 @@ func (s *Stack) ImportServiceImages(ctx context.Context) error {
 	if _, err := os.Stat(rootfs); err != nil {
 		return fmt.Errorf("devstack: %w (run `make node-images`)", err)
 	}
-	for _, img := range serviceImages(rootfs) {
-		if err := s.ImportImage(ctx, img); err != nil {
-			return err
-		}
-	}
-	return nil
+	return s.ImportImages(ctx, serviceImages(rootfs)...)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/x509/pkix"
 	"errors"
+	"io"
 	"fmt"
 	"net/http"
 	"os"
@@ -126,11 +127,14 @@ func (n *realNode) start(ctx context.Context, server string) error {
 	if err := n.startContainerd(ctx); err != nil {
 		return err
 	}
-	if err := n.ImportImage(ctx, nodeimage.Image{
+	if err := n.ImportImages(ctx, nodeimage.Image{
 		Ref:    PauseImage,
 		Files:  []nodeimage.File{{Path: "/pause", Source: filepath.Join(n.bin, "pause"), Mode: 0o755}},
 		Config: nodeimage.Config{Entrypoint: []string{"/pause"}, User: "65535:65535"},
 	}); err != nil {
+		return err
+	}
+	if err := n.writeStoreValues(); err != nil {
 		return err
 	}
 	if err := n.startDNS(ctx); err != nil {
@@ -270,20 +274,28 @@ func (n *realNode) removePods(ctx context.Context) error {
 	return err
 }
 
-// ImportImage writes img's archive into the node's directory and imports it
-// into containerd's CRI namespace, where the kubelet finds it (pods name it
-// with imagePullPolicy Never or IfNotPresent).
-func (n *realNode) ImportImage(ctx context.Context, img nodeimage.Image) error {
-	dir := n.path("images")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
+// ImportImages streams one archive of imgs (a layer they share is sent
+// once) into containerd's CRI namespace, where the kubelet finds them (pods
+// name them with imagePullPolicy Never or IfNotPresent).
+func (n *realNode) ImportImages(ctx context.Context, imgs ...nodeimage.Image) error {
+	refs := make([]string, len(imgs))
+	for i, img := range imgs {
+		refs[i] = img.Ref
 	}
-	archive := filepath.Join(dir, strings.NewReplacer("/", "_", ":", "_").Replace(img.Ref)+".tar")
-	if err := nodeimage.WriteArchiveFile(archive, img); err != nil {
-		return err
+	pr, pw := io.Pipe()
+	wrote := make(chan error, 1)
+	go func() {
+		err := nodeimage.WriteArchive(pw, imgs...)
+		pw.CloseWithError(err)
+		wrote <- err
+	}()
+	_, err := n.runIn(ctx, pr, "ctr", "images", "import", "-")
+	pr.Close() // unblocks the writer if ctr stopped reading
+	if werr := <-wrote; werr != nil && !errors.Is(werr, io.ErrClosedPipe) {
+		return fmt.Errorf("import %s: %w", strings.Join(refs, ", "), werr)
 	}
-	if _, err := n.run(ctx, "ctr", "images", "import", archive); err != nil {
-		return fmt.Errorf("import %s: %w", img.Ref, err)
+	if err != nil {
+		return fmt.Errorf("import %s: %w", strings.Join(refs, ", "), err)
 	}
 	return nil
 }
@@ -291,6 +303,11 @@ func (n *realNode) ImportImage(ctx context.Context, img nodeimage.Image) error {
 // run runs one of containerd's clients (ctr, crictl) against the node's
 // containerd and returns its output.
 func (n *realNode) run(ctx context.Context, tool string, args ...string) (string, error) {
+	return n.runIn(ctx, nil, tool, args...)
+}
+
+// runIn is run with stdin as the tool's standard input.
+func (n *realNode) runIn(ctx context.Context, stdin io.Reader, tool string, args ...string) (string, error) {
 	switch tool {
 	case "ctr":
 		args = append([]string{"--address", n.socket(), "--namespace", realNodeNamespace}, args...)
@@ -299,6 +316,7 @@ func (n *realNode) run(ctx context.Context, tool string, args ...string) (string
 		args = append([]string{"--runtime-endpoint", endpoint, "--image-endpoint", endpoint, "--timeout", "30s"}, args...)
 	}
 	cmd := exec.CommandContext(ctx, filepath.Join(n.bin, tool), args...)
+	cmd.Stdin = stdin
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()

@@ -66,7 +66,7 @@ func TestRealNode(t *testing.T) {
 	client := kubeClient(t, s.Kubeconfig())
 
 	const image = "docker.io/storeplatform/hello:local"
-	if err := s.ImportImage(ctx, nodeimage.Image{
+	if err := s.ImportImages(ctx, nodeimage.Image{
 		Ref:    image,
 		Files:  []nodeimage.File{{Path: "/hello", Source: filepath.Join(bin, "hello"), Mode: 0o755}},
 		Config: nodeimage.Config{Entrypoint: []string{"/hello"}, User: "65534:65534"},

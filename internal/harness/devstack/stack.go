@@ -163,13 +163,13 @@ func (s *Stack) start(ctx context.Context) error {
 	return nil
 }
 
-// ImportImage imports img into the real node's containerd, where its pods
-// find it; it fails when the stack has no real node.
-func (s *Stack) ImportImage(ctx context.Context, img nodeimage.Image) error {
+// ImportImages imports imgs into the real node's containerd, where its
+// pods find them; it fails when the stack has no real node.
+func (s *Stack) ImportImages(ctx context.Context, imgs ...nodeimage.Image) error {
 	if s.node == nil {
 		return errors.New("devstack: the stack has no real node (Options.RealNode)")
 	}
-	return s.node.ImportImage(ctx, img)
+	return s.node.ImportImages(ctx, imgs...)
 }
 
 // Kubeconfig is the path of the kubeconfig of the stack's cluster: the local

@@ -140,18 +140,7 @@ func TestWriteArchiveRefusesBadImages(t *testing.T) {
 // the top layer.
 func TestWriteArchiveStacksLayers(t *testing.T) {
 	dir := t.TempDir()
-	var base bytes.Buffer
-	tw := tar.NewWriter(&base)
-	if err := writeEntry(tw, "etc/os-release", 0o644, []byte("ID=debian\n")); err != nil {
-		t.Fatal(err)
-	}
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	basePath := filepath.Join(dir, "base.tar")
-	if err := os.WriteFile(basePath, base.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	base, basePath := baseLayer(t, dir)
 	top := filepath.Join(dir, "entrypoint")
 	if err := os.WriteFile(top, []byte("#!/bin/sh\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -177,11 +166,11 @@ func TestWriteArchiveStacksLayers(t *testing.T) {
 	if err := json.Unmarshal(entries[manifest[0].Config], &config); err != nil {
 		t.Fatal(err)
 	}
-	baseSum := sha256.Sum256(base.Bytes())
+	baseSum := sha256.Sum256(base)
 	if got := config.RootFS.DiffIDs; len(got) != 2 || got[0] != "sha256:"+hex.EncodeToString(baseSum[:]) {
 		t.Errorf("diff_ids %v, want the base layer's digest first", got)
 	}
-	if !bytes.Equal(entries[manifest[0].Layers[0]], base.Bytes()) {
+	if !bytes.Equal(entries[manifest[0].Layers[0]], base) {
 		t.Error("the base layer was not copied as it is")
 	}
 	if files, _, _ := readTar(t, entries[manifest[0].Layers[1]]); string(files["entrypoint"]) != "#!/bin/sh\n" {
@@ -194,18 +183,7 @@ func TestWriteArchiveStacksLayers(t *testing.T) {
 // configuration and layers.
 func TestWriteArchiveSharesLayers(t *testing.T) {
 	dir := t.TempDir()
-	var base bytes.Buffer
-	tw := tar.NewWriter(&base)
-	if err := writeEntry(tw, "etc/os-release", 0o644, []byte("ID=debian\n")); err != nil {
-		t.Fatal(err)
-	}
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	basePath := filepath.Join(dir, "base.tar")
-	if err := os.WriteFile(basePath, base.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	base, basePath := baseLayer(t, dir)
 	var out bytes.Buffer
 	imgs := []Image{
 		{Ref: "docker.io/x/db:1", Layers: []string{basePath}, Config: Config{Cmd: []string{"db"}}},
@@ -236,7 +214,7 @@ func TestWriteArchiveSharesLayers(t *testing.T) {
 		if len(m.RepoTags) != 1 || m.RepoTags[0] != imgs[i].Ref {
 			t.Errorf("image %d tagged %v, want %s", i, m.RepoTags, imgs[i].Ref)
 		}
-		if len(m.Layers) != 1 || !bytes.Equal(entries[m.Layers[0]], base.Bytes()) {
+		if len(m.Layers) != 1 || !bytes.Equal(entries[m.Layers[0]], base) {
 			t.Errorf("image %d has layers %v, want the base", i, m.Layers)
 		}
 		var config struct{ Config Config }
@@ -244,4 +222,23 @@ func TestWriteArchiveSharesLayers(t *testing.T) {
 			t.Errorf("image %d's configuration %s (%v), want its own", i, entries[m.Config], err)
 		}
 	}
+}
+
+// baseLayer writes a one-file layer tarball into dir, as a root file
+// system layer made elsewhere; it returns its bytes and its path.
+func baseLayer(t *testing.T, dir string) ([]byte, string) {
+	t.Helper()
+	var base bytes.Buffer
+	tw := tar.NewWriter(&base)
+	if err := writeEntry(tw, "etc/os-release", 0o644, []byte("ID=debian\n")); err != nil {
+		t.Fatal(err)
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "base.tar")
+	if err := os.WriteFile(path, base.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return base.Bytes(), path
 }

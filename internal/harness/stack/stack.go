@@ -180,7 +180,8 @@ func (c *Conns) Token(ctx context.Context, tenant string, role auth.Role, by str
 // Config is the platform's configuration on this stack: every setting's
 // default, with the stack's addresses and database, the repository's
 // store chart with its local profile, no chart versions (CHART_VERSIONS_DIR
-// a directory that does not exist) and no dashboard.
+// a directory that does not exist), no dashboard, and with a real node the
+// values that place stores there (STORE_VALUES).
 func (s *Stack) Config() config.Config {
 	cfg := config.Defaults()
 	cfg.MongoURI, cfg.MongoDB = s.MongoURI(), s.o.DB
@@ -188,5 +189,6 @@ func (s *Stack) Config() config.Config {
 	cfg.ChartDir, cfg.StoreProfile = filepath.Join(s.o.RepoRoot, "charts", "store"), "local"
 	cfg.ChartVersionsDir = filepath.Join(s.Dir(), "no-chart-versions")
 	cfg.WebDir = filepath.Join(s.Dir(), "no-dashboard")
+	cfg.StoreValues = s.StoreValues()
 	return cfg
 }

@@ -16,9 +16,16 @@ import (
 // nodeSelector no node has): a version that cannot become ready here.
 func (e *Env) ChartVersions(t testing.TB, versions []string, unschedulable map[string]bool) string {
 	t.Helper()
+	return ChartVersions(t, e.RepoRoot, versions, unschedulable)
+}
+
+// ChartVersions is Env.ChartVersions for the repository at root, for tests
+// with a stack of their own.
+func ChartVersions(t testing.TB, root string, versions []string, unschedulable map[string]bool) string {
+	t.Helper()
 	dir := t.TempDir()
 	for _, v := range versions {
-		c, err := storechart.Load(filepath.Join(e.RepoRoot, "charts", "store"))
+		c, err := storechart.Load(filepath.Join(root, "charts", "store"))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,0 +1,52 @@
+package devstack
+
+import (
+	"errors"
+	"os"
+	"strings"
+
+	"sigs.k8s.io/yaml"
+)
+
+// RealNodeStoreValues are the store chart values (chart 0.5.0 on) that run
+// a store on the real node: its label and toleration of its taint on
+// every pod, its StorageClass for every volume, and the PostgreSQL and
+// Redis images built here. The Medusa image is the store's own
+// (medusaImage: MedusaImage).
+func RealNodeStoreValues() map[string]any {
+	image := func(ref string) map[string]any {
+		i := strings.LastIndex(ref, ":")
+		return map[string]any{"repository": ref[:i], "tag": ref[i+1:], "pullPolicy": "Never"}
+	}
+	return map[string]any{
+		"placement": map[string]any{
+			"nodeSelector": map[string]any{RealNodeLabel: RealNodeLabelValue},
+			"tolerations":  []any{map[string]any{"key": RealNodeTaint, "operator": "Exists", "effect": "NoSchedule"}},
+		},
+		"storageClass": RealNodeStorageClass,
+		"postgresql":   map[string]any{"image": image(PostgresImage)},
+		"redis":        map[string]any{"image": image(RedisImage)},
+	}
+}
+
+// StoreValues is the path of a values file holding RealNodeStoreValues
+// (STORE_VALUES), written when the real node started; "" when the stack
+// has none.
+func (s *Stack) StoreValues() string {
+	if s.node == nil {
+		return ""
+	}
+	return s.node.path("store-values.yaml")
+}
+
+// writeStoreValues writes RealNodeStoreValues where StoreValues says.
+func (n *realNode) writeStoreValues() error {
+	data, err := yaml.Marshal(RealNodeStoreValues())
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(n.path("store-values.yaml"), data, 0o644); err != nil {
+		return errors.Join(errors.New("devstack: store values"), err)
+	}
+	return nil
+}
