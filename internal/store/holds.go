@@ -28,8 +28,15 @@ const (
 )
 
 // lockTTL is how long a record lock is held at most: a writer that died
-// holding it is taken over after it.
-const lockTTL = 10 * time.Second
+// holding it is taken over after it. The holder's own calls end lockMargin
+// before that (lock), so that a holder stalled in FerretDB (SQLite waits
+// on its busy lock) gives up rather than writing after another writer took
+// the lock over. At 10 s a holder stalled that long under the test suite's
+// load, and a write was lost (TestConcurrentWritersLoseNoField).
+const (
+	lockTTL    = 30 * time.Second
+	lockMargin = 5 * time.Second
+)
 
 // hold is a host a store holds besides its live one.
 type hold struct {
@@ -47,9 +54,10 @@ type lockDoc struct {
 }
 
 // lock takes the write lock of record name, waiting while another writer
-// holds it; the returned function gives it back. An insert decides who
-// holds it (the _id is unique on both backends).
-func (r *MongoRepository) lock(ctx context.Context, name string) (func(), error) {
+// holds it. It returns ctx bounded to lockMargin before the lock expires,
+// for every call made under it, and the function that gives it back. An
+// insert decides who holds it (the _id is unique on both backends).
+func (r *MongoRepository) lock(ctx context.Context, name string) (context.Context, func(), error) {
 	locks := r.coll.Database().Collection(LocksCollection)
 	wait := time.Millisecond
 	for {
@@ -60,9 +68,12 @@ func (r *MongoRepository) lock(ctx context.Context, name string) (func(), error)
 		var b [8]byte
 		_, _ = rand.Read(b[:])
 		owner := hex.EncodeToString(b[:])
-		_, err := locks.InsertOne(ctx, lockDoc{Name: name, Owner: owner, Expires: time.Now().Add(lockTTL)})
+		taken := time.Now()
+		_, err := locks.InsertOne(ctx, lockDoc{Name: name, Owner: owner, Expires: taken.Add(lockTTL)})
 		if err == nil {
-			return func() {
+			held, cancelHeld := context.WithDeadline(ctx, taken.Add(lockTTL-lockMargin))
+			return held, func() {
+				cancelHeld()
 				// Given back even when the caller's context has ended.
 				ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 				defer cancel()
@@ -70,7 +81,7 @@ func (r *MongoRepository) lock(ctx context.Context, name string) (func(), error)
 			}, nil
 		}
 		if !mongo.IsDuplicateKeyError(err) && !isWriteConflict(err) && !IsBusy(err) {
-			return nil, fmt.Errorf("lock store %s: %w", name, err)
+			return nil, nil, fmt.Errorf("lock store %s: %w", name, err)
 		}
 		var cur lockDoc
 		if err := locks.FindOne(ctx, bson.M{"_id": name}).Decode(&cur); err == nil && time.Now().After(cur.Expires) {
@@ -80,7 +91,7 @@ func (r *MongoRepository) lock(ctx context.Context, name string) (func(), error)
 		}
 		select {
 		case <-ctx.Done():
-			return nil, fmt.Errorf("lock store %s: %w", name, ctx.Err())
+			return nil, nil, fmt.Errorf("lock store %s: %w", name, ctx.Err())
 		case <-time.After(wait):
 		}
 		wait = min(2*wait, 50*time.Millisecond)

@@ -196,7 +196,7 @@ func (r *MongoRepository) duplicate(ctx context.Context, rec Record) error {
 // update twice gives the same record. The record's write lock makes the
 // check and the write one step on both backends.
 func (r *MongoRepository) UpdateStatus(ctx context.Context, u StatusUpdate) error {
-	unlock, err := r.lock(ctx, u.Name)
+	ctx, unlock, err := r.lock(ctx, u.Name)
 	if err != nil {
 		return err
 	}
@@ -346,7 +346,7 @@ func setSpec(onInsert bson.M, spec Spec) {
 // that ends the operation gives back the hosts the store held for it
 // besides the one it serves now. Applying it twice gives the same record.
 func (r *MongoRepository) UpdateOperation(ctx context.Context, u OperationUpdate) error {
-	unlock, err := r.lock(ctx, u.Name)
+	ctx, unlock, err := r.lock(ctx, u.Name)
 	if err != nil {
 		return err
 	}
