@@ -18,7 +18,6 @@ import (
 	"io/fs"
 	"os"
 	"path"
-	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -258,23 +257,4 @@ func writeEntry(tw *tar.Writer, name string, mode int64, data []byte) error {
 	}
 	_, err := tw.Write(data)
 	return err
-}
-
-// WriteArchiveFile writes the archive of imgs to the file at dst, through a
-// temporary file in the same directory so that a reader never sees half of
-// it.
-func WriteArchiveFile(dst string, imgs ...Image) error {
-	tmp, err := os.CreateTemp(filepath.Dir(dst), ".image-*.tar")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := WriteArchive(tmp, imgs...); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), dst)
 }
