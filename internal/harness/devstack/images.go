@@ -80,16 +80,16 @@ func medusaImage(rootfs, layer string) nodeimage.Image {
 }
 
 // ImportStoreImages imports every image a store on the real node runs:
-// PostgresImage, RedisImage, MedusaImage and MedusaImageNext, in one archive that carries
-// their shared root file system once. It fails when `make node-images
-// medusa-image` has not built them or the stack has no real node.
+// PostgresImage, RedisImage, MedusaImage and MedusaImageNext, in one
+// archive that carries their shared root file system once. It fails when
+// `make node-images medusa-image` has not built them or the stack has no
+// real node.
 func (s *Stack) ImportStoreImages(ctx context.Context) error {
-	rootfs, layer := filepath.Join(s.opts.BinDir, servicesRootFS), filepath.Join(s.opts.BinDir, medusaLayer)
-	for _, f := range []string{rootfs, layer} {
-		if _, err := os.Stat(f); err != nil {
-			return fmt.Errorf("devstack: %w (run `make node-images medusa-image`)", err)
-		}
+	built, err := s.builtLayers(servicesRootFS, medusaLayer)
+	if err != nil {
+		return err
 	}
+	rootfs, layer := built[0], built[1]
 	next := medusaImage(rootfs, layer)
 	next.Ref = MedusaImageNext
 	return s.ImportImages(ctx, append(serviceImages(rootfs), medusaImage(rootfs, layer), next)...)
@@ -99,9 +99,24 @@ func (s *Stack) ImportStoreImages(ctx context.Context) error {
 // node; it fails when `make node-images` has not built their root file
 // system or the stack has no real node.
 func (s *Stack) ImportServiceImages(ctx context.Context) error {
-	rootfs := filepath.Join(s.opts.BinDir, servicesRootFS)
-	if _, err := os.Stat(rootfs); err != nil {
-		return fmt.Errorf("devstack: %w (run `make node-images`)", err)
+	built, err := s.builtLayers(servicesRootFS)
+	if err != nil {
+		return err
 	}
-	return s.ImportImages(ctx, serviceImages(rootfs)...)
+	return s.ImportImages(ctx, serviceImages(built[0])...)
+}
+
+// builtLayers are the paths of the layer tarballs rel (servicesRootFS,
+// medusaLayer), or an error naming the make target that builds the one
+// missing.
+func (s *Stack) builtLayers(rel ...string) ([]string, error) {
+	targets := map[string]string{servicesRootFS: "node-images", medusaLayer: "medusa-image"}
+	paths := make([]string, len(rel))
+	for i, r := range rel {
+		paths[i] = filepath.Join(s.opts.BinDir, r)
+		if _, err := os.Stat(paths[i]); err != nil {
+			return nil, fmt.Errorf("devstack: %w (run `make %s`)", err, targets[r])
+		}
+	}
+	return paths, nil
 }

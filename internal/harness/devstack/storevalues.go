@@ -3,10 +3,15 @@ package devstack
 import (
 	"errors"
 	"os"
-	"strings"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/storeplatform/storeplatform/internal/storechart"
 )
+
+// storeValuesFile is the file in the node's directory that holds
+// RealNodeStoreValues.
+const storeValuesFile = "store-values.yaml"
 
 // RealNodeStoreValues are the store chart values (chart 0.5.0 on) that run
 // a store on the real node: its label and toleration of its taint on
@@ -15,8 +20,8 @@ import (
 // (medusaImage: MedusaImage).
 func RealNodeStoreValues() map[string]any {
 	image := func(ref string) map[string]any {
-		i := strings.LastIndex(ref, ":")
-		return map[string]any{"repository": ref[:i], "tag": ref[i+1:], "pullPolicy": "Never"}
+		repository, tag := storechart.SplitImage(ref)
+		return map[string]any{"repository": repository, "tag": tag, "pullPolicy": "Never"}
 	}
 	return map[string]any{
 		"placement": map[string]any{
@@ -36,7 +41,7 @@ func (s *Stack) StoreValues() string {
 	if s.node == nil {
 		return ""
 	}
-	return s.node.path("store-values.yaml")
+	return s.node.path(storeValuesFile)
 }
 
 // writeStoreValues writes RealNodeStoreValues where StoreValues says.
@@ -45,7 +50,7 @@ func (n *realNode) writeStoreValues() error {
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(n.path("store-values.yaml"), data, 0o644); err != nil {
+	if err := os.WriteFile(n.path(storeValuesFile), data, 0o644); err != nil {
 		return errors.Join(errors.New("devstack: store values"), err)
 	}
 	return nil
