@@ -25,7 +25,6 @@ import (
 
 	"github.com/storeplatform/storeplatform/api"
 	"github.com/storeplatform/storeplatform/internal/auth"
-	"github.com/storeplatform/storeplatform/internal/deps"
 	"github.com/storeplatform/storeplatform/internal/harness/apiclient"
 	"github.com/storeplatform/storeplatform/internal/harness/devstack"
 	"github.com/storeplatform/storeplatform/internal/harness/stack"
@@ -83,7 +82,7 @@ func startPlatform(t *testing.T, ctx context.Context, versionsDir string) *platf
 	if cfg.StoreValues == "" {
 		t.Fatal("the stack with a real node gave no STORE_VALUES")
 	}
-	d := &deps.Deps{Mongo: st.Mongo, DB: st.DB, Temporal: st.Temporal, Kube: st.Kube, KubeConfig: st.REST}
+	d := st.Deps(st.DB)
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	w, err := platform.NewWorker(ctx, cfg, d, nil, logger)
 	if err != nil {

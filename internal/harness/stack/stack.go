@@ -23,6 +23,7 @@ import (
 
 	"github.com/storeplatform/storeplatform/internal/auth"
 	"github.com/storeplatform/storeplatform/internal/config"
+	"github.com/storeplatform/storeplatform/internal/deps"
 	"github.com/storeplatform/storeplatform/internal/harness/devstack"
 	"github.com/storeplatform/storeplatform/internal/store"
 	"github.com/storeplatform/storeplatform/workflows"
@@ -175,6 +176,12 @@ func (c *Conns) Close() {
 func (c *Conns) Token(ctx context.Context, tenant string, role auth.Role, by string) (string, error) {
 	plain, _, err := auth.NewMongoTokens(c.DB).Create(ctx, tenant, role, by, time.Now())
 	return plain, err
+}
+
+// Deps are these connections as the platform takes them, with db as its
+// database.
+func (c *Conns) Deps(db *mongo.Database) *deps.Deps {
+	return &deps.Deps{Mongo: c.Mongo, DB: db, Temporal: c.Temporal, Kube: c.Kube, KubeConfig: c.REST}
 }
 
 // Config is the platform's configuration on this stack: every setting's

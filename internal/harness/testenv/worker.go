@@ -87,5 +87,5 @@ func (e *Env) Config(dbName, queue string) config.Config {
 
 // Deps are the stack's connections with db as the platform's database.
 func (e *Env) Deps(db *mongo.Database) *deps.Deps {
-	return &deps.Deps{Mongo: e.Mongo, DB: db, Temporal: e.Temporal, Kube: e.Kube, KubeConfig: e.RESTConfig}
+	return e.st.Deps(db)
 }
