@@ -533,3 +533,47 @@ func TestPlacementReachesEveryPod(t *testing.T) {
 		}
 	}
 }
+
+// TestDNSCIDRsAllowed: a cluster DNS outside kube-system's pods (on the
+// node, as on the local stack's real node, or NodeLocal DNSCache) is
+// reachable where networkPolicy.dnsCIDRs names it. Without it, kube-router
+// on the real node dropped every store pod's lookups (chart 0.6.0).
+func TestDNSCIDRsAllowed(t *testing.T) {
+	prof, err := storechart.LoadProfile(chartDir(t), "local")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name  string
+		cidrs []any
+	}{
+		{"none", nil},
+		{"node", []any{"192.0.2.2/32"}},
+		{"node and nodelocaldns", []any{"192.0.2.2/32", "169.254.20.10/32"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			p := prof
+			if tt.cidrs != nil {
+				p = prof.With(map[string]any{"networkPolicy": map[string]any{"dnsCIDRs": tt.cidrs}})
+			}
+			vals := storechart.Merge(p.Base, p.Sizes[store.SizeSmall], storeValues("shop", "medusa"))
+			pol, ok := render(t, vals)["NetworkPolicy/shop-allow-dns"]
+			if !ok {
+				t.Fatal("no NetworkPolicy shop-allow-dns")
+			}
+			to, _, _ := unstructured.NestedSlice(pol.Object, "spec", "egress")
+			if len(to) != 1 {
+				t.Fatalf("egress: %v", to)
+			}
+			peers, _, _ := unstructured.NestedSlice(to[0].(map[string]any), "to")
+			var cidrs []any
+			for _, peer := range peers[1:] {
+				cidr, _, _ := unstructured.NestedString(peer.(map[string]any), "ipBlock", "cidr")
+				cidrs = append(cidrs, cidr)
+			}
+			if _, ok := peers[0].(map[string]any)["namespaceSelector"]; !ok || fmt.Sprint(cidrs) != fmt.Sprint(tt.cidrs) {
+				t.Errorf("DNS peers %v: want the kube-system selector, then ipBlocks %v", peers, tt.cidrs)
+			}
+		})
+	}
+}
