@@ -22,6 +22,10 @@ RUNC_VERSION         := $(call node_version,github.com/opencontainers/runc)
 CNI_PLUGINS_VERSION  := $(call node_version,github.com/containernetworking/plugins)
 CRICTL_VERSION       := $(call node_version,sigs.k8s.io/cri-tools)
 COREDNS_VERSION      := $(shell awk '/github.com\/coredns\/coredns v/ { print $$NF }' hack/coredns/go.mod)
+# NetworkPolicy on the real node (make netpol-tools, make e2e-local only): kube-router's firewall.
+# v2.1.0 is the one version the module proxy serves; it has reported security flaws, so it runs
+# only in the local stack's tests (docs/real-node.md), never in a user's cluster.
+KUBE_ROUTER_VERSION  := v2.1.0
 
 BIN   := $(CURDIR)/bin
 LOCAL := $(CURDIR)/.local
@@ -38,6 +42,7 @@ HELM_STAMP     := $(BIN)/.stamp-helm-$(HELM_VERSION)
 KUBELET_STAMP  := $(BIN)/.stamp-kubelet-$(KUBE_VERSION)
 NODE_STAMP     := $(BIN)/.stamp-node-containerd-$(CONTAINERD_VERSION)-runc-$(RUNC_VERSION)-cni-$(CNI_PLUGINS_VERSION)-crictl-$(CRICTL_VERSION)
 COREDNS_STAMP  := $(BIN)/.stamp-coredns-$(COREDNS_VERSION)
+KUBE_ROUTER_STAMP := $(BIN)/.stamp-kube-router-$(KUBE_ROUTER_VERSION)
 
 KUBE_LDFLAGS := -s -w \
 	-X k8s.io/component-base/version.gitVersion=$(KUBE_VERSION) \
@@ -292,6 +297,19 @@ $(MEDUSA_LAYER): hack/medusa-image.sh $(MEDUSA_SOURCES) $(NODE_IMAGES_STAMP)
 test-real-node: tools node-tools medusa-image ## test-real-node: the local stack with a real node (root): pods run, are probed, served through Services, logged, keep volumes; a Medusa store through the platform keeps its data over a change, a resize, a suspension and a chart rollout
 	STOREPLATFORM_REAL_NODE=1 $(GO) test $(TEST_FLAGS) -v -run 'TestRealNode' ./internal/harness/devstack/ 2>&1 | hack/test-summary.sh
 	STOREPLATFORM_REAL_NODE=all $(GO) test -race -count=1 -timeout 60m -v -run 'TestMedusaStoreServes$$' ./internal/harness/realstore/ 2>&1 | hack/test-summary.sh
+
+.PHONY: netpol-tools
+netpol-tools: $(KUBE_ROUTER_STAMP) ## netpol-tools: build kube-router's network policy controller (KUBE_ROUTER_VERSION) into ./bin, for make e2e-local
+$(KUBE_ROUTER_STAMP):
+	@echo ">> building kube-router $(KUBE_ROUTER_VERSION) into bin/"
+	@mkdir -p $(BIN) && rm -f $(BIN)/.stamp-kube-router-*
+	CGO_ENABLED=0 GOBIN=$(BIN) $(GO) install -trimpath -ldflags "-s -w" github.com/cloudnativelabs/kube-router/v2/cmd/kube-router@$(KUBE_ROUTER_VERSION)
+	@touch $@
+
+.PHONY: e2e-local
+e2e-local: tools node-tools medusa-image netpol-tools ## e2e-local: a Medusa store on the real node (root) through the platform and the local ingress (HTTP and HTTPS by its host name), with NetworkPolicy enforced (kube-router): no pod of another namespace reaches it
+	STOREPLATFORM_REAL_NODE=smoke STOREPLATFORM_NETWORK_POLICY=1 $(GO) test $(TEST_FLAGS) -v -run 'TestMedusaStoreServes$$' ./internal/harness/realstore/ 2>&1 | hack/test-summary.sh
+	@if iptables-save | grep -qE '^:KUBE-(ROUTER|POD-FW|NWPLCY)-'; then echo "e2e-local: the stopped stack left kube-router's chains in iptables" >&2; exit 1; fi
 
 # Built as the control plane is (cgo as the toolchain defaults), so that they share its build cache.
 $(KUBELET_STAMP): hack/kube/go.mod hack/kube/go.sum

@@ -13,6 +13,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 )
 
@@ -46,6 +47,10 @@ const (
 	kubeletClientKey     = "kubelet-client.key"
 	kubeProxyCert        = "kube-proxy.crt"
 	kubeProxyKey         = "kube-proxy.key"
+	// The local ingress controller's default certificate, for every
+	// store's host (*.<store domain>).
+	ingressCert = "ingress.crt"
+	ingressKey  = "ingress.key"
 )
 
 // Path returns the absolute path of a file of the PKI.
@@ -199,19 +204,31 @@ func ensureClientCert(p PKI, cert, key string, subject pkix.Name) error {
 	if _, err := os.Stat(p.Path(cert)); err == nil {
 		return nil
 	}
+	return issueLeaf(p, cert, key, x509.Certificate{Subject: subject, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}})
+}
+
+// ensureServingCert issues a serving certificate for dnsNames from the
+// PKI's CA into cert and key, unless cert exists and names exactly those.
+func ensureServingCert(p PKI, cert, key string, dnsNames []string) error {
+	if have, err := readCert(p.Path(cert)); err == nil && slices.Equal(have.DNSNames, dnsNames) {
+		return nil
+	}
+	return issueLeaf(p, cert, key, x509.Certificate{
+		Subject: pkix.Name{CommonName: dnsNames[0]}, DNSNames: dnsNames,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	})
+}
+
+// issueLeaf signs tmpl (its subject, names and extended key usage) with
+// the PKI's CA, valid as long as the CA, into cert and key.
+func issueLeaf(p PKI, cert, key string, tmpl x509.Certificate) error {
 	ca, caK, err := loadCA(p)
 	if err != nil {
 		return err
 	}
-	now := time.Now().Add(-time.Hour)
-	tmpl := &x509.Certificate{
-		Subject:     subject,
-		NotBefore:   now,
-		NotAfter:    ca.NotAfter,
-		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-	}
-	der, k, err := sign(tmpl, ca, caK)
+	tmpl.NotBefore, tmpl.NotAfter = time.Now().Add(-time.Hour), ca.NotAfter
+	tmpl.KeyUsage = x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment
+	der, k, err := sign(&tmpl, ca, caK)
 	if err != nil {
 		return fmt.Errorf("sign %s: %w", cert, err)
 	}
@@ -220,29 +237,36 @@ func ensureClientCert(p PKI, cert, key string, subject pkix.Name) error {
 
 // loadCA reads the PKI's CA certificate and key.
 func loadCA(p PKI) (*x509.Certificate, *ecdsa.PrivateKey, error) {
-	read := func(name, typ string) ([]byte, error) {
-		data, err := os.ReadFile(p.Path(name))
-		if err != nil {
-			return nil, err
-		}
-		block, _ := pem.Decode(data)
-		if block == nil || block.Type != typ {
-			return nil, fmt.Errorf("%s: no %s block", p.Path(name), typ)
-		}
-		return block.Bytes, nil
-	}
-	certDER, err := read(caCert, "CERTIFICATE")
+	cert, err := readCert(p.Path(caCert))
 	if err != nil {
 		return nil, nil, err
 	}
-	keyDER, err := read(caKey, "EC PRIVATE KEY")
-	if err != nil {
-		return nil, nil, err
-	}
-	cert, err := x509.ParseCertificate(certDER)
+	keyDER, err := readPEM(p.Path(caKey), "EC PRIVATE KEY")
 	if err != nil {
 		return nil, nil, err
 	}
 	key, err := x509.ParseECPrivateKey(keyDER)
 	return cert, key, err
+}
+
+// readCert parses the PEM certificate in path.
+func readCert(path string) (*x509.Certificate, error) {
+	der, err := readPEM(path, "CERTIFICATE")
+	if err != nil {
+		return nil, err
+	}
+	return x509.ParseCertificate(der)
+}
+
+// readPEM is the first PEM block of path, which must be of type typ.
+func readPEM(path, typ string) ([]byte, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	block, _ := pem.Decode(data)
+	if block == nil || block.Type != typ {
+		return nil, fmt.Errorf("%s: no %s block", path, typ)
+	}
+	return block.Bytes, nil
 }

@@ -78,11 +78,29 @@ type realNode struct {
 	dnsHealthPort, dnsReadyPort int
 
 	containerd, kubelet, kubeProxy, dns *Process
+	// netpol is kube-router's network policy controller (netpol.go), when
+	// the node enforces NetworkPolicy.
+	netpol *Process
 
 	// stopVolumes ends the volume provisioner; volumesDone is closed once
 	// it has.
 	stopVolumes context.CancelFunc
 	volumesDone chan struct{}
+
+	// The ingress's addresses; stopIngress ends it, ingressDone is closed
+	// once it has.
+	ingressHTTP, ingressHTTPS string
+	stopIngress               context.CancelFunc
+	ingressDone               chan struct{}
+}
+
+// nodeOptions are the ingress's loopback ports (0: free ones), the store
+// domain its default certificate names, and whether NetworkPolicy is
+// enforced.
+type nodeOptions struct {
+	httpPort, httpsPort int
+	domain              string
+	networkPolicy       bool
 }
 
 // path is a path in the node's directory.
@@ -118,9 +136,10 @@ func checkRealNode(bin string) error {
 // start brings the node up, each step once the one before is ready: its
 // address, certificates and configuration; containerd (leftover pods of an
 // earlier run removed, the pause image imported); the cluster DNS; the
-// kubelet and kube-proxy; the volume provisioner. It returns once the node
-// is Ready.
-func (n *realNode) start(ctx context.Context, server string) error {
+// kubelet and kube-proxy; kube-router's firewall when o asks for it; the
+// volume provisioner and the ingress. It
+// returns once the node is Ready.
+func (n *realNode) start(ctx context.Context, server string, o nodeOptions) error {
 	if err := n.prepare(server); err != nil {
 		return err
 	}
@@ -143,7 +162,15 @@ func (n *realNode) start(ctx context.Context, server string) error {
 	if err := n.startKubelet(ctx); err != nil {
 		return err
 	}
-	return n.startVolumes(ctx)
+	if o.networkPolicy {
+		if err := n.startNetworkPolicy(ctx); err != nil {
+			return err
+		}
+	}
+	if err := n.startVolumes(ctx); err != nil {
+		return err
+	}
+	return n.startIngress(ctx, o.httpPort, o.httpsPort, o.domain)
 }
 
 // prepare takes the machine's lock, picks the node's address and the DNS's
@@ -343,20 +370,27 @@ func (n *realNode) ready(ctx context.Context) error {
 	return fmt.Errorf("node %s has no Ready condition yet", RealNodeName)
 }
 
-// stop stops the node and undoes what it did to the machine: the volume
-// provisioner, the kubelet, kube-proxy and the DNS first, then every pod
-// (containers, sandboxes, their networks), containerd, kube-proxy's and the
-// kubelet's rules, the mounts under the node's directory, the bridge, and the
-// Node object. The volumes' directories stay, like the cluster's data, for
+// stop stops the node and undoes what it did to the machine: the ingress,
+// the volume provisioner, kube-router, the kubelet, kube-proxy and the DNS
+// first, then every pod (containers, sandboxes, their networks),
+// containerd, kube-proxy's, the kubelet's and kube-router's rules (and its
+// ipsets), the mounts under the node's directory, the bridge, and the Node
+// object. The volumes' directories stay, like the cluster's data, for
 // the next run. It is safe to call more than once and after a failed start.
 func (n *realNode) stop(grace time.Duration) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
+	if n.stopIngress != nil {
+		n.stopIngress()
+		<-n.ingressDone
+		n.stopIngress = nil
+	}
 	if n.stopVolumes != nil {
 		n.stopVolumes()
 		<-n.volumesDone
 		n.stopVolumes = nil
 	}
+	n.stopNetworkPolicy(grace)
 	for _, p := range []*Process{n.kubeProxy, n.kubelet, n.dns} {
 		if p != nil {
 			n.procs.stop(p, grace)
@@ -374,6 +408,9 @@ func (n *realNode) stop(grace time.Duration) {
 		n.procs.logger.Warn("real node: kube-proxy --cleanup", "err", err, "output", string(out))
 	}
 	removeKubeletRules(ctx)
+	if err := removeNetworkPolicyRules(ctx); err != nil {
+		n.procs.logger.Warn("real node: removing kube-router's rules", "err", err)
+	}
 	unmountUnder(n.dir)
 	for _, p := range machinePaths() {
 		_ = os.Remove(p) // a directory only once it is empty

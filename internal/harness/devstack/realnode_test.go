@@ -22,7 +22,6 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/storeplatform/storeplatform/internal/harness/devstack"
-	"github.com/storeplatform/storeplatform/internal/harness/nodeimage"
 	"github.com/storeplatform/storeplatform/internal/harness/testenv"
 )
 
@@ -65,12 +64,8 @@ func TestRealNode(t *testing.T) {
 	}()
 	client := kubeClient(t, s.Kubeconfig())
 
-	const image = "docker.io/storeplatform/hello:local"
-	if err := s.ImportImages(ctx, nodeimage.Image{
-		Ref:    image,
-		Files:  []nodeimage.File{{Path: "/hello", Source: filepath.Join(bin, "hello"), Mode: 0o755}},
-		Config: nodeimage.Config{Entrypoint: []string{"/hello"}, User: "65534:65534"},
-	}); err != nil {
+	const image = devstack.HelloImage
+	if err := s.ImportHelloImage(ctx); err != nil {
 		t.Fatal(err)
 	}
 	ns := "real-node-smoke"
@@ -105,7 +100,7 @@ func TestRealNode(t *testing.T) {
 // DNS answers its resolver with the Service's address, its log comes from
 // the kubelet through kube-apiserver, and deleting it removes its container.
 func servesAPod(ctx context.Context, t *testing.T, s *devstack.Stack, client kubernetes.Interface, ns, image string) {
-	pod := helloPod(ns, image)
+	pod := devstack.HelloPod(ns)
 	if _, err := client.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -189,7 +184,7 @@ func keepsAVolume(ctx context.Context, t *testing.T, client kubernetes.Interface
 	if err != nil {
 		t.Fatal(err)
 	}
-	writer := withVolume(helloPod(ns, image), "writer", claim.Name)
+	writer := withVolume(devstack.HelloPod(ns), "writer", claim.Name)
 	if _, err := client.CoreV1().Pods(ns).Create(ctx, writer, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -219,7 +214,7 @@ func keepsAVolume(ctx context.Context, t *testing.T, client kubernetes.Interface
 	}
 	waitPodGone(ctx, t, client, ns, writer.Name)
 
-	reader := withVolume(helloPod(ns, image), "reader", claim.Name)
+	reader := withVolume(devstack.HelloPod(ns), "reader", claim.Name)
 	if _, err := client.CoreV1().Pods(ns).Create(ctx, reader, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -298,8 +293,8 @@ func postgresPod(ns, name, claim string) *corev1.Pod {
 	pod := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
 		Spec: corev1.PodSpec{
-			NodeSelector:                 realNodeSelector(),
-			Tolerations:                  realNodeToleration(),
+			NodeSelector:                 devstack.RealNodeSelector(),
+			Tolerations:                  devstack.RealNodeTolerations(),
 			AutomountServiceAccountToken: &no,
 			SecurityContext: &corev1.PodSecurityContext{
 				RunAsNonRoot: &yes, RunAsUser: &uid, RunAsGroup: &uid, FSGroup: &uid, FSGroupChangePolicy: &onRootMismatch,
@@ -335,16 +330,6 @@ func postgresPod(ns, name, claim string) *corev1.Pod {
 	return pod
 }
 
-// realNodeSelector and realNodeToleration place a pod on the real node:
-// the only node with the label, the only one with the taint.
-func realNodeSelector() map[string]string {
-	return map[string]string{devstack.RealNodeLabel: devstack.RealNodeLabelValue}
-}
-
-func realNodeToleration() []corev1.Toleration {
-	return []corev1.Toleration{{Key: devstack.RealNodeTaint, Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule}}
-}
-
 // kubectl runs bin/kubectl with args against the stack and returns its
 // standard output.
 func kubectl(ctx context.Context, t *testing.T, bin, kubeconfig string, args ...string) string {
@@ -373,41 +358,6 @@ func withVolume(pod *corev1.Pod, name, claim string) *corev1.Pod {
 	c.Env = []corev1.EnvVar{{Name: "DATA_DIR", Value: "/data"}}
 	c.VolumeMounts = []corev1.VolumeMount{{Name: "data", MountPath: "/data"}}
 	return pod
-}
-
-// helloPod is a pod of the hello image on the real node, as restricted as
-// Pod Security's "restricted" level asks, with an HTTP readiness probe.
-func helloPod(ns, image string) *corev1.Pod {
-	no, yes := false, true
-	grace := int64(10)
-	return &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: "hello", Namespace: ns, Labels: map[string]string{"app": "hello"}},
-		Spec: corev1.PodSpec{
-			NodeSelector:                 realNodeSelector(),
-			Tolerations:                  realNodeToleration(),
-			AutomountServiceAccountToken: &no,
-			// A graceful deletion: the pod object goes once the kubelet
-			// has stopped its container (SIGTERM ends hello at once).
-			TerminationGracePeriodSeconds: &grace,
-			SecurityContext: &corev1.PodSecurityContext{
-				RunAsNonRoot:   &yes,
-				SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
-			},
-			Containers: []corev1.Container{{
-				Name: "hello", Image: image, ImagePullPolicy: corev1.PullNever,
-				Ports: []corev1.ContainerPort{{ContainerPort: 8080}},
-				ReadinessProbe: &corev1.Probe{
-					ProbeHandler:  corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/", Port: intstr.FromInt32(8080)}},
-					PeriodSeconds: 1,
-				},
-				SecurityContext: &corev1.SecurityContext{
-					AllowPrivilegeEscalation: &no,
-					ReadOnlyRootFilesystem:   &yes,
-					Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
-				},
-			}},
-		},
-	}
 }
 
 func kubeClient(t *testing.T, kubeconfig string) kubernetes.Interface {

@@ -51,6 +51,14 @@ type Options struct {
 	// containerd, a kubelet and kube-proxy on this machine, from the binaries
 	// `make node-tools` built. It needs root and is one per machine.
 	RealNode bool
+	// IngressHTTPPort and IngressHTTPSPort are the real node's ingress's
+	// loopback ports; StoreDomain (default DefaultStoreDomain) is the
+	// domain its default certificate names (*.StoreDomain).
+	IngressHTTPPort, IngressHTTPSPort int
+	StoreDomain                       string
+	// NetworkPolicy enforces NetworkPolicy on the real node with
+	// kube-router's firewall (`make netpol-tools`; netpol.go).
+	NetworkPolicy bool
 	// StartTimeout bounds the whole start (default 3 minutes).
 	StartTimeout time.Duration
 	// Logger receives progress lines; nil discards them.
@@ -81,6 +89,9 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 	if o.StartTimeout == 0 {
 		o.StartTimeout = 3 * time.Minute
 	}
+	if o.StoreDomain == "" {
+		o.StoreDomain = DefaultStoreDomain
+	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -109,6 +120,8 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 		if err := checkRealNode(o.BinDir); err != nil {
 			return nil, fmt.Errorf("devstack: %w", err)
 		}
+	} else if o.NetworkPolicy {
+		return nil, errors.New("devstack: NetworkPolicy is enforced on the real node only (Options.RealNode)")
 	}
 	s := &Stack{
 		opts:  o,
@@ -156,10 +169,15 @@ func (s *Stack) start(ctx context.Context) error {
 		dir: s.path("node"), bin: s.opts.BinDir, pki: s.cluster.pki, kubeconfig: s.cluster.kcfg,
 		client: s.cluster.client, procs: s.procs,
 	}
-	if err := s.node.start(ctx, s.cluster.server()); err != nil {
+	no := nodeOptions{
+		httpPort: s.opts.IngressHTTPPort, httpsPort: s.opts.IngressHTTPSPort, domain: s.opts.StoreDomain,
+		networkPolicy: s.opts.NetworkPolicy,
+	}
+	if err := s.node.start(ctx, s.cluster.server(), no); err != nil {
 		return err
 	}
-	log.Info("real node ready", "node", RealNodeName, "address", s.node.ip, "elapsed", time.Since(t0).Round(time.Millisecond))
+	log.Info("real node ready", "node", RealNodeName, "address", s.node.ip, "ingress", s.node.ingressHTTP,
+		"ingress_tls", s.node.ingressHTTPS, "elapsed", time.Since(t0).Round(time.Millisecond))
 	return nil
 }
 

@@ -13,12 +13,16 @@ import (
 // RealNodeStoreValues.
 const storeValuesFile = "store-values.yaml"
 
-// RealNodeStoreValues are the store chart values (chart 0.5.0 on) that run
+// RealNodeStoreValues are the store chart values (chart 0.6.0 on) that run
 // a store on the real node: its label and toleration of its taint on
-// every pod, its StorageClass for every volume, and the PostgreSQL and
-// Redis images built here. The Medusa image is the store's own
+// every pod, its StorageClass for every volume, the PostgreSQL and Redis
+// images built here, an Ingress of the local ingress's class with TLS (no
+// Secret: the ingress's default certificate answers), and DNS egress to
+// nodeIP (networkPolicy.dnsCIDRs): the cluster DNS runs on the node, not
+// in a kube-system pod, so where NetworkPolicy is enforced the stores
+// would resolve no name without it. The Medusa image is the store's own
 // (medusaImage: MedusaImage).
-func RealNodeStoreValues() map[string]any {
+func RealNodeStoreValues(nodeIP string) map[string]any {
 	image := func(ref string) map[string]any {
 		repository, tag := storechart.SplitImage(ref)
 		return map[string]any{"repository": repository, "tag": tag, "pullPolicy": "Never"}
@@ -28,9 +32,11 @@ func RealNodeStoreValues() map[string]any {
 			"nodeSelector": map[string]any{RealNodeLabel: RealNodeLabelValue},
 			"tolerations":  []any{map[string]any{"key": RealNodeTaint, "operator": "Exists", "effect": "NoSchedule"}},
 		},
-		"storageClass": RealNodeStorageClass,
-		"postgresql":   map[string]any{"image": image(PostgresImage)},
-		"redis":        map[string]any{"image": image(RedisImage)},
+		"storageClass":  RealNodeStorageClass,
+		"postgresql":    map[string]any{"image": image(PostgresImage)},
+		"redis":         map[string]any{"image": image(RedisImage)},
+		"ingress":       map[string]any{"className": IngressClass, "tls": map[string]any{"enabled": true}},
+		"networkPolicy": map[string]any{"dnsCIDRs": []any{nodeIP + "/32"}},
 	}
 }
 
@@ -46,7 +52,7 @@ func (s *Stack) StoreValues() string {
 
 // writeStoreValues writes RealNodeStoreValues where StoreValues says.
 func (n *realNode) writeStoreValues() error {
-	data, err := yaml.Marshal(RealNodeStoreValues())
+	data, err := yaml.Marshal(RealNodeStoreValues(n.ip))
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,8 @@ package realstore_test
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -21,6 +23,7 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/storeplatform/storeplatform/api"
@@ -40,6 +43,11 @@ import (
 // "smoke"; make test-real-node to "all", which adds the long part (a
 // resize, a suspension, a chart rollout).
 const realNodeEnv = "STOREPLATFORM_REAL_NODE"
+
+// networkPolicyEnv, set to 1 (make e2e-local, which builds kube-router),
+// has the real node enforce NetworkPolicy, and the test check that a pod
+// of another namespace reaches none of the store's pods.
+const networkPolicyEnv = "STOREPLATFORM_NETWORK_POLICY"
 
 // platformOnNode is the platform (API and worker in this process) on a
 // stack with a real node, and a tenant's token.
@@ -63,7 +71,8 @@ func startPlatform(t *testing.T, ctx context.Context, versionsDir string) *platf
 	st, err := stack.Start(ctx, stack.Options{
 		Stack: devstack.Options{
 			Dir: t.TempDir(), BinDir: filepath.Join(root, "bin"), Nodes: 1, RealNode: true, TemporalUIPort: -1,
-			Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})),
+			NetworkPolicy: os.Getenv(networkPolicyEnv) == "1",
+			Logger:        slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})),
 		},
 		RepoRoot: root,
 	})
@@ -135,6 +144,7 @@ func (p *platformOnNode) callAs(t *testing.T, ctx context.Context, token, method
 // record is the part of a store's record these tests read.
 type record struct {
 	Phase        store.Phase `json:"phase"`
+	URL          string      `json:"url"`
 	ChartVersion string      `json:"chartVersion"`
 	Message      string      `json:"message"`
 	Namespace    string      `json:"namespace"`
@@ -214,24 +224,44 @@ func (p *platformOnNode) dumpPods(t *testing.T, namespace string) {
 	}
 }
 
-// medusa talks to a Medusa store through its Service, as the store's
-// Ingress would.
+// medusa talks to a Medusa store at its URL, through the real node's
+// ingress.
 type medusa struct {
 	base   string
 	token  string
 	client *http.Client
 }
 
-// storeClient is the HTTP client of the tests' requests to a store: a
-// connection attempt gives up after 2 s. Until kube-proxy's rules follow
-// a pod that is gone, a connection to the Service goes to the old pod's
-// address, where nothing answers, not even a refusal: with Go's default
-// 30 s to connect, one such attempt hid the few seconds the rules took.
-func storeClient() *http.Client {
+// ingressClient is the HTTP client of the tests' requests to a store: it
+// connects to the ingress's loopback address whatever the URL's host (as
+// `curl --connect-to` does), so that a store's URL is asked for with its
+// own Host header and TLS server name, and trusts the stack's CA, which
+// signed the ingress's certificate. A connection attempt gives up after
+// 2 s. Until kube-proxy's rules follow a pod that is gone, the Service's
+// address leads to the old pod's, where nothing answers, not even a
+// refusal: the ingress then answers 502 after its own wait.
+func ingressClient(t *testing.T, st *stack.Stack) *http.Client {
+	t.Helper()
+	pem, err := os.ReadFile(st.CACert())
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(pem) {
+		t.Fatalf("no certificate in %s", st.CACert())
+	}
+	dialer := &net.Dialer{Timeout: 2 * time.Second}
 	return &http.Client{
 		Timeout: 2 * time.Minute,
 		Transport: &http.Transport{
-			DialContext:       (&net.Dialer{Timeout: 2 * time.Second}).DialContext,
+			DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+				to := st.IngressHTTP()
+				if strings.HasSuffix(addr, ":443") {
+					to = st.IngressHTTPS()
+				}
+				return dialer.DialContext(ctx, network, to)
+			},
+			TLSClientConfig:   &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12},
 			DisableKeepAlives: true,
 		},
 	}
@@ -270,12 +300,12 @@ func (m *medusa) do(t *testing.T, ctx context.Context, method, path string, body
 	return resp.StatusCode, data
 }
 
-// serving waits until the store's Service routes to a pod that answers
-// /health with 200. A store is ready when its workloads are (as `kubectl
-// rollout status` says); kube-proxy's rules follow the new endpoints a
-// little later (its network programming took up to 4 s on this machine):
-// until then the Service's address leads to a pod that is gone, or to
-// none. A minute without an answer fails the test.
+// serving waits until the store answers /health with 200 "OK" through the
+// ingress. A store is ready when its workloads are (as `kubectl rollout
+// status` says); kube-proxy's rules follow the new endpoints a little
+// later (its network programming took up to 4 s on this machine): until
+// then the Service's address leads to a pod that is gone, or to none. A
+// minute without an answer fails the test.
 func (m *medusa) serving(t *testing.T, ctx context.Context) {
 	t.Helper()
 	t0 := time.Now()
@@ -287,32 +317,31 @@ func (m *medusa) serving(t *testing.T, ctx context.Context) {
 		}
 		resp, err := m.client.Do(req)
 		if err == nil {
+			data, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
+			if resp.StatusCode == http.StatusOK && string(data) == "OK" {
 				if d := time.Since(t0); d > time.Second {
-					t.Logf("the Service routed to the store %s after it was ready", d.Round(100*time.Millisecond))
+					t.Logf("the store answered through the ingress %s after it was ready", d.Round(100*time.Millisecond))
 				}
 				return
 			}
-			last = resp.Status
+			last = fmt.Sprintf("%s %.100q", resp.Status, data)
 		} else {
 			last = err.Error()
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
-	t.Fatalf("the store does not serve /health through its Service: %s", last)
+	t.Fatalf("the store does not serve %s/health through the ingress: %s", m.base, last)
 }
 
-// storeOf reaches the store of name through its web Service's cluster IP
-// (kube-proxy's rules on this host route it to a pod).
-func (p *platformOnNode) storeOf(t *testing.T, ctx context.Context, name string) *medusa {
+// storeOf reaches the store at its record's URL (https: the real node's
+// store values turn the Ingress's TLS on) through the ingress.
+func (p *platformOnNode) storeOf(t *testing.T, rec record) *medusa {
 	t.Helper()
-	ns := store.Spec{Name: name}.Namespace()
-	svc, err := p.st.Kube.CoreV1().Services(ns).Get(ctx, name+"-web", metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
+	if !strings.HasPrefix(rec.URL, "https://") {
+		t.Fatalf("the store's URL is %q, not https (the real node's store values turn TLS on)", rec.URL)
 	}
-	return &medusa{base: fmt.Sprintf("http://%s:%d", svc.Spec.ClusterIP, svc.Spec.Ports[0].Port), client: storeClient()}
+	return &medusa{base: strings.TrimSuffix(rec.URL, "/"), client: ingressClient(t, p.st)}
 }
 
 // login logs in to the store's admin API with the credentials the
@@ -382,12 +411,20 @@ func TestMedusaStoreServes(t *testing.T) {
 	t.Logf("ready in %s", time.Since(t0).Round(time.Second))
 	p.onlyOnTheRealNode(t, ctx, rec.Namespace)
 
-	m := p.storeOf(t, ctx, name)
+	m := p.storeOf(t, rec)
 	m.serving(t, ctx)
+	// The same store over plain HTTP, by its Host header alone.
+	plain := &medusa{base: "http://" + strings.TrimPrefix(m.base, "https://"), client: m.client}
+	if code, data := plain.do(t, ctx, http.MethodGet, "/health", nil); code != http.StatusOK || string(data) != "OK" {
+		t.Fatalf("GET /health over HTTP through the ingress: %d %s", code, data)
+	}
 	// Medusa's store API wants a publishable key, and says so.
 	if code, data := m.do(t, ctx, http.MethodGet, "/store/products", nil); code != http.StatusBadRequest ||
 		!strings.Contains(string(data), "Publishable API key required") {
 		t.Fatalf("GET /store/products without a key: %d %s", code, data)
+	}
+	if os.Getenv(networkPolicyEnv) == "1" {
+		p.isolated(t, ctx, rec.Namespace, name)
 	}
 	p.login(t, ctx, m, name)
 	code, data := m.do(t, ctx, http.MethodPost, "/admin/product-categories", map[string]any{"name": "Made on the real node", "handle": "real-node"})
@@ -583,6 +620,98 @@ func (p *platformOnNode) onlyOnTheRealNode(t *testing.T, ctx context.Context, na
 	for _, pod := range pods.Items {
 		if pod.Spec.NodeName != devstack.RealNodeName {
 			t.Fatalf("pod %s runs on %q, want the real node", pod.Name, pod.Spec.NodeName)
+		}
+	}
+}
+
+// isolated checks the store's NetworkPolicy as the real node enforces it:
+// a pod in another namespace (devstack.HelloPod, asked over its own
+// address to dial) reaches neither the store's database nor its Medusa
+// server, while it does reach the cluster DNS on the node, so that a
+// refusal is the policy's and not a pod that reaches nothing. The store's
+// own server reaching its database is shown by the store serving rows.
+func (p *platformOnNode) isolated(t *testing.T, ctx context.Context, namespace, release string) {
+	t.Helper()
+	if err := p.st.ImportHelloImage(ctx); err != nil {
+		t.Fatal(err)
+	}
+	const probeNS = "netpol-probe"
+	if _, err := p.st.Kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
+		Name: probeNS, Labels: map[string]string{"pod-security.kubernetes.io/enforce": "restricted"},
+	}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = p.st.Kube.CoreV1().Namespaces().Delete(context.Background(), probeNS, metav1.DeleteOptions{})
+	})
+	if _, err := p.st.Kube.CoreV1().Pods(probeNS).Create(ctx, devstack.HelloPod(probeNS), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	probe := p.waitPodReady(t, ctx, probeNS, "hello")
+	node, err := p.st.Kube.CoreV1().Nodes().Get(ctx, devstack.RealNodeName, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var nodeIP string
+	for _, a := range node.Status.Addresses {
+		if a.Type == corev1.NodeInternalIP {
+			nodeIP = a.Address
+		}
+	}
+	podIP := func(component string) string {
+		t.Helper()
+		pods, err := p.st.Kube.CoreV1().Pods(namespace).List(ctx, metav1.ListOptions{
+			LabelSelector: "app.kubernetes.io/instance=" + release + ",app.kubernetes.io/component=" + component,
+		})
+		if err != nil || len(pods.Items) == 0 || pods.Items[0].Status.PodIP == "" {
+			t.Fatalf("the store's %s pod: %v (%d pods)", component, err, len(pods.Items))
+		}
+		return pods.Items[0].Status.PodIP
+	}
+	client := &http.Client{Timeout: 30 * time.Second}
+	for _, tc := range []struct {
+		what, addr string
+		reached    bool
+	}{
+		{"the cluster DNS on the node", net.JoinHostPort(nodeIP, "53"), true},
+		{"the store's database", net.JoinHostPort(podIP("database"), "5432"), false},
+		{"the store's Medusa server", net.JoinHostPort(podIP("web"), "9000"), false},
+	} {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+net.JoinHostPort(probe, "8080")+"/dial?addr="+tc.addr, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatalf("ask the probe pod to dial %s: %v", tc.what, err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if reached := resp.StatusCode == http.StatusOK; reached != tc.reached {
+			t.Errorf("a pod of namespace %s dialing %s (%s): reached %v, want %v (%s)", probeNS, tc.what, tc.addr, reached, tc.reached, strings.TrimSpace(string(body)))
+		} else {
+			t.Logf("a pod of namespace %s dialing %s: %s", probeNS, tc.what, strings.TrimSpace(string(body)))
+		}
+	}
+}
+
+// waitPodReady waits until the pod namespace/name is Ready and returns its
+// address.
+func (p *platformOnNode) waitPodReady(t *testing.T, ctx context.Context, namespace, name string) string {
+	t.Helper()
+	for {
+		pod, err := p.st.Kube.CoreV1().Pods(namespace).Get(ctx, name, metav1.GetOptions{})
+		if err == nil && pod.Status.PodIP != "" {
+			for _, c := range pod.Status.Conditions {
+				if c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue {
+					return pod.Status.PodIP
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("pod %s/%s not Ready: %v", namespace, name, context.Cause(ctx))
+		case <-time.After(500 * time.Millisecond):
 		}
 	}
 }

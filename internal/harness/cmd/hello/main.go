@@ -5,7 +5,9 @@
 // resolver finds for N, so that it sees the cluster's DNS answer in a pod.
 // With $DATA_DIR set (a volume's mount), PUT /data/{name} stores the body in
 // the file name there and GET /data/{name} answers it, so that a test sees a
-// volume keep what a pod wrote.
+// volume keep what a pod wrote. GET /dial?addr=HOST:PORT answers 200 when a
+// TCP connection to addr opens within 3 s, 502 with the error otherwise, so
+// that a test sees what NetworkPolicy lets the pod reach.
 package main
 
 import (
@@ -18,6 +20,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 )
 
 func main() {
@@ -40,6 +43,16 @@ func main() {
 		}
 		sort.Strings(addrs)
 		fmt.Fprintln(w, strings.Join(addrs, " "))
+	})
+	http.HandleFunc("GET /dial", func(w http.ResponseWriter, r *http.Request) {
+		addr := r.URL.Query().Get("addr")
+		conn, err := net.DialTimeout("tcp", addr, 3*time.Second)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		conn.Close()
+		fmt.Fprintf(w, "connected to %s\n", addr)
 	})
 	if dir := os.Getenv("DATA_DIR"); dir != "" {
 		http.HandleFunc("PUT /data/{name}", func(w http.ResponseWriter, r *http.Request) {
