@@ -142,6 +142,12 @@ E2E_INGRESS_ADDR ?= 127.0.0.1:80
 e2e-cluster: build $(TEMPORAL_STAMP) ## e2e-cluster: create, use (through the ingress) and delete a WooCommerce and a Medusa store on KUBECONFIG's cluster
 	hack/e2e-cluster.sh --ingress '$(E2E_INGRESS_ADDR)' --medusa-image '$(E2E_MEDUSA_IMAGE)' $(E2E_FLAGS)
 
+# The same script against the local stack's real node (hack/e2e-cluster-local.sh): the Medusa store
+# only (WooCommerce needs wordpress.org), through the local ingress; root.
+.PHONY: e2e-cluster-local
+e2e-cluster-local: build tools node-tools medusa-image ## e2e-cluster-local: make e2e-cluster's script against the local real node (root): a Medusa store created, used through the local ingress by its host name, and deleted
+	hack/e2e-cluster-local.sh $(E2E_FLAGS)
+
 .PHONY: test-short
 test-short: ## test-short: unit tests only (no local stack needed)
 	$(GO) test -short $(TEST_FLAGS) $(GO_PACKAGES)

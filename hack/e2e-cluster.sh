@@ -36,9 +36,12 @@ checks that nothing is left.
 
 Other settings (environment): KUBECTL (default bin/kubectl, else kubectl),
 STOREPLATFORM (default bin/storeplatform), STOREPLATFORM_DEV (default
-bin/storeplatform-dev), E2E_INGRESS_CLASS (nginx),
-E2E_INGRESS_NAMESPACE (ingress-nginx), E2E_INGRESS_SELECTOR
-(app.kubernetes.io/component=controller), E2E_PROBE_IMAGE
+bin/storeplatform-dev), E2E_ENGINES ("woocommerce medusa": the stores to
+make), E2E_INGRESS_CLASS (nginx), E2E_INGRESS_NAMESPACE (ingress-nginx;
+empty: a controller outside the cluster, whose IngressClass alone is
+checked), E2E_INGRESS_SELECTOR
+(app.kubernetes.io/component=controller), STORE_VALUES (a values file for
+every store, passed to the platform), E2E_PROBE_IMAGE
 (curlimages/curl:8.11.1), E2E_SKIP_NETPOL=1 (no probe pod, for a CNI that does
 not enforce NetworkPolicy), E2E_WORK_DIR (default: a new temporary directory),
 E2E_RUN_ID (suffix of the store names; default random).
@@ -103,7 +106,12 @@ ingress_host=${BASH_REMATCH[1]} ingress_port=${BASH_REMATCH[2]}
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 ingress_class=${E2E_INGRESS_CLASS:-nginx}
-ingress_ns=${E2E_INGRESS_NAMESPACE:-ingress-nginx}
+ingress_ns=${E2E_INGRESS_NAMESPACE-ingress-nginx}
+engines=${E2E_ENGINES:-woocommerce medusa}
+for e in $engines; do
+	[[ $e == woocommerce || $e == medusa ]] || bad_usage "E2E_ENGINES must name woocommerce and/or medusa, not \"$e\""
+done
+[[ -n ${engines// /} ]] || bad_usage "E2E_ENGINES names no engine"
 ingress_selector=${E2E_INGRESS_SELECTOR:-app.kubernetes.io/component=controller}
 probe_image=${E2E_PROBE_IMAGE:-curlimages/curl:8.11.1}
 run_id=${E2E_RUN_ID:-$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')}
@@ -155,14 +163,14 @@ kubectl_ready_pods() {
 ingress_problem=
 if ! "$kubectl" get ingressclass "$ingress_class" >/dev/null 2>&1; then
 	ingress_problem="IngressClass \"$ingress_class\" not found"
-elif [[ $(kubectl_ready_pods "$ingress_ns" "$ingress_selector") -eq 0 ]]; then
+elif [[ -n $ingress_ns && $(kubectl_ready_pods "$ingress_ns" "$ingress_selector") -eq 0 ]]; then
 	ingress_problem="IngressClass \"$ingress_class\" exists, but no controller pod ($ingress_selector) is Ready in namespace $ingress_ns"
 fi
 if [[ -n $ingress_problem ]]; then
 	((dry_run)) || die "$EXIT_NO_INGRESS" "no ingress controller: $ingress_problem. Install ingress-nginx (docs/e2e-cluster.md), or set E2E_INGRESS_NAMESPACE/E2E_INGRESS_SELECTOR"
 	warn "no ingress controller ($ingress_problem); a dry run goes on"
 else
-	log "ingress controller ready (IngressClass $ingress_class, namespace $ingress_ns); ingress address $ingress_addr"
+	log "ingress controller ready (IngressClass $ingress_class, ${ingress_ns:+namespace $ingress_ns}${ingress_ns:-outside the cluster}); ingress address $ingress_addr"
 fi
 
 # --- the platform ------------------------------------------------------------
@@ -314,11 +322,18 @@ create() {
 	log "store $name requested (HTTP $status)"
 }
 t0=$SECONDS
-create "$woo" "$(jq -cn --arg n "$woo" '{name: $n, engine: "woocommerce", title: "E2E Shop", adminEmail: "e2e@example.com"}')"
-create "$medusa" "$(jq -cn --arg n "$medusa" --arg i "$medusa_image" '{name: $n, engine: "medusa", title: "E2E Medusa", adminEmail: "e2e@example.com", medusaImage: $i}')"
+stores=()
+if [[ " $engines " == *" woocommerce "* ]]; then
+	create "$woo" "$(jq -cn --arg n "$woo" '{name: $n, engine: "woocommerce", title: "E2E Shop", adminEmail: "e2e@example.com"}')"
+	stores+=("$woo")
+fi
+if [[ " $engines " == *" medusa "* ]]; then
+	create "$medusa" "$(jq -cn --arg n "$medusa" --arg i "$medusa_image" '{name: $n, engine: "medusa", title: "E2E Medusa", adminEmail: "e2e@example.com", medusaImage: $i}')"
+	stores+=("$medusa")
+fi
 
 declare -A host ready
-for name in "$woo" "$medusa"; do
+for name in "${stores[@]}"; do
 	if wait_phase "$name" ready "$timeout"; then
 		host[$name]=$(jq -r '.host' "$work/$name.json")
 		ready[$name]=1
@@ -347,7 +362,7 @@ read_credentials() {
 	fi
 	log "ok   credentials of $name read: user $(jq -r '.username' "$work/$name.credentials.json"), password in a file of mode $(stat -c %a "$work/$name.password") (not shown)"
 }
-for name in "$woo" "$medusa"; do
+for name in "${stores[@]}"; do
 	if [[ -n ${ready[$name]:-} ]]; then read_credentials "$name" || true; fi
 done
 
@@ -433,7 +448,7 @@ if [[ -n ${ready[$medusa]:-} ]]; then check_medusa "$medusa"; fi
 # ingress controller's namespace may), while it does reach the controller.
 check_network_policy() {
 	local probe_ns=storeplatform-e2e-probe-$run_id urls=() name logs code u controller
-	for name in "$woo" "$medusa"; do
+	for name in "${stores[@]}"; do
 		[[ -n ${ready[$name]:-} ]] && urls+=("http://$name-web.store-$name.svc.cluster.local/")
 	done
 	((${#urls[@]})) || return 0
@@ -446,6 +461,10 @@ check_network_policy() {
 	fi
 	if truthy "${E2E_SKIP_NETPOL:-}"; then
 		log "skipped: NetworkPolicy probe (E2E_SKIP_NETPOL)"
+		return 0
+	fi
+	if [[ -z $ingress_ns ]]; then
+		log "skipped: NetworkPolicy probe (the ingress controller runs outside the cluster: no controller pod shows that the probe reaches anything)"
 		return 0
 	fi
 	log "NetworkPolicy: a probe pod in namespace $probe_ns tries the stores' Services and the ingress controller"

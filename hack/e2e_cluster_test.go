@@ -58,6 +58,10 @@ func TestE2EClusterScript(t *testing.T) {
 		r := runScript(t, script, nil, "--ingress", "127.0.0.1")
 		r.expect(t, exitUsage, "--ingress must be HOST:PORT")
 	})
+	t.Run("unknown engine", func(t *testing.T) {
+		r := runScript(t, script, []string{"E2E_ENGINES=medusa shopify"})
+		r.expect(t, exitUsage, `E2E_ENGINES must name woocommerce and/or medusa, not "shopify"`)
+	})
 	t.Run("help", func(t *testing.T) {
 		runScript(t, script, nil, "--help").expect(t, 0, "usage: hack/e2e-cluster.sh")
 	})

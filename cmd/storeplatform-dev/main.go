@@ -36,6 +36,10 @@ const (
 	devTemporalUIPort = 8233
 	devMongoPort      = 27017
 	devAPIServerPort  = 6443
+	// The real node's ingress on the loopback: a store is
+	// http://<name>.stores.localhost:8088 (https on 8443).
+	devIngressPort    = 8088
+	devIngressTLSPort = 8443
 )
 
 func main() {
@@ -54,13 +58,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 // devFlags are the command's flags.
 type devFlags struct {
-	dir, bin, listen, kubeconfig, chartDir, webDir string
-	temporalPort, temporalUIPort, mongoPort        int
-	realNode                                       bool
+	dir, bin, listen, kubeconfig, chartDir, webDir, storeValues string
+	temporalPort, temporalUIPort, mongoPort                     int
+	ingressPort, ingressTLSPort                                 int
+	realNode, stackOnly                                         bool
 }
 
 // parseFlags reads the flags in args, with the environment's LISTEN_ADDR,
-// KUBECONFIG, CHART_DIR and WEB_DIR as their defaults.
+// KUBECONFIG, CHART_DIR, WEB_DIR and STORE_VALUES as their defaults.
 func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (devFlags, error) {
 	var f devFlags
 	fs := flag.NewFlagSet("storeplatform-dev", flag.ContinueOnError)
@@ -76,12 +81,22 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (de
 	fs.IntVar(&f.temporalPort, "temporal-port", devTemporalPort, "port of the Temporal dev server; 0 picks a free one")
 	fs.IntVar(&f.temporalUIPort, "temporal-ui-port", devTemporalUIPort, "port of the Temporal Web UI; 0 picks a free one, -1 runs none")
 	fs.IntVar(&f.mongoPort, "mongo-port", devMongoPort, "port of the embedded FerretDB; 0 picks a free one")
-	fs.BoolVar(&f.realNode, "real-node", false, "add a real node (containerd, kubelet, kube-proxy; root and `make node-tools`) beside the kwok nodes: docs/real-node.md")
+	fs.BoolVar(&f.realNode, "real-node", false, "add a real node (containerd, kubelet, kube-proxy; root and `make node-tools`) beside the kwok nodes, with an ingress on 127.0.0.1: docs/real-node.md")
+	fs.IntVar(&f.ingressPort, "ingress-port", devIngressPort, "loopback port of the real node's ingress (HTTP); 0 picks a free one")
+	fs.IntVar(&f.ingressTLSPort, "ingress-tls-port", devIngressTLSPort, "loopback port of the real node's ingress (HTTPS); 0 picks a free one")
+	fs.StringVar(&f.storeValues, "store-values", getenv("STORE_VALUES"), "values file layered over every store's (env STORE_VALUES); with -real-node, the real node's own")
+	fs.BoolVar(&f.stackOnly, "stack-only", false, "start the local stack (with -real-node: and its store images) and print where it is, but no API and no worker: for hack/e2e-cluster.sh against the local real node")
 	if err := fs.Parse(args); err != nil {
 		return f, fmt.Errorf("%w: %w", config.ErrUsage, config.Reported{Err: err})
 	}
 	if fs.NArg() > 0 {
 		return f, fmt.Errorf("%w: unexpected argument %q", config.ErrUsage, fs.Arg(0))
+	}
+	if f.realNode && f.kubeconfig != "" {
+		return f, fmt.Errorf("%w: -real-node joins the local cluster; it cannot be used with -kubeconfig (or KUBECONFIG) %s", config.ErrUsage, f.kubeconfig)
+	}
+	if f.realNode && f.storeValues != "" {
+		return f, fmt.Errorf("%w: -real-node writes its own store values; -store-values (or STORE_VALUES) %s cannot be used with it", config.ErrUsage, f.storeValues)
 	}
 	return f, nil
 }
@@ -94,6 +109,7 @@ func devConfig(f devFlags) (config.Config, error) {
 	cfg.ListenAddr, cfg.Kubeconfig, cfg.LogFormat = f.listen, f.kubeconfig, "text"
 	cfg.ChartDir, cfg.ChartVersionsDir, cfg.WebDir = f.chartDir, filepath.Join(filepath.Dir(f.chartDir), "versions"), f.webDir
 	cfg.StoreProfile = "local"
+	cfg.StoreValues = f.storeValues
 	return cfg, cfg.Validate()
 }
 
@@ -101,7 +117,9 @@ func devConfig(f devFlags) (config.Config, error) {
 func withStack(cfg config.Config, stack *devstack.Stack) config.Config {
 	cfg.MongoURI, cfg.TemporalAddress, cfg.Kubeconfig = stack.MongoURI(), stack.TemporalAddress(), stack.Kubeconfig()
 	cfg.TemporalUIURL = stack.TemporalUIURL()
-	cfg.StoreValues = stack.StoreValues()
+	if v := stack.StoreValues(); v != "" {
+		cfg.StoreValues = v
+	}
 	cfg.ConnectTimeout = 15 * time.Second
 	return cfg
 }
@@ -127,7 +145,8 @@ func runDev(ctx context.Context, args []string, getenv func(string) string, stdo
 		SearchAttributes: workflows.SearchAttributeFlags(),
 		MongoPort:        f.mongoPort,
 		RealNode:         f.realNode,
-		Logger:           logger,
+		IngressHTTPPort:  f.ingressPort, IngressHTTPSPort: f.ingressTLSPort,
+		Logger: logger,
 	})
 	if err != nil {
 		return err
@@ -145,6 +164,11 @@ func runDev(ctx context.Context, args []string, getenv func(string) string, stdo
 		} else {
 			logger.Info("store images imported; create Medusa stores with medusaImage " + devstack.MedusaImage)
 		}
+	}
+	if f.stackOnly {
+		printStack(stdout, stack)
+		<-ctx.Done()
+		return nil
 	}
 	return runPlatform(ctx, withStack(cfg, stack), stack, stdout, logger)
 }
@@ -219,6 +243,23 @@ Store Platform is running. Press Ctrl-C to stop everything.
   Admin token      %[7]s   (new at every start, the previous one revoked; bin/storeplatform token create for more)
 
 `, addr, stack.TemporalUIURL(), stack.TemporalAddress(), stack.MongoURI(), stack.Dir(), stack.Kubeconfig(), adminToken)
+	if stack.IngressHTTP() != "" {
+		fmt.Fprintf(w, `  Stores           the real node's ingress: http://%[1]s and https://%[2]s by each store's host name, e.g.
+                   curl --cacert %[3]s --connect-to ::%[2]s https://shop.%[4]s/health
+
+`, stack.IngressHTTP(), stack.IngressHTTPS(), stack.CACert(), devstack.DefaultStoreDomain)
+	}
+}
+
+// printStack says where the stack's parts are, for -stack-only: each line
+// a name and a value, which scripts read (hack/e2e-cluster-local.sh).
+func printStack(w io.Writer, stack *devstack.Stack) {
+	fmt.Fprintf(w, "Kubeconfig %s\n", stack.Kubeconfig())
+	if stack.IngressHTTP() != "" {
+		fmt.Fprintf(w, "Ingress %s\nIngressTLS %s\nIngressClass %s\nCA %s\nStoreValues %s\n",
+			stack.IngressHTTP(), stack.IngressHTTPS(), devstack.IngressClass, stack.CACert(), stack.StoreValues())
+	}
+	fmt.Fprintln(w, "The local stack is running. Press Ctrl-C to stop it.")
 }
 
 func orDefault(v, def string) string {

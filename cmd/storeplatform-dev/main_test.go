@@ -14,13 +14,18 @@ var env testenv.Env
 
 func TestMain(m *testing.M) { testenv.Main(m, &env) }
 
-// TestUsage: a bad flag or an argument is a usage error (exit 2), -h is
-// not an error.
+// TestUsage: a bad flag, an argument or flags that cannot go together are
+// a usage error (exit 2), -h is not an error.
 func TestUsage(t *testing.T) {
 	for _, tt := range []struct {
 		args []string
 		code int
-	}{{[]string{"-no-such-flag"}, 2}, {[]string{"extra"}, 2}, {[]string{"-h"}, 0}} {
+	}{
+		{[]string{"-no-such-flag"}, 2}, {[]string{"extra"}, 2}, {[]string{"-h"}, 0},
+		// The real node joins the local cluster and writes its own store values.
+		{[]string{"-real-node", "-kubeconfig", "/tmp/kubeconfig"}, 2},
+		{[]string{"-real-node", "-store-values", "/tmp/values.yaml"}, 2},
+	} {
 		var stdout, stderr bytes.Buffer
 		if code := run(t.Context(), tt.args, func(string) string { return "" }, &stdout, &stderr); code != tt.code {
 			t.Errorf("%v: exit %d, want %d (stderr %q)", tt.args, code, tt.code, stderr.String())
