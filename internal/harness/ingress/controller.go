@@ -26,6 +26,11 @@ import (
 // spec.controller.
 const ControllerName = "storeplatform.io/local-ingress"
 
+// backendConnectTimeout bounds the connection to a Service: until
+// kube-proxy's rules follow a replaced pod, its cluster IP leads to an
+// address where nothing answers, not even a refusal.
+const backendConnectTimeout = 5 * time.Second
+
 // Controller serves the Ingresses of Class.
 type Controller struct {
 	Client kubernetes.Interface
@@ -48,6 +53,11 @@ type server struct {
 	services  corelisters.ServiceLister
 	secrets   corelisters.SecretLister
 
+	// transport gives up on a backend that does not accept a connection
+	// within backendConnectTimeout, as controllers do (ingress-nginx's
+	// proxy-connect-timeout is 5 s).
+	transport *http.Transport
+
 	mu    sync.Mutex
 	certs map[string]parsedCert // by "namespace/name"
 }
@@ -69,7 +79,14 @@ func (c *Controller) Run(ctx context.Context) error {
 		services:  factory.Core().V1().Services().Lister(),
 		secrets:   tlsOnly.Core().V1().Secrets().Lister(),
 		certs:     map[string]parsedCert{},
+		transport: &http.Transport{
+			DialContext:           (&net.Dialer{Timeout: backendConnectTimeout}).DialContext,
+			MaxIdleConnsPerHost:   16,
+			IdleConnTimeout:       90 * time.Second,
+			ResponseHeaderTimeout: 5 * time.Minute,
+		},
 	}
+	defer s.transport.CloseIdleConnections()
 	factory.Start(ctx.Done())
 	tlsOnly.Start(ctx.Done())
 	for typ, synced := range factory.WaitForCacheSync(ctx.Done()) {
@@ -131,6 +148,7 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	proxy := &httputil.ReverseProxy{
+		Transport: s.transport,
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.Out.URL.Scheme, pr.Out.URL.Host = "http", b.addr
 			pr.Out.Host = pr.In.Host // the app sees the host it was asked for

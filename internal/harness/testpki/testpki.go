@@ -63,6 +63,13 @@ func (ca *CA) Server(t testing.TB) Pair {
 		[]string{"localhost"}, []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback})
 }
 
+// ServerFor issues a serving certificate for the DNS names (the first is
+// its subject).
+func (ca *CA) ServerFor(t testing.TB, names ...string) Pair {
+	t.Helper()
+	return ca.issue(t, names[0], x509.ExtKeyUsageServerAuth, names, nil)
+}
+
 // Client issues a client certificate named cn.
 func (ca *CA) Client(t testing.TB, cn string) Pair {
 	t.Helper()
