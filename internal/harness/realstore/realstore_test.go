@@ -382,9 +382,12 @@ func deadline(t *testing.T, d time.Duration) context.Context {
 
 // TestMedusaStoreServes: a Medusa store made through the platform's API
 // on the real node becomes ready by its real probes, serves /health and
-// its store API, takes its owner's admin login, and keeps a row written
-// through the admin API over a change of its image, which rolls its
-// Medusa pods out (migrations again). With STOREPLATFORM_REAL_NODE=all it
+// its store API at its https URL through the real node's ingress (and
+// /health over HTTP by its Host), takes its owner's admin login, and, with
+// STOREPLATFORM_NETWORK_POLICY=1, is closed to a pod of another namespace
+// (isolated). It keeps a row written through the admin API over a change
+// of its image, which rolls its Medusa pods out (migrations again). With
+// STOREPLATFORM_REAL_NODE=all it
 // also keeps the row over a resize (two server pods, migrating at once), a
 // suspension and resumption (every pod gone and back) and a fleet rollout
 // of a new chart version, on the same volumes. Deleted, it leaves no
