@@ -59,9 +59,11 @@ func (n *realNode) stopNetworkPolicy(grace time.Duration) {
 	n.netpol = nil
 }
 
-// kubeRouterChains are the prefixes of the iptables chains and ipsets
+// kubeRouterPrefixes are the prefixes of the iptables chains and ipsets
 // kube-router's network policy controller makes (all in the filter table).
-var kubeRouterChains = []string{"KUBE-ROUTER-", "KUBE-POD-FW-", "KUBE-NWPLCY-", "KUBE-SRC-", "KUBE-DST-"}
+func kubeRouterPrefixes() []string {
+	return []string{"KUBE-ROUTER-", "KUBE-POD-FW-", "KUBE-NWPLCY-", "KUBE-SRC-", "KUBE-DST-"}
+}
 
 // removeNetworkPolicyRules removes kube-router's chains, the rules that
 // jump to them, and its ipsets, from a run that stopped or was killed.
@@ -134,7 +136,7 @@ func withoutKubeRouter(saved string) (kept string, changed bool) {
 
 // kubeRouterName: a chain's or ipset's name is kube-router's.
 func kubeRouterName(name string) bool {
-	for _, p := range kubeRouterChains {
+	for _, p := range kubeRouterPrefixes() {
 		if strings.HasPrefix(name, p) {
 			return true
 		}

@@ -87,16 +87,12 @@ func (c *Controller) Run(ctx context.Context) error {
 		},
 	}
 	defer s.transport.CloseIdleConnections()
-	factory.Start(ctx.Done())
-	tlsOnly.Start(ctx.Done())
-	for typ, synced := range factory.WaitForCacheSync(ctx.Done()) {
-		if !synced {
-			return fmt.Errorf("ingress: %v not synced: %w", typ, context.Cause(ctx))
-		}
-	}
-	for typ, synced := range tlsOnly.WaitForCacheSync(ctx.Done()) {
-		if !synced {
-			return fmt.Errorf("ingress: %v not synced: %w", typ, context.Cause(ctx))
+	for _, f := range []informers.SharedInformerFactory{factory, tlsOnly} {
+		f.Start(ctx.Done())
+		for typ, synced := range f.WaitForCacheSync(ctx.Done()) {
+			if !synced {
+				return fmt.Errorf("ingress: %v not synced: %w", typ, context.Cause(ctx))
+			}
 		}
 	}
 	errLog := slog.NewLogLogger(c.logger().Handler(), slog.LevelWarn)
