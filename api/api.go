@@ -172,6 +172,7 @@ func Router(o Options) *mux.Router {
 		r.Handle("/api/stores/{name}/resume", authed(s.resumeStore)).Methods(http.MethodPost)
 		r.Handle("/api/sizes", authed(s.listSizes)).Methods(http.MethodGet)
 		r.Handle("/api/stores/{name}/credentials", authed(s.getCredentials)).Methods(http.MethodGet)
+		r.Handle("/api/stores/{name}/kubernetes-events", authed(s.getKubeEvents)).Methods(http.MethodGet)
 		r.Handle("/api/stores/{name}/events", authed(s.limitStreams(s.storeEvents))).Methods(http.MethodGet)
 		r.Handle("/api/events", authed(s.limitStreams(s.allEvents))).Methods(http.MethodGet)
 		if o.Versions != nil {
@@ -277,12 +278,21 @@ type Me struct {
 	// {workflowId} to be replaced by the URL-escaped workflow ID; absent
 	// when no Web UI is configured.
 	TemporalWorkflowURL string `json:"temporalWorkflowUrl,omitempty"`
+	// StoreCount is how many stores (not deleted) the tenant has, and
+	// StoreLimit how many it may have (the dashboard's "3 of 5 stores").
+	StoreCount int `json:"storeCount"`
+	StoreLimit int `json:"storeLimit"`
 }
 
 // me handles GET /api/me: who the token belongs to, for the dashboard.
 func (s *server) me(w http.ResponseWriter, r *http.Request) {
 	p := principal(r)
 	m := Me{Tenant: p.Tenant, Role: p.Role, TokenID: p.ID, TokenName: p.Name}
+	var err error
+	if m.StoreCount, m.StoreLimit, err = s.svc.Usage(r.Context(), caller(r)); err != nil {
+		fail(w, r, err)
+		return
+	}
 	if s.o.TemporalUIURL != "" {
 		ns := s.o.TemporalNamespace
 		if ns == "" {

@@ -23,3 +23,23 @@ func (s *server) getCredentials(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, r, http.StatusOK, c)
 }
+
+// KubeEvent is a Kubernetes event of a store's namespace.
+type KubeEvent = service.KubeEvent
+
+// KubeEventList is the body of GET /api/stores/{name}/kubernetes-events.
+type KubeEventList struct {
+	Items []KubeEvent `json:"items"`
+}
+
+// getKubeEvents handles GET /api/stores/{name}/kubernetes-events: the
+// events of the store's namespace, warnings first, so that an owner sees
+// why a pod is pending (service.StoreKubeEvents).
+func (s *server) getKubeEvents(w http.ResponseWriter, r *http.Request) {
+	evs, err := s.svc.StoreKubeEvents(r.Context(), caller(r), mux.Vars(r)["name"])
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	writeJSON(w, r, http.StatusOK, KubeEventList{Items: evs})
+}

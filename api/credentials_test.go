@@ -6,8 +6,10 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/mock"
 	corev1 "k8s.io/api/core/v1"
@@ -15,6 +17,7 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/storeplatform/storeplatform/internal/auth"
+	"github.com/storeplatform/storeplatform/internal/store"
 )
 
 // fakeAudit records entries, or fails.
@@ -138,5 +141,99 @@ func TestRateLimit(t *testing.T) {
 	// Another token has its own budget.
 	if rec := f.do(t, http.MethodGet, "/api/stores", otherToken, ""); rec.Code != 200 {
 		t.Fatalf("other token: %d", rec.Code)
+	}
+}
+
+// TestMeCountsTheTenantsStores: /api/me says how many stores the caller's
+// tenant has (deleted ones aside) and how many it may have.
+func TestMeCountsTheTenantsStores(t *testing.T) {
+	f := credFixture(t, &fakeAudit{})
+	f.stores.recs["other-2"] = store.Record{ID: bsonID(9), Spec: store.Spec{Name: "other-2", Generation: 1}, Owner: "other", Phase: store.PhaseDeleted}
+	for _, tt := range []struct {
+		token        string
+		count, limit int
+	}{
+		{acmeToken, 3, 5}, // acme-3's deletion is stuck: it still counts
+		{otherToken, 1, 5},
+		{adminToken, 0, 5}, // the admin's own tenant, ops, has none
+	} {
+		rec := f.do(t, http.MethodGet, "/api/me", tt.token, "")
+		var me Me
+		if err := json.Unmarshal(rec.Body.Bytes(), &me); rec.Code != 200 || err != nil {
+			t.Fatalf("%d %s", rec.Code, rec.Body)
+		}
+		if me.StoreCount != tt.count || me.StoreLimit != tt.limit {
+			t.Errorf("%s: %d of %d stores, want %d of %d", me.Tenant, me.StoreCount, me.StoreLimit, tt.count, tt.limit)
+		}
+	}
+}
+
+// TestGetKubeEvents: the owner and admins read the events of the store's
+// namespace, warnings first and then the newest first; other tenants get
+// 404, as for the store itself.
+func TestGetKubeEvents(t *testing.T) {
+	f := newFixture(t)
+	at := func(min int) metav1.Time { return metav1.NewTime(time.Date(2026, 12, 1, 10, min, 0, 0, time.UTC)) }
+	ev := func(name, typ, reason, pod string, last int) *corev1.Event {
+		return &corev1.Event{
+			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "store-acme-1"}, Type: typ, Reason: reason,
+			Message: reason + " of " + pod, InvolvedObject: corev1.ObjectReference{Kind: "Pod", Name: pod},
+			FirstTimestamp: at(0), LastTimestamp: at(last), Count: 2,
+		}
+	}
+	kube := fake.NewClientset(
+		ev("e1", corev1.EventTypeNormal, "Scheduled", "web-1", 5),
+		ev("e2", corev1.EventTypeWarning, "FailedScheduling", "web-2", 1),
+		ev("e3", corev1.EventTypeNormal, "Pulled", "web-1", 7),
+		ev("e4", corev1.EventTypeWarning, "BackOff", "web-1", 3),
+	)
+	elsewhere := ev("elsewhere", corev1.EventTypeWarning, "NotMine", "x", 9)
+	elsewhere.Namespace = "store-acme-2x"
+	if err := kube.Tracker().Add(elsewhere); err != nil {
+		t.Fatal(err)
+	}
+	if err := kube.Tracker().Add(&corev1.Event{ObjectMeta: metav1.ObjectMeta{Name: "other", Namespace: "store-other-1"}, Type: corev1.EventTypeWarning, Reason: "Other"}); err != nil {
+		t.Fatal(err)
+	}
+	f.handler = Router(Options{Stores: f.stores, Temporal: f.temporal, TaskQueue: "q", Kube: kube,
+		Tokens: fakeTokens{acmeToken: {Tenant: "acme", Role: auth.RoleTenant}, otherToken: {Tenant: "other", Role: auth.RoleTenant},
+			adminToken: {Tenant: "ops", Role: auth.RoleAdmin}}})
+	seed(f)
+	for _, tt := range []struct {
+		name, store, token string
+		status             int
+		want               string
+	}{
+		{"owner", "acme-1", acmeToken, 200, "Warning/BackOff/Pod/web-1 Warning/FailedScheduling/Pod/web-2 Normal/Pulled/Pod/web-1 Normal/Scheduled/Pod/web-1"},
+		{"admin", "acme-1", adminToken, 200, "Warning/BackOff/Pod/web-1 Warning/FailedScheduling/Pod/web-2 Normal/Pulled/Pod/web-1 Normal/Scheduled/Pod/web-1"},
+		{"a store with no events", "acme-2", acmeToken, 200, ""},
+		{"another tenant", "acme-1", otherToken, 404, ""},
+		{"no store", "nope", acmeToken, 404, ""},
+		{"no token", "acme-1", "", 401, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := f.do(t, http.MethodGet, "/api/stores/"+tt.store+"/kubernetes-events", tt.token, "")
+			if rec.Code != tt.status {
+				t.Fatalf("%d %s", rec.Code, rec.Body)
+			}
+			if tt.status != 200 {
+				problemOf(t, rec)
+				return
+			}
+			var list KubeEventList
+			if err := json.Unmarshal(rec.Body.Bytes(), &list); err != nil || list.Items == nil {
+				t.Fatalf("%s: %v (items must be a list, even empty)", rec.Body, err)
+			}
+			var got []string
+			for _, e := range list.Items {
+				got = append(got, e.Type+"/"+e.Reason+"/"+e.Object)
+				if e.Count != 2 || !e.FirstSeen.Equal(at(0).Time) || e.Message != e.Reason+" of "+strings.TrimPrefix(e.Object, "Pod/") {
+					t.Errorf("event %+v", e)
+				}
+			}
+			if strings.Join(got, " ") != tt.want {
+				t.Fatalf("events %v, want %s", got, tt.want)
+			}
+		})
 	}
 }

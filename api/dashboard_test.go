@@ -89,7 +89,7 @@ func TestMe(t *testing.T) {
 		want        Me
 	}{
 		{"token", acmeToken, 200, Me{Tenant: "acme", Role: auth.RoleTenant, TokenID: "tok1", TokenName: "laptop",
-			TemporalWorkflowURL: "http://127.0.0.1:8233/namespaces/default/workflows/{workflowId}"}},
+			TemporalWorkflowURL: "http://127.0.0.1:8233/namespaces/default/workflows/{workflowId}", StoreLimit: 5}},
 		{"no token", "", 401, Me{}},
 		{"bad token", "sp_nope", 401, Me{}},
 	}

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 
@@ -104,7 +105,7 @@ func (f *fakeStores) List(_ context.Context, q store.ListQuery) ([]store.Record,
 	defer f.mu.Unlock()
 	var out []store.Record
 	for _, r := range f.recs {
-		if (q.Owner == "" || r.Owner == q.Owner) && (r.Phase == q.Phase || (q.Phase == "" && r.Phase != store.PhaseDeleted)) && (q.Engine == "" || r.Engine == q.Engine) {
+		if (q.Owner == "" || r.Owner == q.Owner) && (r.Phase == q.Phase || (q.Phase == "" && r.Phase != store.PhaseDeleted)) && (q.Engine == "" || r.Engine == q.Engine) && strings.HasPrefix(r.Name, q.NamePrefix) {
 			if q.Cursor == "" || r.ID.Hex() < q.Cursor {
 				out = append(out, r)
 			}
@@ -117,6 +118,18 @@ func (f *fakeStores) List(_ context.Context, q store.ListQuery) ([]store.Record,
 		next = out[q.Limit-1].ID.Hex()
 	}
 	return out, next, nil
+}
+
+func (f *fakeStores) CountActive(_ context.Context, owner string) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := 0
+	for _, r := range f.recs {
+		if r.Owner == owner && r.Phase != store.PhaseDeleted {
+			n++
+		}
+	}
+	return n, nil
 }
 
 func (f *fakeStores) FreeSlot(_ context.Context, owner string, limit int) (string, bool, error) {

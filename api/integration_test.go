@@ -262,6 +262,29 @@ func TestStoreLifecycleThroughTheAPI(t *testing.T) {
 	if code, _ := p.call(t, "globex", http.MethodGet, "/api/stores/api-shop/credentials", ""); code != http.StatusNotFound {
 		t.Fatalf("globex reads acme's credentials: %d", code)
 	}
+	// The namespace's events come from the cluster: the scheduler's for
+	// the store's pods (its event broadcaster writes them a moment later).
+	scheduled := func() bool {
+		code, data := p.call(t, "acme", http.MethodGet, "/api/stores/api-shop/kubernetes-events", "")
+		var evs api.KubeEventList
+		if err := json.Unmarshal(data, &evs); code != http.StatusOK || err != nil {
+			t.Fatalf("kubernetes-events: %d %s", code, data)
+		}
+		for _, e := range evs.Items {
+			if e.Reason == "Scheduled" && strings.HasPrefix(e.Object, "Pod/") && e.Type == "Normal" {
+				return true
+			}
+		}
+		return false
+	}
+	for deadline := time.Now().Add(20 * time.Second); !scheduled(); time.Sleep(250 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no Scheduled event of the store's pods")
+		}
+	}
+	if code, _ := p.call(t, "globex", http.MethodGet, "/api/stores/api-shop/kubernetes-events", ""); code != http.StatusNotFound {
+		t.Fatalf("globex reads acme's events: %d", code)
+	}
 	// Tenants do not see each other's stores.
 	if code, _ := p.call(t, "globex", http.MethodGet, "/api/stores/api-shop", ""); code != http.StatusNotFound {
 		t.Fatalf("globex sees acme's store: %d", code)

@@ -38,13 +38,15 @@ const (
 	MsgMedusaImage     = "is required for a Medusa store: repository:tag of your Medusa image"
 	MsgMedusaImageForm = "must be repository:tag or repository@sha256:digest, and not :latest"
 	MsgMedusaImageWoo  = "is only for Medusa stores"
+	MsgNamePrefix      = "must be 1 to 40 characters: lowercase letters, digits and hyphens (the start of a store's name)"
 )
 
 var (
-	nameRE  = regexp.MustCompile(`^[a-z]([-a-z0-9]{1,38}[a-z0-9])$`)
-	hostRE  = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$`)
-	emailRE = regexp.MustCompile(`^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$`)
-	imageRE = regexp.MustCompile(`^[a-z0-9]+([._/:-][a-z0-9]+)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[a-f0-9]{64})$`)
+	nameRE       = regexp.MustCompile(`^[a-z]([-a-z0-9]{1,38}[a-z0-9])$`)
+	namePrefixRE = regexp.MustCompile(`^[-a-z0-9]{1,40}$`)
+	hostRE       = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$`)
+	emailRE      = regexp.MustCompile(`^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$`)
+	imageRE      = regexp.MustCompile(`^[a-z0-9]+([._/:-][a-z0-9]+)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[a-f0-9]{64})$`)
 )
 
 // reservedNames cannot be store names: they are, or look like, namespaces

@@ -10,6 +10,7 @@ import (
 	"github.com/gorilla/mux"
 	"go.temporal.io/sdk/client"
 
+	"github.com/storeplatform/storeplatform/internal/auth"
 	"github.com/storeplatform/storeplatform/internal/service"
 	"github.com/storeplatform/storeplatform/internal/store"
 	"github.com/storeplatform/storeplatform/workflows"
@@ -83,7 +84,8 @@ func (s *server) listStores(w http.ResponseWriter, r *http.Request) {
 func listQuery(r *http.Request) (store.ListQuery, *Problem) {
 	q := r.URL.Query()
 	var bad []FieldError
-	lq := store.ListQuery{Phase: store.Phase(q.Get("status")), Engine: q.Get("engine"), Cursor: q.Get("cursor"), Limit: 20}
+	lq := store.ListQuery{Phase: store.Phase(q.Get("status")), Engine: q.Get("engine"), Cursor: q.Get("cursor"), Limit: 20,
+		NamePrefix: q.Get("name"), Owner: q.Get("owner")}
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 100 {
@@ -96,6 +98,14 @@ func listQuery(r *http.Request) (store.ListQuery, *Problem) {
 	}
 	if lq.Engine != "" && lq.Engine != store.EngineWooCommerce && lq.Engine != store.EngineMedusa {
 		bad = append(bad, FieldError{Field: "engine", Message: MsgEngine})
+	}
+	if lq.NamePrefix != "" && !namePrefixRE.MatchString(lq.NamePrefix) {
+		bad = append(bad, FieldError{Field: "name", Message: MsgNamePrefix})
+	}
+	if lq.Owner != "" {
+		if err := auth.ValidateTenant(lq.Owner); err != nil {
+			bad = append(bad, FieldError{Field: "owner", Message: auth.ErrInvalidTenant.Error()})
+		}
 	}
 	if len(bad) > 0 {
 		return lq, invalid("some query parameters are not valid", bad...)

@@ -254,6 +254,17 @@ func TestListStores(t *testing.T) {
 		{"limit too big", acmeToken, "?limit=101", nil, 400},
 		{"bad status", acmeToken, "?status=happy", nil, 400},
 		{"bad engine", acmeToken, "?engine=shopify", nil, 400},
+		{"name prefix", acmeToken, "?name=acme-", []string{"acme-3", "acme-2", "acme-1"}, 200},
+		{"name prefix of one", acmeToken, "?name=acme-2", []string{"acme-2"}, 200},
+		{"name prefix of another tenant's store", acmeToken, "?name=other", nil, 200},
+		{"name prefix, admin", adminToken, "?name=o", []string{"other-1"}, 200},
+		{"name prefix with capitals", acmeToken, "?name=Acme", nil, 400},
+		{"name prefix too long", acmeToken, "?name=" + strings.Repeat("a", 41), nil, 400},
+		{"admin filters by owner", adminToken, "?owner=other", []string{"other-1"}, 200},
+		{"admin filters by owner and name", adminToken, "?owner=acme&name=acme-1", []string{"acme-1"}, 200},
+		{"tenant names itself as owner", acmeToken, "?owner=acme", []string{"acme-3", "acme-2", "acme-1"}, 200},
+		{"tenant names another owner", acmeToken, "?owner=other", nil, 403},
+		{"owner not a tenant name", adminToken, "?owner=a%20b", nil, 400},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

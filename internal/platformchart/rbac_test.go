@@ -227,6 +227,9 @@ func accessReviews(t *testing.T, storeNS string) {
 		{"api writes a store's secrets", apiUser, attr{Namespace: storeNS, Verb: "update", Resource: "secrets"}, false},
 		{"api reads secrets in kube-system", apiUser, attr{Namespace: "kube-system", Verb: "get", Resource: "secrets"}, false},
 		{"api reads secrets in default", apiUser, attr{Namespace: "default", Verb: "get", Resource: "secrets"}, false},
+		{"api lists a store's events", apiUser, attr{Namespace: storeNS, Verb: "list", Resource: "events"}, true},
+		{"api lists events in kube-system", apiUser, attr{Namespace: "kube-system", Verb: "list", Resource: "events"}, false},
+		{"api writes a store's events", apiUser, attr{Namespace: storeNS, Verb: "create", Resource: "events"}, false},
 		{"api lists a store's pods", apiUser, attr{Namespace: storeNS, Verb: "list", Resource: "pods"}, false},
 		{"api deletes namespaces", apiUser, attr{Verb: "delete", Resource: "namespaces"}, false},
 		{"api creates deployments", apiUser, attr{Namespace: storeNS, Verb: "create", Group: "apps", Resource: "deployments"}, false},
@@ -505,6 +508,9 @@ func lifecycle(t *testing.T, db *mongo.Database, queue string, spec store.Spec) 
 	apiCfg, apiKube := as(t, apiUser)
 	if _, err := apiKube.CoreV1().Secrets(spec.Namespace()).Get(ctx, spec.SecretName(), metav1.GetOptions{}); err != nil {
 		t.Errorf("the API reads the store's credentials: %v", err)
+	}
+	if _, err := apiKube.CoreV1().Events(spec.Namespace()).List(ctx, metav1.ListOptions{}); err != nil {
+		t.Errorf("the API lists the store's events: %v", err)
 	}
 	runner, err := helmclient.NewRunner(apiCfg, slog.New(slog.DiscardHandler))
 	if err != nil {

@@ -244,10 +244,21 @@ func (s *Service) decided(ctx context.Context, who Caller, name string, req stor
 	return rec, d, nil
 }
 
+// Usage is how many stores (not deleted) who's tenant has, and how many
+// it may have.
+func (s *Service) Usage(ctx context.Context, who Caller) (count, limit int, err error) {
+	count, err = s.c.Stores.CountActive(ctx, who.Tenant)
+	return count, s.c.StoreLimit, err
+}
+
 // ListStores lists the stores who may see that q selects. A cursor this
-// service did not give is CodeInvalid.
+// service did not give is CodeInvalid; q.Owner naming another tenant is
+// CodeForbidden unless who is an admin (admins filter by owner).
 func (s *Service) ListStores(ctx context.Context, who Caller, q store.ListQuery) ([]store.Record, string, error) {
 	if !who.admin() {
+		if q.Owner != "" && q.Owner != who.Tenant {
+			return nil, "", store.Errorf(store.CodeForbidden, "only admins list the stores of another tenant")
+		}
 		q.Owner = who.Tenant
 	}
 	recs, next, err := s.c.Stores.List(ctx, q)

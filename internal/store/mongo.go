@@ -576,6 +576,9 @@ func (r *MongoRepository) List(ctx context.Context, q ListQuery) ([]Record, stri
 	if q.Engine != "" {
 		filter["engine"] = q.Engine
 	}
+	if q.NamePrefix != "" {
+		filter["name"] = bson.M{"$gte": q.NamePrefix, "$lt": q.NamePrefix + "\uffff"}
+	}
 	if q.Cursor != "" {
 		id, err := bson.ObjectIDFromHex(q.Cursor)
 		if err != nil {

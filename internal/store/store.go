@@ -167,6 +167,7 @@ type Records interface {
 	Insert(ctx context.Context, rec Record) error
 	ReplaceDeleted(ctx context.Context, old, rec Record) error
 	List(ctx context.Context, q ListQuery) ([]Record, string, error)
+	CountActive(ctx context.Context, owner string) (int, error)
 	FreeSlot(ctx context.Context, owner string, limit int) (string, bool, error)
 	HostHolder(ctx context.Context, host string) (string, error)
 	UpdateStatus(ctx context.Context, u StatusUpdate) error
@@ -291,6 +292,11 @@ type ListQuery struct {
 	// deleted record stays only as history and to guard the name's reuse).
 	Phase  Phase
 	Engine string
+	// NamePrefix, when set, selects the stores whose name starts with it
+	// (the dashboard's search box). Names are lower-case letters, digits
+	// and hyphens, so a range on the name is a prefix match on any
+	// MongoDB and on FerretDB, with no regular expression.
+	NamePrefix string
 	// Limit is the page size; Cursor the NextCursor of the previous page.
 	Limit  int
 	Cursor string

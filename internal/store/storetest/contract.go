@@ -298,6 +298,34 @@ func listPages(t *testing.T, r Repository) {
 	if len(deleted) != 1 || deleted[0].Name != "s2" {
 		t.Fatalf("deleted %+v", deleted)
 	}
+	must(t, r.Insert(ctx, Live("s10", "acme", 2, 10*time.Second)))
+	for owner, want := range map[string]int{"acme": 5, "globex": 1, "initech": 0} {
+		if n, err := r.CountActive(ctx, owner); err != nil || n != want {
+			t.Errorf("CountActive(%s) = %d, %v; want %d (deleted stores do not count)", owner, n, err, want)
+		}
+	}
+	for _, tt := range []struct {
+		q    store.ListQuery
+		want string
+	}{
+		{store.ListQuery{NamePrefix: "s1", Limit: 10}, "[s10 s1]"},
+		{store.ListQuery{NamePrefix: "s1", Limit: 1}, "[s10]"},
+		{store.ListQuery{NamePrefix: "s", Owner: "globex", Limit: 10}, "[]"},
+		{store.ListQuery{NamePrefix: "oth", Limit: 10}, "[other]"},
+		{store.ListQuery{NamePrefix: "s2", Limit: 10}, "[]"},
+		{store.ListQuery{NamePrefix: "s2", Phase: store.PhaseDeleted, Limit: 10}, "[s2]"},
+		{store.ListQuery{NamePrefix: "x", Limit: 10}, "[]"},
+	} {
+		page, _, err := r.List(ctx, tt.q)
+		must(t, err)
+		got := []string{}
+		for _, rec := range page {
+			got = append(got, rec.Name)
+		}
+		if fmt.Sprint(got) != tt.want {
+			t.Errorf("List(%+v) = %v, want %s", tt.q, got, tt.want)
+		}
+	}
 }
 
 func changedSince(t *testing.T, r Repository) {
