@@ -1,7 +1,9 @@
 # syntax=docker/dockerfile:1
 # Builds the storeplatform binary (api, worker) and the dashboard into a
 # distroless, non-root image.
-FROM node:20-bookworm AS web
+# The dashboard is the same files on every architecture: it is built once, on
+# the builder's own platform, rather than under emulation for each target.
+FROM --platform=$BUILDPLATFORM node:20-bookworm AS web
 WORKDIR /web
 COPY web/package.json web/package-lock.json ./
 RUN npm ci --no-audit --no-fund

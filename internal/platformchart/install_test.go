@@ -72,13 +72,15 @@ func installPlatform(t *testing.T, name, ns string, vals map[string]any) *releas
 }
 
 // TestInstallOnTheLocalStack: `helm install` makes every object of the
-// chart on a real API server, its pods are admitted in a namespace that
-// enforces "restricted", and its Deployments become ready (kwok).
+// chart on a real API server, its pods (with every escape hatch in use)
+// are admitted in a namespace that enforces "restricted", and its
+// Deployments become ready (kwok).
 func TestInstallOnTheLocalStack(t *testing.T) {
 	env.Require(t)
 	ctx := t.Context()
 	const name, ns = "sp", "platform"
-	rel := installPlatform(t, name, ns, map[string]any{"api": map[string]any{"ingress": map[string]any{"enabled": true, "tlsSecret": "platform-tls"}}})
+	rel := installPlatform(t, name, ns, storechart.Merge(extras(),
+		map[string]any{"api": map[string]any{"ingress": map[string]any{"enabled": true, "tlsSecret": "platform-tls"}}}))
 	if rel.Info.Status != release.StatusDeployed {
 		t.Fatalf("release %s", rel.Info.Status)
 	}

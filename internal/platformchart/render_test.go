@@ -3,6 +3,7 @@ package platformchart_test
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"sort"
 	"strings"
@@ -88,6 +89,7 @@ func TestLintIsClean(t *testing.T) {
 			"enabled": true, "className": "nginx", "host": "platform.example.com", "tlsSecret": "platform-tls"}}})},
 		{"no network policy, no admission policy", storechart.Merge(baseValues(), map[string]any{
 			"networkPolicy": map[string]any{"enabled": false}, "rbac": map[string]any{"admissionPolicy": false}})},
+		{"escape hatches", storechart.Merge(baseValues(), extras())},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			for _, p := range storechart.Lint(chartDir(t), tt.vals) {
@@ -135,9 +137,22 @@ func TestEveryObjectIsLabelled(t *testing.T) {
 
 // TestPodsAreRestrictedAndProbed: every pod meets the "restricted" Pod
 // Security Standard's fields, is probed on a real endpoint and has
-// resources; the worker's probes are on its WORKER_HTTP_ADDR.
+// resources; the worker's probes are on its WORKER_HTTP_ADDR. The escape
+// hatches (extraEnv, extraVolumes, ...) change none of it.
 func TestPodsAreRestrictedAndProbed(t *testing.T) {
-	deps := deployments(t, render(t, baseValues()))
+	for _, tt := range []struct {
+		name string
+		vals map[string]any
+	}{
+		{"defaults", baseValues()},
+		{"escape hatches", storechart.Merge(baseValues(), extras())},
+	} {
+		t.Run(tt.name, func(t *testing.T) { podsAreRestrictedAndProbed(t, deployments(t, render(t, tt.vals))) })
+	}
+}
+
+func podsAreRestrictedAndProbed(t *testing.T, deps map[string]appsv1.Deployment) {
+	t.Helper()
 	probes := map[string][2]string{ // readiness, liveness
 		"sp-store-platform-api":    {"/health", "tcp"},
 		"sp-store-platform-worker": {"/readyz", "/healthz"},
@@ -266,6 +281,65 @@ func TestMetricsTokenIsFromASecret(t *testing.T) {
 		}
 		if ref.Optional != nil && *ref.Optional {
 			t.Error("METRICS_TOKEN's Secret key is optional: a missing key would start the API with /metrics unreadable by the scraper")
+		}
+	})
+}
+
+// extras are one of each escape hatch: two variables, variables from a
+// ConfigMap, and a ConfigMap's files mounted read-only.
+func extras() map[string]any {
+	return map[string]any{
+		"extraEnv": []any{
+			map[string]any{"name": "HTTPS_PROXY", "value": "http://proxy.internal:3128"},
+			map[string]any{"name": "SSL_CERT_DIR", "value": "/etc/ssl/corporate"},
+		},
+		"extraEnvFrom":      []any{map[string]any{"configMapRef": map[string]any{"name": "proxy-settings"}}},
+		"extraVolumes":      []any{map[string]any{"name": "ca-bundle", "configMap": map[string]any{"name": "corporate-ca"}}},
+		"extraVolumeMounts": []any{map[string]any{"name": "ca-bundle", "mountPath": "/etc/ssl/corporate", "readOnly": true}},
+	}
+}
+
+// TestEscapeHatchesReachBothPods: extraEnv, extraEnvFrom, extraVolumes and
+// extraVolumeMounts are added, as given and after the chart's own, to the
+// api's and the worker's container and pod; unset, neither has any of them.
+func TestEscapeHatchesReachBothPods(t *testing.T) {
+	wantEnv := []corev1.EnvVar{
+		{Name: "HTTPS_PROXY", Value: "http://proxy.internal:3128"},
+		{Name: "SSL_CERT_DIR", Value: "/etc/ssl/corporate"},
+	}
+	wantEnvFrom := []corev1.EnvFromSource{{ConfigMapRef: &corev1.ConfigMapEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: "proxy-settings"}}}}
+	wantVolume := corev1.Volume{Name: "ca-bundle", VolumeSource: corev1.VolumeSource{
+		ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: "corporate-ca"}}}}
+	wantMount := corev1.VolumeMount{Name: "ca-bundle", MountPath: "/etc/ssl/corporate", ReadOnly: true}
+	onAndOff(t, extras(), func(t *testing.T, on bool, _ string, d appsv1.Deployment) {
+		pod := d.Spec.Template.Spec
+		if len(pod.Containers) != 1 {
+			t.Fatalf("%d containers, want 1", len(pod.Containers))
+		}
+		c := pod.Containers[0]
+		if !on {
+			for _, e := range c.Env {
+				if e.Name == "HTTPS_PROXY" || e.Name == "SSL_CERT_DIR" {
+					t.Errorf("%s set with no extraEnv", e.Name)
+				}
+			}
+			if len(c.EnvFrom) != 0 || len(pod.Volumes) != 1 || len(c.VolumeMounts) != 1 {
+				t.Errorf("envFrom %+v, volumes %+v, mounts %+v: want none but /tmp", c.EnvFrom, pod.Volumes, c.VolumeMounts)
+			}
+			return
+		}
+		n := len(c.Env) - len(wantEnv)
+		if n < 1 || !reflect.DeepEqual(c.Env[n:], wantEnv) || c.Env[0].Name != "TEMPORAL_ADDRESS" {
+			t.Errorf("env %+v: want the chart's, then %+v", c.Env, wantEnv)
+		}
+		if !reflect.DeepEqual(c.EnvFrom, wantEnvFrom) {
+			t.Errorf("envFrom %+v, want %+v", c.EnvFrom, wantEnvFrom)
+		}
+		if len(pod.Volumes) != 2 || pod.Volumes[0].Name != "tmp" || !reflect.DeepEqual(pod.Volumes[1], wantVolume) {
+			t.Errorf("volumes %+v: want tmp, then %+v", pod.Volumes, wantVolume)
+		}
+		if len(c.VolumeMounts) != 2 || c.VolumeMounts[0].MountPath != "/tmp" || !reflect.DeepEqual(c.VolumeMounts[1], wantMount) {
+			t.Errorf("mounts %+v: want /tmp, then %+v", c.VolumeMounts, wantMount)
 		}
 	})
 }
@@ -406,6 +480,13 @@ func TestSchemaRejectsBadValues(t *testing.T) {
 		{"metrics token Secret not a name", map[string]any{"api": map[string]any{"metricsToken": map[string]any{"secretName": "Prom Scrape"}}}, "/api/metricsToken/secretName"},
 		{"metrics token without a key", map[string]any{"api": map[string]any{"metricsToken": map[string]any{"secretName": "prom-scrape", "key": ""}}}, "/api/metricsToken/key"},
 		{"metrics token as a plain value", map[string]any{"api": map[string]any{"metricsToken": map[string]any{"value": "0123456789abcdef"}}}, "/api/metricsToken"},
+		{"extra env without a name", map[string]any{"extraEnv": []any{map[string]any{"value": "x"}}}, "/extraEnv/0"},
+		{"extra env with a number", map[string]any{"extraEnv": []any{map[string]any{"name": "N", "value": 3}}}, "/extraEnv/0/value"},
+		{"extra env as a map", map[string]any{"extraEnv": map[string]any{"N": "3"}}, "/extraEnv"},
+		{"extra env from a typo", map[string]any{"extraEnvFrom": []any{map[string]any{"configmapRef": map[string]any{"name": "x"}}}}, "/extraEnvFrom/0"},
+		{"extra volume without a name", map[string]any{"extraVolumes": []any{map[string]any{"emptyDir": map[string]any{}}}}, "/extraVolumes/0"},
+		{"extra mount without a path", map[string]any{"extraVolumeMounts": []any{map[string]any{"name": "ca"}}}, "/extraVolumeMounts/0"},
+		{"extra mount at a relative path", map[string]any{"extraVolumeMounts": []any{map[string]any{"name": "ca", "mountPath": "etc/ca"}}}, "/extraVolumeMounts/0/mountPath"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := storechart.Render(loadChart(t), "sp", "platform", storechart.Merge(baseValues(), tt.vals))

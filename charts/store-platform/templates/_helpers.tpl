@@ -40,6 +40,14 @@ app.kubernetes.io/component: {{ .component }}
 {{- define "sp.workerStoreRole" -}}{{ include "sp.fullname" . }}-worker-store{{- end -}}
 {{- define "sp.apiStoreRole" -}}{{ include "sp.fullname" . }}-api-store{{- end -}}
 
+{{/*
+The cert-manager ClusterIssuer the stores' prod profile names
+(ingress.tls.clusterIssuer of charts/store/values-prod.yaml, which the worker
+installs every store with); TestIssuerWarningNamesTheProfilesIssuer keeps
+the two equal. The platform's values do not choose it.
+*/}}
+{{- define "sp.storeClusterIssuer" -}}letsencrypt-prod{{- end -}}
+
 {{/* Settings both commands read. */}}
 {{- define "sp.commonEnv" -}}
 - name: TEMPORAL_ADDRESS
