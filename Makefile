@@ -130,7 +130,7 @@ medusa-example: $(MEDUSA_DEPS) ## medusa-example: install (npm ci, when its lock
 	cd $(MEDUSA_EXAMPLE) && node check-config.mjs
 
 .PHONY: screenshots
-screenshots: tools build web ## screenshots: run the browser test and save the README's screenshots in docs/screenshots
+screenshots: tools build web ## screenshots: run the browser test and save the dashboard's screenshots in docs/screenshots
 	STOREPLATFORM_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run TestDashboardEndToEnd -v ./api/
 
 # The end-to-end check on a real cluster (docs/e2e-cluster.md): the API and the worker run here
@@ -201,7 +201,7 @@ fuzz-api: tools ## fuzz-api: send FUZZ_REQUESTS (10000) generated requests to th
 CHAOS_SEED  ?=
 CHAOS_FLAGS ?=
 .PHONY: chaos
-chaos: tools build ## chaos: run the fault suite (7 scenarios) and then the API fuzzer (make fuzz-api) on the real local stack, under 30 minutes, and write their tables to docs/reliability.md; CHAOS_SEED=n repeats a run
+chaos: tools build ## chaos: run the fault suite (7 scenarios) and then the API fuzzer (make fuzz-api) on the real local stack (about 15 minutes on 2 cores), and write their tables to docs/reliability.md; CHAOS_SEED=n repeats a run
 	$(GO) build -o $(BIN)/chaos ./internal/harness/cmd/chaos
 	$(BIN)/chaos -scale full -bin $(BIN) -doc docs/reliability.md $(if $(CHAOS_SEED),-seed $(CHAOS_SEED)) $(CHAOS_FLAGS)
 	$(MAKE) fuzz-api

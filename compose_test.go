@@ -258,7 +258,7 @@ func splitWords(s string) []string {
 // the Dockerfile's build stage runs go build of the same package with the
 // same flags and environment as the Makefile's build target, on the Go
 // release go.mod names. The image itself is built where Docker is (not
-// here: see the README).
+// here: see docs/compose.md).
 func TestDockerfileBuildsWhatMakeBuilds(t *testing.T) {
 	dockerfile, err := os.ReadFile("Dockerfile")
 	if err != nil {

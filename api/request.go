@@ -57,7 +57,7 @@ var reservedNames = map[string]bool{
 }
 
 // reservedNamespaces cannot be a store's namespace (store.NamespaceFor):
-// store-platform is where the README installs the platform itself, so the
+// store-platform is where docs/deploy.md installs the platform itself, so the
 // store "platform" would fail and its deletion would stick on a namespace
 // that is not its own.
 var reservedNamespaces = map[string]bool{"store-platform": true}

@@ -23,11 +23,11 @@ type opsOutput struct {
 	code           int
 }
 
-// TestMonitoringCommands runs every command of the README's "Monitoring a
-// store" section, as written there for the store "shop", through the real
+// TestMonitoringCommands runs every command of docs/monitoring-a-store.md,
+// as written there for the store "shop", through the real
 // bin/kubectl and bin/helm against a store the platform created. It also
 // runs the forms of the original product description that do not work here
-// and asserts how they fail, so that the README's notes stay true.
+// and asserts how they fail, so that the page's notes stay true.
 func TestMonitoringCommands(t *testing.T) {
 	env.Require(t)
 	h := newHarness(t)
@@ -74,7 +74,7 @@ func TestMonitoringCommands(t *testing.T) {
 
 	for _, tc := range []struct {
 		name  string
-		cmd   []string // the tool in bin/, then its arguments, as in the README
+		cmd   []string // the tool in bin/, then its arguments, as on the page
 		check func(t *testing.T, out opsOutput)
 	}{
 		{

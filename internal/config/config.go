@@ -99,7 +99,7 @@ func num(env, flag, def, help string, field func(*Config) *int, lo, hi int) Sett
 	return Setting{Env: env, Flag: flag, Default: def, Help: help, number: field, Min: lo, Max: hi}
 }
 
-// Settings lists every setting, in the order of the README's table.
+// Settings lists every setting; docs/configuration.md has a row for each.
 func Settings() []Setting {
 	return []Setting{
 		text("LISTEN_ADDR", "listen", "127.0.0.1:8080", "address the HTTP API listens on", func(c *Config) *string { return &c.ListenAddr }),

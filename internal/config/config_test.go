@@ -131,22 +131,23 @@ func TestUnknownFlagIsUsageError(t *testing.T) {
 	}
 }
 
-// TestREADMEListsEverySetting: the README's configuration table has a row
-// per setting with its flag and default, so the two cannot drift apart.
-func TestREADMEListsEverySetting(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+// TestConfigurationDocListsEverySetting: the configuration table of
+// docs/configuration.md has a row per setting with its flag and default, so
+// the two cannot drift apart.
+func TestConfigurationDocListsEverySetting(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "docs", "configuration.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	readme := string(b)
+	doc := string(b)
 	for _, s := range Settings() {
 		def := "`" + s.Default + "`"
 		if s.Default == "" {
 			def = "(empty)"
 		}
 		row := "| `" + s.Env + "` | `-" + s.Flag + "` | " + def + " |"
-		if !strings.Contains(readme, row) {
-			t.Errorf("README.md has no row starting %q", row)
+		if !strings.Contains(doc, row) {
+			t.Errorf("docs/configuration.md has no row starting %q", row)
 		}
 	}
 }

@@ -32,7 +32,7 @@ func (c Config) TemporalTLS() (*tls.Config, error) {
 	tc := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: c.TemporalTLSServerName}
 	if tc.ServerName == "" {
 		// What gRPC would verify anyway; set here so that the name
-		// checked is the one the README describes.
+		// checked is the one docs/connections.md describes.
 		if host, _, err := net.SplitHostPort(c.TemporalAddress); err == nil {
 			tc.ServerName = host
 		}
