@@ -160,9 +160,23 @@ export interface History {
   items: Revision[]
 }
 
+/** SizeWorkload is one workload of a size: its replicas and Kubernetes resources. */
+export interface SizeWorkload {
+  replicas: number
+  resources?: {
+    requests?: Record<string, string | number>
+    limits?: Record<string, string | number>
+  } | null
+}
+
+/** Size is one size of GET /api/sizes, as the platform's profile makes it. */
 export interface Size {
   name: string
+  /** quota is the namespace's ResourceQuota: requests.cpu, limits.memory, ... */
   quota: Record<string, string | number>
+  /** workloads maps an engine to its workloads (wordpress, mariadb, ...). */
+  workloads: Record<string, Record<string, SizeWorkload>>
+  /** volumes maps a workload to its volume's size at creation. */
   volumes: Record<string, string>
 }
 
@@ -217,6 +231,21 @@ export interface Me {
   tokenId: string
   tokenName?: string
   temporalWorkflowUrl?: string
+  /** storeCount is how many stores (not deleted) the tenant has; storeLimit how many it may have. */
+  storeCount?: number
+  storeLimit?: number
+}
+
+/** KubeEvent is a Kubernetes event of a store's namespace. */
+export interface KubeEvent {
+  type: 'Warning' | 'Normal' | string
+  reason: string
+  message: string
+  /** object is Kind/name: Pod/medusa-7c9d. */
+  object: string
+  count: number
+  firstSeen: string
+  lastSeen: string
 }
 
 export interface Credentials {
@@ -229,6 +258,10 @@ export interface Credentials {
 export interface ListQuery {
   status?: string
   engine?: string
+  /** name selects the stores whose name starts with it. */
+  name?: string
+  /** owner selects one tenant's stores (admins only). */
+  owner?: string
   cursor?: string
   limit?: number
 }
@@ -353,6 +386,8 @@ export class ApiClient {
     const params = new URLSearchParams()
     if (q.status) params.set('status', q.status)
     if (q.engine) params.set('engine', q.engine)
+    if (q.name) params.set('name', q.name)
+    if (q.owner) params.set('owner', q.owner)
     if (q.cursor) params.set('cursor', q.cursor)
     if (q.limit) params.set('limit', String(q.limit))
     const qs = params.toString()
@@ -429,6 +464,11 @@ export class ApiClient {
       fetchImpl: this.fetchImpl,
       onUnauthorized: this.onUnauthorized,
     })
+  }
+
+  /** kubernetesEvents lists the events of the store's namespace: warnings first, then the newest. */
+  kubernetesEvents(name: string, signal?: AbortSignal): Promise<{ items: KubeEvent[] }> {
+    return this.call('GET', `/api/stores/${encodeURIComponent(name)}/kubernetes-events`, undefined, signal)
   }
 
   credentials(name: string): Promise<Credentials> {

@@ -29,3 +29,25 @@ export function phaseLabel(p: Phase): string {
 export function engineLabel(e: string): string {
   return e === 'woocommerce' ? 'WooCommerce' : e === 'medusa' ? 'Medusa' : e
 }
+
+/** duration is a short length of time: 850ms, 12s, 2m 5s, 1h 3m. */
+export function duration(ms: number): string {
+  if (ms < 0) ms = 0
+  if (ms < 1000) return `${Math.round(ms)}ms`
+  const s = Math.floor(ms / 1000)
+  if (s < 60) return `${s}s`
+  const m = Math.floor(s / 60)
+  if (m < 60) return s % 60 ? `${m}m ${s % 60}s` : `${m}m`
+  const h = Math.floor(m / 60)
+  return m % 60 ? `${h}h ${m % 60}m` : `${h}h`
+}
+
+/** between is the duration from one RFC 3339 time to another. */
+export function between(from: string, to: string): string {
+  return duration(Date.parse(to) - Date.parse(from))
+}
+
+/** when is an RFC 3339 time in the reader's locale. */
+export function when(t: string): string {
+  return new Date(t).toLocaleString()
+}

@@ -14,7 +14,7 @@ const r = (name: string, over: Partial<StoreRecord> = {}): StoreRecord => ({
   ...over,
 })
 const list = (...items: StoreRecord[]): StoreList => ({ items })
-const all: ListFilter = { status: '', engine: '', firstPage: true, limit: 3 }
+const all: ListFilter = { status: '', engine: '', name: '', owner: '', firstPage: true, limit: 3 }
 const names = (l: StoreList) => l.items.map((i) => `${i.name}:${i.phase}`).join(' ')
 
 describe('applyChange', () => {
@@ -27,6 +27,9 @@ describe('applyChange', () => {
     ['does not add a store on a later page', list(r('a')), r('n', { createdAt: '2026-11-26T11:00:00Z' }), { ...all, firstPage: false }, 'a:provisioning'],
     ['does not add a store of another engine', list(r('a')), r('m', { engine: 'medusa' }), { ...all, engine: 'woocommerce' }, 'a:provisioning'],
     ['does not add a deleted store', list(r('a')), r('d', { phase: 'deleted' }), all, 'a:provisioning'],
+    ['adds a store that matches the search', list(r('shop-a')), r('shop-b', { createdAt: '2026-11-26T11:00:00Z' }), { ...all, name: 'shop' }, 'shop-b:provisioning shop-a:provisioning'],
+    ['does not add a store outside the search', list(r('shop-a')), r('other', { createdAt: '2026-11-26T11:00:00Z' }), { ...all, name: 'shop' }, 'shop-a:provisioning'],
+    ['does not add a store of another owner', list(r('a', { owner: 'acme' })), r('g', { owner: 'globex' }), { ...all, owner: 'acme' }, 'a:provisioning'],
     [
       'does not add an old store to a full page',
       list(r('a', { createdAt: '2026-11-26T12:00:00Z' }), r('b', { createdAt: '2026-11-26T11:00:00Z' }), r('c', { createdAt: '2026-11-26T10:30:00Z' })),

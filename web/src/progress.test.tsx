@@ -1,7 +1,7 @@
 import { cleanup, render, screen, within } from '@testing-library/react'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { Progress, StoreRecord } from './api'
-import { ProgressView } from './components/ProgressView'
+import { ProgressView, stepTimeText } from './components/ProgressView'
 import { buildSteps, lastError } from './progress'
 
 afterEach(cleanup)
@@ -205,5 +205,36 @@ describe('ProgressView', () => {
     render(<ProgressView record={rec({ phase: 'failed', message: 'boom' })} progress={prog({ phase: 'failed', waitingFor: 'retry' })} />)
     expect(screen.getByText('retry')).toBeTruthy()
     expect(screen.getByRole('alert').textContent).toContain('boom')
+  })
+})
+
+describe('stepTimeText', () => {
+  const start = '2026-11-26T10:00:00Z'
+  const t = (iso: string) => new Date(iso).toLocaleTimeString()
+  it.each<[string, Parameters<typeof stepTimeText>[0], string]>([
+    ['a step not started', { name: 'install', label: 'Install', state: 'pending' }, ''],
+    ['a finished step', { name: 'install', label: 'Install', state: 'done', startedAt: start, completedAt: '2026-11-26T10:01:05Z' }, `started ${t(start)}, took 1m 5s`],
+    ['a running step', { name: 'wait-ready', label: 'Wait', state: 'running', startedAt: start }, `started ${t(start)}, running for 42s`],
+    ['a quick step', { name: 'record', label: 'Record', state: 'done', startedAt: start, completedAt: '2026-11-26T10:00:00.250Z' }, `started ${t(start)}, took 250ms`],
+  ])('%s', (_, step, want) => {
+    expect(stepTimeText(step, Date.parse(start) + 42_000)).toBe(want)
+  })
+
+  it('shows each started step with its start and duration', () => {
+    render(
+      <ProgressView
+        record={rec({})}
+        progress={prog({
+          steps: [
+            { name: 'record', status: 'done', startedAt: at, completedAt: '2026-11-26T10:00:02Z', attempt: 1 },
+            { name: 'namespace', status: 'done', startedAt: '2026-11-26T10:00:02Z', completedAt: '2026-11-26T10:00:03Z', attempt: 1 },
+          ],
+        })}
+      />,
+    )
+    expect(screen.getAllByTestId('step-time').map((e) => e.textContent)).toEqual([
+      `started ${t(at)}, took 2s`,
+      `started ${t('2026-11-26T10:00:02Z')}, took 1s`,
+    ])
   })
 })

@@ -37,17 +37,27 @@ export function useRouter(): RouterValue {
   return useContext(RouterContext)
 }
 
-/** Link is an <a> that navigates without reloading the page. */
-export function Link({ to, children, className }: { to: string; children: ReactNode; className?: string }) {
-  const { navigate } = useRouter()
+/**
+ * Link is an <a> that navigates without reloading the page. nav marks it as
+ * a link of the main navigation: aria-current="page" while its page is open.
+ */
+export function Link({ to, children, className, nav }: { to: string; children: ReactNode; className?: string; nav?: boolean }) {
+  const { navigate, path } = useRouter()
   const onClick = (e: MouseEvent<HTMLAnchorElement>) => {
     if (e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return
     e.preventDefault()
     navigate(to)
   }
   return (
-    <a href={to} onClick={onClick} className={className}>
+    <a href={to} onClick={onClick} className={className} aria-current={nav && path === to ? 'page' : undefined}>
       {children}
     </a>
   )
+}
+
+/** useDocumentTitle names the browser tab after the page: "shop · Store Platform". */
+export function useDocumentTitle(page: string) {
+  useEffect(() => {
+    document.title = page ? `${page} · Store Platform` : 'Store Platform'
+  }, [page])
 }

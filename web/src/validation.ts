@@ -13,10 +13,17 @@ export const MsgMedusaImage = 'is required for a Medusa store: repository:tag of
 export const MsgMedusaImageForm = 'must be repository:tag or repository@sha256:digest, and not :latest'
 export const MsgHost = 'must be a DNS host name such as shop.example.com'
 export const MsgSize = 'must be small, medium or large'
+export const MsgNamePrefix =
+  "must be 1 to 40 characters: lowercase letters, digits and hyphens (the start of a store's name)"
+// auth.ErrInvalidTenant: the rule for tenant names (GET /api/stores?owner=).
+export const MsgTenant =
+  "tenant must be 1 to 63 characters: letters, digits, '-', '_' and '.', starting with a letter or digit"
 
 const nameRE = /^[a-z]([-a-z0-9]{1,38}[a-z0-9])$/
 const emailRE = /^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$/
 const hostRE = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$/
+const namePrefixRE = /^[-a-z0-9]{1,40}$/
+const tenantRE = /^[A-Za-z0-9][-A-Za-z0-9_.]*$/
 const imageRE = /^[a-z0-9]+([._/:-][a-z0-9]+)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[a-f0-9]{64})$/
 const reserved = new Set([
   'default',
@@ -41,6 +48,10 @@ export interface CreateForm {
   title: string
   adminEmail: string
   medusaImage: string
+  /** size is one of GET /api/sizes; '' leaves the API's default. */
+  size: string
+  /** host is the store's address; '' leaves the API's default, <name>.<STORE_DOMAIN>. */
+  host: string
 }
 
 export type FieldErrors = Partial<Record<keyof CreateForm, string>>
@@ -54,8 +65,29 @@ export function validateName(name: string): string {
   return ''
 }
 
-/** validate returns the bad fields of the form, keyed as the API names them. */
-export function validate(f: CreateForm): FieldErrors {
+/** validateHost returns the API's message for a bad host ('' is the default, so valid). */
+export function validateHost(host: string): string {
+  return host !== '' && (host.length > 253 || !hostRE.test(host)) ? MsgHost : ''
+}
+
+/**
+ * validateNamePrefix returns the API's message for a bad search by name
+ * (GET /api/stores?name=), or '' when it is valid.
+ */
+export function validateNamePrefix(prefix: string): string {
+  return namePrefixRE.test(prefix) ? '' : MsgNamePrefix
+}
+
+/** validateTenant returns the API's message for a bad tenant name, or ''. */
+export function validateTenant(tenant: string): string {
+  return tenant.length <= 63 && tenantRE.test(tenant) ? '' : MsgTenant
+}
+
+/**
+ * validate returns the bad fields of the form, keyed as the API names them.
+ * sizeNames are the sizes of GET /api/sizes; empty while they are unknown.
+ */
+export function validate(f: CreateForm, sizeNames: string[] = []): FieldErrors {
   const errs: FieldErrors = {}
   const name = validateName(f.name)
   if (name) errs.name = name
@@ -67,6 +99,9 @@ export function validate(f: CreateForm): FieldErrors {
   }
   if ([...f.title].length > 200) errs.title = MsgTitle
   if (f.adminEmail !== '' && !emailRE.test(f.adminEmail)) errs.adminEmail = MsgEmail
+  if (f.size !== '' && sizeNames.length > 0 && !sizeNames.includes(f.size)) errs.size = MsgSize
+  const host = validateHost(f.host)
+  if (host) errs.host = host
   return errs
 }
 
@@ -76,6 +111,8 @@ export function toRequest(f: CreateForm): Record<string, string> {
   if (f.title !== '') body.title = f.title
   if (f.adminEmail !== '') body.adminEmail = f.adminEmail
   if (f.engine === 'medusa') body.medusaImage = f.medusaImage
+  if (f.size !== '') body.size = f.size
+  if (f.host !== '') body.host = f.host
   return body
 }
 
@@ -90,15 +127,17 @@ export interface ChangeForm {
 
 export type ChangeErrors = Partial<Record<keyof ChangeForm, string>>
 
-export const sizes = ['small', 'medium', 'large']
-
-/** validateChange returns the bad fields of the settings form, with the API's messages. */
-export function validateChange(f: ChangeForm, engine: string): ChangeErrors {
+/**
+ * validateChange returns the bad fields of the settings form, with the API's
+ * messages. sizeNames are the sizes of GET /api/sizes; empty while unknown.
+ */
+export function validateChange(f: ChangeForm, engine: string, sizeNames: string[] = []): ChangeErrors {
   const errs: ChangeErrors = {}
   if ([...f.title].length > 200) errs.title = MsgTitle
   if (f.adminEmail !== '' && !emailRE.test(f.adminEmail)) errs.adminEmail = MsgEmail
-  if (!sizes.includes(f.size)) errs.size = MsgSize
-  if (f.host !== '' && (f.host.length > 253 || !hostRE.test(f.host))) errs.host = MsgHost
+  if (sizeNames.length > 0 && !sizeNames.includes(f.size)) errs.size = MsgSize
+  const host = validateHost(f.host)
+  if (host) errs.host = host
   if (engine === 'medusa') {
     if (f.medusaImage === '') errs.medusaImage = MsgMedusaImage
     else if (!imageRE.test(f.medusaImage) || f.medusaImage.endsWith(':latest')) errs.medusaImage = MsgMedusaImageForm

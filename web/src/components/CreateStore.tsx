@@ -1,10 +1,23 @@
-import { useRef, useState, type FormEvent } from 'react'
-import { ApiError } from '../api'
+import { useCallback, useEffect, useRef, useState, type FormEvent } from 'react'
+import { ApiError, type Me, type Size } from '../api'
 import { useRouter } from '../router'
 import { useSession } from '../session'
-import { toRequest, validate, validateName, type CreateForm, type Engine, type FieldErrors } from '../validation'
+import { describeSize, sizeSummary, useSizes } from '../sizes'
+import { toRequest, validate, validateHost, validateName, type CreateForm, type Engine, type FieldErrors } from '../validation'
+import { ScrollArea } from './ScrollArea'
 
-const fieldOrder: (keyof CreateForm)[] = ['name', 'engine', 'medusaImage', 'title', 'adminEmail']
+const fieldOrder: (keyof CreateForm)[] = ['name', 'engine', 'medusaImage', 'size', 'host', 'title', 'adminEmail']
+
+/** quotaText says how many stores the tenant has of how many it may have: "3 of 5 stores". */
+export function quotaText(me: Pick<Me, 'storeCount' | 'storeLimit'>): string {
+  if (me.storeLimit === undefined || me.storeCount === undefined) return ''
+  return `${me.storeCount} of ${me.storeLimit} ${me.storeLimit === 1 ? 'store' : 'stores'}`
+}
+
+/** atLimit says whether the tenant may create no more stores. */
+export function atLimit(me: Pick<Me, 'storeCount' | 'storeLimit'>): boolean {
+  return me.storeLimit !== undefined && me.storeCount !== undefined && me.storeCount >= me.storeLimit
+}
 
 /** serverErrors maps an API error onto the form's fields; the rest is for the whole form. */
 export function serverErrors(e: ApiError): { fields: FieldErrors; form: string } {
@@ -22,13 +35,44 @@ export function serverErrors(e: ApiError): { fields: FieldErrors; form: string }
 }
 
 export function CreateStore() {
-  const { client } = useSession()
+  const { client, me } = useSession()
   const { navigate } = useRouter()
-  const [form, setForm] = useState<CreateForm>({ name: '', engine: 'woocommerce', title: '', adminEmail: '', medusaImage: '' })
+  const { sizes, error: sizesError } = useSizes(client)
+  // The count of stores changes after sign-in: read it again for this page.
+  const [usage, setUsage] = useState<Pick<Me, 'storeCount' | 'storeLimit'>>(me)
+  const [form, setForm] = useState<CreateForm>({
+    name: '',
+    engine: 'woocommerce',
+    title: '',
+    adminEmail: '',
+    medusaImage: '',
+    size: '',
+    host: '',
+  })
   const [errors, setErrors] = useState<FieldErrors>({})
   const [formError, setFormError] = useState('')
   const [busy, setBusy] = useState(false)
   const refs = useRef<Partial<Record<keyof CreateForm, HTMLElement | null>>>({})
+  const sizeNames = sizes?.items.map((z) => z.name) ?? []
+  const full = atLimit(usage)
+
+  const refreshUsage = useCallback(
+    (signal?: AbortSignal) =>
+      client.me(signal).then(
+        (m) => setUsage(m),
+        () => {}, // the session's numbers stay; a 401 has signed out
+      ),
+    [client],
+  )
+  useEffect(() => {
+    const ac = new AbortController()
+    void refreshUsage(ac.signal)
+    return () => ac.abort()
+  }, [refreshUsage])
+  // The API's default size, once the sizes are known.
+  useEffect(() => {
+    if (sizes) setForm((f) => (f.size === '' ? { ...f, size: sizes.default } : f))
+  }, [sizes])
 
   const set = (k: keyof CreateForm, v: string) => {
     setForm((f) => ({ ...f, [k]: v }))
@@ -42,7 +86,7 @@ export function CreateStore() {
   const submit = async (e: FormEvent) => {
     e.preventDefault()
     setFormError('')
-    const errs = validate(form)
+    const errs = validate(form, sizeNames)
     setErrors(errs)
     if (Object.keys(errs).length > 0) {
       focusFirst(errs)
@@ -58,6 +102,7 @@ export function CreateStore() {
       setErrors(fields)
       setFormError(msg)
       focusFirst(fields)
+      if (err.problem === 'store-limit-reached') void refreshUsage()
     } finally {
       setBusy(false)
     }
@@ -72,7 +117,7 @@ export function CreateStore() {
       </p>
     ) : null
   // One labelled text input with its help and its error.
-  const textField = (k: Exclude<keyof CreateForm, 'engine'>, o: TextFieldOptions = {}) => (
+  const textField = (k: Exclude<keyof CreateForm, 'engine' | 'size'>, o: TextFieldOptions = {}) => (
     <div className="field">
       <label htmlFor={k}>
         {labelOf(k)}
@@ -110,6 +155,20 @@ export function CreateStore() {
         <h1 tabIndex={-1}>New store</h1>
       </div>
       <form className="card create" onSubmit={submit} noValidate aria-label="New store">
+        {quotaText(usage) && (
+          <p id="quota" className={full ? 'notice warn' : 'muted'} data-testid="quota">
+            {full ? (
+              <>
+                Tenant <strong>{me.tenant}</strong> has {quotaText(usage)}, the most it may have. Delete a store before
+                creating another.
+              </>
+            ) : (
+              <>
+                Tenant <strong>{me.tenant}</strong> has {quotaText(usage)}.
+              </>
+            )}
+          </p>
+        )}
         {formError && (
           <p className="error banner" role="alert">
             {formError}
@@ -154,10 +213,48 @@ export function CreateStore() {
             verbatim: true,
             help: "Medusa publishes no image: build your project's (see charts/store/README.md) and give its repository:tag.",
           })}
+        <div className="field">
+          <label htmlFor="size">{labelOf('size')}</label>
+          <select
+            id="size"
+            name="size"
+            ref={(el) => {
+              refs.current.size = el
+            }}
+            value={form.size}
+            disabled={!sizes}
+            onChange={(e) => set('size', e.target.value)}
+            aria-invalid={errors.size ? true : undefined}
+            aria-describedby={describedBy('size', true)}
+          >
+            {!sizes && <option value="">{sizesError ? 'the default size' : 'Loading the sizes…'}</option>}
+            {sizes?.items.map((z) => (
+              <option key={z.name} value={z.name}>
+                {z.name}
+                {z.name === sizes.default ? ' (default)' : ''}
+              </option>
+            ))}
+          </select>
+          <p id="size-help" className="help">
+            {sizes && form.size
+              ? sizeSummary(describeSize(sizes.items.find((z) => z.name === form.size) ?? sizes.items[0], form.engine))
+              : sizesError || 'What the store may use: its namespace quota, replicas and volumes.'}
+          </p>
+          {fieldError('size')}
+          {sizes && <SizeTable sizes={sizes.items} engine={form.engine} chosen={form.size} />}
+        </div>
+        {textField('host', {
+          optional: true,
+          autoComplete: 'off',
+          verbatim: true,
+          placeholder: form.name ? `${form.name}.<store domain>` : undefined,
+          onBlur: () => form.host && setErrors((er) => ({ ...er, host: validateHost(form.host) || undefined })),
+          help: "The store's address. Empty: its name under the platform's store domain. A tenant's host must be under that domain too.",
+        })}
         {textField('title', { optional: true })}
         {textField('adminEmail', { optional: true, type: 'email', autoComplete: 'email' })}
         <div className="actions">
-          <button type="submit" className="primary" disabled={busy}>
+          <button type="submit" className="primary" disabled={busy || full} aria-describedby={full ? 'quota' : undefined}>
             {busy ? 'Creating…' : 'Create store'}
           </button>
           <button type="button" onClick={() => navigate('/')}>
@@ -186,5 +283,47 @@ const engines: { value: Engine; label: string; help: string }[] = [
 ]
 
 function labelOf(k: keyof CreateForm): string {
-  return { name: 'Name', engine: 'Engine', title: 'Title', adminEmail: 'Admin email', medusaImage: 'Medusa image' }[k]
+  return {
+    name: 'Name',
+    engine: 'Engine',
+    title: 'Title',
+    adminEmail: 'Admin email',
+    medusaImage: 'Medusa image',
+    size: 'Size',
+    host: 'Host',
+  }[k]
+}
+
+/** SizeTable shows what each size gives a store of the chosen engine. */
+function SizeTable({ sizes, engine, chosen }: { sizes: Size[]; engine: string; chosen: string }) {
+  return (
+    <ScrollArea className="sizes" label="Sizes">
+      <table>
+        <caption>What each size gives a {engine === 'medusa' ? 'Medusa' : 'WooCommerce'} store</caption>
+        <thead>
+          <tr>
+            <th scope="col">Size</th>
+            <th scope="col">CPU</th>
+            <th scope="col">Memory</th>
+            <th scope="col">Volumes</th>
+            <th scope="col">Replicas</th>
+          </tr>
+        </thead>
+        <tbody>
+          {sizes.map((z) => {
+            const f = describeSize(z, engine)
+            return (
+              <tr key={z.name} data-size={z.name} aria-current={z.name === chosen ? 'true' : undefined}>
+                <th scope="row">{f.name}</th>
+                <td>{f.cpu}</td>
+                <td>{f.memory}</td>
+                <td>{f.volumes}</td>
+                <td>{f.replicas}</td>
+              </tr>
+            )
+          })}
+        </tbody>
+      </table>
+    </ScrollArea>
+  )
 }

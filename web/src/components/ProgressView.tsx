@@ -1,5 +1,7 @@
+import { useEffect, useState } from 'react'
 import type { Progress, StoreRecord } from '../api'
-import { buildSteps, lastError, stateLabel, workflowOf, type WorkflowKind } from '../progress'
+import { between, duration } from '../format'
+import { buildSteps, lastError, stateLabel, workflowOf, type ViewStep, type WorkflowKind } from '../progress'
 
 const titles: Record<WorkflowKind, string> = {
   create: 'Creation',
@@ -15,6 +17,14 @@ export function ProgressView({ record, progress }: { record: StoreRecord; progre
   const steps = buildSteps(record, progress)
   const err = lastError(record, progress)
   const kind = workflowOf(record, progress)
+  const running = steps.some((s) => s.state === 'running' && s.startedAt)
+  const [now, setNow] = useState(() => Date.now())
+  useEffect(() => {
+    if (!running) return
+    setNow(Date.now())
+    const t = setInterval(() => setNow(Date.now()), 1000)
+    return () => clearInterval(t)
+  }, [running])
   return (
     <section className="card progress" aria-labelledby="progress-title">
       <h2 id="progress-title">{titles[kind]} progress</h2>
@@ -25,6 +35,7 @@ export function ProgressView({ record, progress }: { record: StoreRecord; progre
             <span className="step-icon" aria-hidden="true" />
             <span className="step-label">{s.label}</span>
             <span className="step-state">{stateLabel(s.state)}</span>
+            {s.startedAt && <StepTime step={s} now={now} />}
             {s.error && <p className="step-error">{s.error}</p>}
             {s.workloads && (
               <ul className="workloads" aria-label="Workloads">
@@ -57,5 +68,22 @@ export function ProgressView({ record, progress }: { record: StoreRecord; progre
         </p>
       )}
     </section>
+  )
+}
+
+/** stepTimeText says when a step started and how long it took, or has taken so far. */
+export function stepTimeText(s: ViewStep, now: number): string {
+  if (!s.startedAt) return ''
+  const started = `started ${new Date(s.startedAt).toLocaleTimeString()}`
+  if (s.completedAt) return `${started}, took ${between(s.startedAt, s.completedAt)}`
+  if (s.state === 'running') return `${started}, running for ${duration(now - Date.parse(s.startedAt))}`
+  return started
+}
+
+function StepTime({ step, now }: { step: ViewStep; now: number }) {
+  return (
+    <span className="step-time" data-testid="step-time">
+      <time dateTime={step.startedAt}>{stepTimeText(step, now)}</time>
+    </span>
   )
 }

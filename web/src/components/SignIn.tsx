@@ -1,5 +1,6 @@
 import { useState, type FormEvent } from 'react'
 import { ApiClient, ApiError, type Me } from '../api'
+import { useDocumentTitle } from '../router'
 
 export function SignIn({
   onSignedIn,
@@ -13,6 +14,7 @@ export function SignIn({
   const [token, setToken] = useState('')
   const [error, setError] = useState('')
   const [busy, setBusy] = useState(false)
+  useDocumentTitle('Sign in')
 
   const submit = async (e: FormEvent) => {
     e.preventDefault()

@@ -2,6 +2,7 @@ import { useEffect, useState } from 'react'
 import { ApiError, type Revision, type StoreRecord } from '../api'
 import { useSession } from '../session'
 import { ConfirmByName } from './ConfirmByName'
+import { ScrollArea } from './ScrollArea'
 
 /**
  * StoreHistory lists the revisions of the store's Helm release, newest
@@ -51,7 +52,7 @@ export function StoreHistory({ rec, disabled }: { rec: StoreRecord; disabled: bo
       {items === null && !error && <p role="status">Loading the history…</p>}
       {items && items.length === 0 && <p className="muted">No release yet.</p>}
       {items && items.length > 0 && (
-        <div className="table-wrap">
+        <ScrollArea label="Revisions">
           <table>
             <thead>
               <tr>
@@ -94,7 +95,7 @@ export function StoreHistory({ rec, disabled }: { rec: StoreRecord; disabled: bo
               ))}
             </tbody>
           </table>
-        </div>
+        </ScrollArea>
       )}
       {target > 0 && (
         <ConfirmByName

@@ -1,14 +1,42 @@
 import { useEffect, useState } from 'react'
 import { ApiError, workflowLink, type Credentials, type Progress, type StoreRecord, type StoreResponse } from '../api'
-import { engineLabel, phaseLabel } from '../format'
+import { between, engineLabel, phaseLabel, when } from '../format'
 import { isOlder } from '../liveList'
 import { Link, useRouter } from '../router'
 import { useSession } from '../session'
 import { ConfirmByName } from './ConfirmByName'
+import { ConfirmDialog } from './ConfirmDialog'
+import { CopyButton } from './CopyButton'
+import { KubeEvents } from './KubeEvents'
 import { PhaseBadge } from './PhaseBadge'
 import { ProgressView } from './ProgressView'
 import { StoreHistory } from './StoreHistory'
 import { StoreSettings } from './StoreSettings'
+
+/**
+ * urlNotice says why the store's URL serves nothing now, or '' when it
+ * serves the store: the platform reports it unavailable (urlAvailable is
+ * false while the store is suspended), or the store's phase has no running
+ * store behind the URL.
+ */
+export function urlNotice(rec: StoreRecord): string {
+  if (!rec.url) return ''
+  switch (rec.phase) {
+    case 'suspended':
+      return 'This URL serves nothing while the store is suspended: resume it to serve the store again.'
+    case 'deleting':
+    case 'deletion_stuck':
+      return 'This URL serves nothing: the store is being deleted.'
+    case 'deleted':
+      return 'This URL serves nothing: the store was deleted.'
+    case 'failed':
+      return 'This URL serves nothing: the store failed. Retry it, or delete it.'
+    case 'requested':
+    case 'provisioning':
+      return 'This URL serves the store once it is ready.'
+  }
+  return rec.urlAvailable === false ? 'This URL serves nothing at the moment: the platform reports the store as not reachable.' : ''
+}
 
 /** lastOperationText says how the store's last operation ended. */
 export function lastOperationText(rec: StoreRecord): string {
@@ -29,7 +57,8 @@ export function StorePage({ name }: { name: string }) {
   const [actionError, setActionError] = useState('')
   const [creds, setCreds] = useState<Credentials | null>(null)
   const [busy, setBusy] = useState('')
-  const [confirming, setConfirming] = useState(false)
+  // The step waiting for a confirmation, if any.
+  const [confirming, setConfirming] = useState<'' | 'delete' | 'force' | 'suspend'>('')
 
   useEffect(() => {
     const ac = new AbortController()
@@ -108,9 +137,15 @@ export function StorePage({ name }: { name: string }) {
   const confirmDelete = () =>
     void act('delete', async () => {
       await client.deleteStore(rec.name)
-      setConfirming(false)
+      setConfirming('')
       navigate('/')
     })
+  const confirmed = (what: 'force' | 'suspend', fn: () => Promise<unknown>) =>
+    void act(what, async () => {
+      await fn()
+      setConfirming('')
+    })
+  const notServed = urlNotice(rec)
 
   return (
     <>
@@ -131,20 +166,54 @@ export function StorePage({ name }: { name: string }) {
               <dd>{rec.title}</dd>
             </>
           )}
+          {me.role === 'admin' && rec.owner && (
+            <>
+              <dt>Owner</dt>
+              <dd data-testid="owner">{rec.owner}</dd>
+            </>
+          )}
           <dt>URL</dt>
           <dd>
-            {rec.url && rec.phase === 'suspended' ? (
-              <span>
-                {rec.url} <span className="muted">(unavailable while suspended)</span>
+            {rec.url && notServed ? (
+              <span className="with-copy">
+                <span>{rec.url}</span>
+                <CopyButton text={rec.url} label="Copy the URL" />
               </span>
             ) : rec.url ? (
-              <a href={rec.url} target="_blank" rel="noreferrer">
-                {rec.url}
-              </a>
+              <span className="with-copy">
+                <a href={rec.url} target="_blank" rel="noreferrer">
+                  {rec.url}
+                </a>
+                <CopyButton text={rec.url} label="Copy the URL" />
+              </span>
             ) : (
               <span className="muted">when it is ready: {rec.host}</span>
             )}
+            {notServed && (
+              <p className="notice url-notice" data-testid="url-notice">
+                {notServed}
+              </p>
+            )}
           </dd>
+          <dt>Created</dt>
+          <dd>
+            <time dateTime={rec.createdAt} data-testid="created-at">
+              {when(rec.createdAt)}
+            </time>
+          </dd>
+          {rec.readyAt && (
+            <>
+              <dt>Ready</dt>
+              <dd>
+                <time dateTime={rec.readyAt} data-testid="ready-at">
+                  {when(rec.readyAt)}
+                </time>
+                {!rec.lastOperation && !rec.operation && (
+                  <span className="muted"> ({between(rec.createdAt, rec.readyAt)} after its creation)</span>
+                )}
+              </dd>
+            </>
+          )}
           <dt>Namespace</dt>
           <dd>
             <code>{rec.namespace}</code>
@@ -216,7 +285,7 @@ export function StorePage({ name }: { name: string }) {
             </button>
           )}
           {rec.phase === 'ready' && (
-            <button type="button" disabled={busy !== ''} onClick={() => act('suspend', () => client.suspendStore(rec.name))}>
+            <button type="button" disabled={busy !== '' || confirming !== ''} onClick={() => setConfirming('suspend')}>
               Suspend
             </button>
           )}
@@ -231,17 +300,12 @@ export function StorePage({ name }: { name: string }) {
             </button>
           )}
           {canForce && (
-            <button
-              type="button"
-              className="danger"
-              disabled={busy !== ''}
-              onClick={() => act('force', () => client.retryStore(rec.name, true))}
-            >
+            <button type="button" className="danger" disabled={busy !== '' || confirming !== ''} onClick={() => setConfirming('force')}>
               Force deletion
             </button>
           )}
-          {canDelete && !confirming && (
-            <button type="button" className="danger" onClick={() => setConfirming(true)}>
+          {canDelete && confirming !== 'delete' && (
+            <button type="button" className="danger" disabled={confirming !== ''} onClick={() => setConfirming('delete')}>
               Delete store
             </button>
           )}
@@ -254,22 +318,25 @@ export function StorePage({ name }: { name: string }) {
         {creds && (
           <dl className="credentials" aria-label="Admin credentials">
             <dt>Login</dt>
-            <dd>
+            <dd className="with-copy">
               <a href={creds.loginUrl} target="_blank" rel="noreferrer">
                 {creds.loginUrl}
               </a>
+              <CopyButton text={creds.loginUrl} label="Copy the login URL" />
             </dd>
             <dt>Username</dt>
-            <dd>
+            <dd className="with-copy">
               <code data-testid="username">{creds.username}</code>
+              <CopyButton text={creds.username} label="Copy the username" />
             </dd>
             <dt>Password</dt>
-            <dd>
+            <dd className="with-copy">
               <code data-testid="password">{creds.password}</code>
+              <CopyButton text={creds.password} label="Copy the password" />
             </dd>
           </dl>
         )}
-        {confirming && (
+        {confirming === 'delete' && (
           <ConfirmByName
             name={rec.name}
             label="Confirm deletion"
@@ -277,10 +344,37 @@ export function StorePage({ name }: { name: string }) {
             confirmText={`Delete ${rec.name}`}
             busy={busy !== ''}
             onConfirm={confirmDelete}
-            onCancel={() => setConfirming(false)}
+            onCancel={() => setConfirming('')}
           >
             Deleting <strong>{rec.name}</strong> removes its namespace, database and files. This cannot be undone.
           </ConfirmByName>
+        )}
+        {confirming === 'force' && canForce && (
+          <ConfirmByName
+            name={rec.name}
+            label="Confirm forced deletion"
+            inputId="confirm-force"
+            confirmText={`Force the deletion of ${rec.name}`}
+            busy={busy !== ''}
+            onConfirm={() => confirmed('force', () => client.retryStore(rec.name, true))}
+            onCancel={() => setConfirming('')}
+          >
+            Forcing removes the finalizers that hold <strong>{rec.name}</strong>'s namespace (listed below), without
+            what they wait for: whatever they guard outside the cluster may be left behind. This cannot be undone.
+          </ConfirmByName>
+        )}
+        {confirming === 'suspend' && rec.phase === 'ready' && (
+          <ConfirmDialog
+            title={`Suspend ${rec.name}?`}
+            confirmText={`Suspend ${rec.name}`}
+            busy={busy !== ''}
+            onConfirm={() => confirmed('suspend', () => client.suspendStore(rec.name))}
+            onCancel={() => setConfirming('')}
+          >
+            <p>
+              Its pods stop and its URL serves nothing until it is resumed. Its data, volumes and credentials are kept.
+            </p>
+          </ConfirmDialog>
         )}
       </section>
       {rec.blockers && rec.blockers.length > 0 && (
@@ -296,6 +390,7 @@ export function StorePage({ name }: { name: string }) {
         </section>
       )}
       {showProgress && <ProgressView record={rec} progress={progress} />}
+      {rec.phase !== 'deleted' && <KubeEvents name={rec.name} namespace={rec.namespace} phase={rec.phase} />}
       {operable && <StoreSettings key={`${rec.revision ?? 0}-${rec.phase}`} rec={rec} disabled={!settled} />}
       {operable && <StoreHistory rec={rec} disabled={!settled} />}
       {rec.phase === 'deleted' && (

@@ -1,7 +1,8 @@
 import { useRef, useState, type FormEvent } from 'react'
 import { ApiError, type StoreRecord } from '../api'
 import { useSession } from '../session'
-import { changeRequest, sizes, validateChange, type ChangeErrors, type ChangeForm } from '../validation'
+import { useSizes } from '../sizes'
+import { changeRequest, validateChange, type ChangeErrors, type ChangeForm } from '../validation'
 
 const fieldOrder: (keyof ChangeForm)[] = ['title', 'adminEmail', 'size', 'medusaImage', 'host']
 
@@ -31,6 +32,8 @@ export function formOf(rec: StoreRecord): ChangeForm {
  */
 export function StoreSettings({ rec, disabled }: { rec: StoreRecord; disabled: boolean }) {
   const { client } = useSession()
+  const { sizes } = useSizes(client)
+  const sizeNames = sizes?.items.map((z) => z.name) ?? []
   const current = formOf(rec)
   const [form, setForm] = useState<ChangeForm>(current)
   const [errors, setErrors] = useState<ChangeErrors>({})
@@ -47,7 +50,7 @@ export function StoreSettings({ rec, disabled }: { rec: StoreRecord; disabled: b
   const submit = async (e: FormEvent) => {
     e.preventDefault()
     setNote('')
-    const errs = validateChange(form, rec.engine)
+    const errs = validateChange(form, rec.engine, sizeNames)
     setErrors(errs)
     const first = fieldOrder.find((k) => errs[k])
     if (first) {
@@ -100,7 +103,7 @@ export function StoreSettings({ rec, disabled }: { rec: StoreRecord; disabled: b
             <label htmlFor={id}>{labels[k]}</label>
             {k === 'size' ? (
               <select {...common} onChange={(e) => set(k, e.target.value)}>
-                {sizes.map((s) => (
+                {(sizeNames.length ? sizeNames : [current.size]).map((s) => (
                   <option key={s} value={s}>
                     {s}
                   </option>
