@@ -124,14 +124,15 @@ func TestDashboardUsesTheAPIMessages(t *testing.T) {
 		t.Fatal(err)
 	}
 	ts := map[string]string{}
-	for _, m := range regexp.MustCompile(`export const (Msg\w+) =\s*'([^']*)'`).FindAllStringSubmatch(string(src), -1) {
-		ts[m[1]] = m[2]
+	for _, m := range regexp.MustCompile(`export const (Msg\w+) =\s*(?:'([^']*)'|"([^"]*)")`).FindAllStringSubmatch(string(src), -1) {
+		ts[m[1]] = m[2] + m[3]
 	}
 	for name, want := range map[string]string{
 		"MsgNameRequired": MsgNameRequired, "MsgNameFormat": MsgNameFormat, "MsgNameReserved": MsgNameReserved,
 		"MsgEngine": MsgEngine, "MsgTitle": MsgTitle, "MsgEmail": MsgEmail,
 		"MsgMedusaImage": MsgMedusaImage, "MsgMedusaImageForm": MsgMedusaImageForm,
-		"MsgHost": MsgHost, "MsgSize": MsgSize,
+		"MsgHost": MsgHost, "MsgSize": MsgSize, "MsgNamePrefix": MsgNamePrefix,
+		"MsgTenant": auth.ErrInvalidTenant.Error(),
 	} {
 		if got, ok := ts[name]; !ok {
 			t.Errorf("web/src/validation.ts has no %s", name)
@@ -139,7 +140,7 @@ func TestDashboardUsesTheAPIMessages(t *testing.T) {
 			t.Errorf("%s: dashboard says %q, API says %q", name, got, want)
 		}
 	}
-	for what, re := range map[string]*regexp.Regexp{"name": nameRE, "email": emailRE, "image": imageRE, "host": hostRE} {
+	for what, re := range map[string]*regexp.Regexp{"name": nameRE, "email": emailRE, "image": imageRE, "host": hostRE, "name prefix": namePrefixRE} {
 		if !strings.Contains(string(src), "/"+re.String()+"/") {
 			t.Errorf("web/src/validation.ts does not use the API's %s pattern /%s/", what, re)
 		}
