@@ -83,6 +83,10 @@ type Options struct {
 	// links to workflows ("" for no links); TemporalNamespace its namespace.
 	TemporalUIURL     string
 	TemporalNamespace string
+	// StoreURLNotice is GET /api/me's storeUrlNotice: a note the dashboard
+	// shows beside every ready store's URL, which it then does not link
+	// (STORE_URL_NOTICE; storeplatform-dev sets it on simulated nodes).
+	StoreURLNotice string
 	// Releases reads the stores' Helm release history; Profile is the
 	// chart profile whose sizes GET /api/sizes lists. Without Releases the
 	// history and rollback routes are not served.
@@ -278,6 +282,9 @@ type Me struct {
 	// {workflowId} to be replaced by the URL-escaped workflow ID; absent
 	// when no Web UI is configured.
 	TemporalWorkflowURL string `json:"temporalWorkflowUrl,omitempty"`
+	// StoreURLNotice, when set, is shown beside every ready store's URL,
+	// which the dashboard then does not link (Options.StoreURLNotice).
+	StoreURLNotice string `json:"storeUrlNotice,omitempty"`
 	// StoreCount is how many stores (not deleted) the tenant has, and
 	// StoreLimit how many it may have (the dashboard's "3 of 5 stores").
 	StoreCount int `json:"storeCount"`
@@ -287,7 +294,7 @@ type Me struct {
 // me handles GET /api/me: who the token belongs to, for the dashboard.
 func (s *server) me(w http.ResponseWriter, r *http.Request) {
 	p := principal(r)
-	m := Me{Tenant: p.Tenant, Role: p.Role, TokenID: p.ID, TokenName: p.Name}
+	m := Me{Tenant: p.Tenant, Role: p.Role, TokenID: p.ID, TokenName: p.Name, StoreURLNotice: s.o.StoreURLNotice}
 	var err error
 	if m.StoreCount, m.StoreLimit, err = s.svc.Usage(r.Context(), caller(r)); err != nil {
 		fail(w, r, err)

@@ -26,7 +26,8 @@ func dashboardRouter(t *testing.T, files fstest.MapFS) http.Handler {
 		Tokens:        fakeTokens{acmeToken: {ID: "tok1", Name: "laptop", Tenant: "acme", Role: auth.RoleTenant}},
 		Dashboard:     Dashboard(files),
 		TemporalUIURL: "http://127.0.0.1:8233/", TemporalNamespace: "default",
-		Now: func() time.Time { return time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC) },
+		StoreURLNotice: "Nothing serves store URLs here.",
+		Now:            func() time.Time { return time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC) },
 	})
 }
 
@@ -89,7 +90,8 @@ func TestMe(t *testing.T) {
 		want        Me
 	}{
 		{"token", acmeToken, 200, Me{Tenant: "acme", Role: auth.RoleTenant, TokenID: "tok1", TokenName: "laptop",
-			TemporalWorkflowURL: "http://127.0.0.1:8233/namespaces/default/workflows/{workflowId}", StoreLimit: 5}},
+			TemporalWorkflowURL: "http://127.0.0.1:8233/namespaces/default/workflows/{workflowId}", StoreLimit: 5,
+			StoreURLNotice: "Nothing serves store URLs here."}},
 		{"no token", "", 401, Me{}},
 		{"bad token", "sp_nope", 401, Me{}},
 	}

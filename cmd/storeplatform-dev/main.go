@@ -101,6 +101,10 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (de
 	return f, nil
 }
 
+// SimulatedNodesNotice is the dashboard's note beside store URLs when the
+// local cluster has only kwok nodes: no container runs, so no URL serves.
+const SimulatedNodesNotice = "Nothing serves this URL: the local stack's nodes are simulated (kwok) and run no containers. Run storeplatform-dev -real-node (docs/real-node.md) to see a store serve."
+
 // devConfig is the configuration the worker and the API run with: every
 // setting's default, with the flags' and the local profile; MONGODB_URI
 // and TEMPORAL_ADDRESS are placeholders until the stack runs (withStack).
@@ -110,6 +114,9 @@ func devConfig(f devFlags) (config.Config, error) {
 	cfg.ChartDir, cfg.ChartVersionsDir, cfg.WebDir = f.chartDir, filepath.Join(filepath.Dir(f.chartDir), "versions"), f.webDir
 	cfg.StoreProfile = "local"
 	cfg.StoreValues = f.storeValues
+	if !f.realNode && f.kubeconfig == "" {
+		cfg.StoreURLNotice = SimulatedNodesNotice
+	}
 	return cfg, cfg.Validate()
 }
 

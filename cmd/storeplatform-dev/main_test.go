@@ -3,6 +3,9 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"io"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -29,6 +32,33 @@ func TestUsage(t *testing.T) {
 		var stdout, stderr bytes.Buffer
 		if code := run(t.Context(), tt.args, func(string) string { return "" }, &stdout, &stderr); code != tt.code {
 			t.Errorf("%v: exit %d, want %d (stderr %q)", tt.args, code, tt.code, stderr.String())
+		}
+	}
+}
+
+// TestStoreURLNotice: the dashboard is told that nothing serves store URLs
+// exactly when the stack's nodes are all simulated: not with a real node,
+// not on a cluster of the user's kubeconfig.
+func TestStoreURLNotice(t *testing.T) {
+	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := os.WriteFile(kubeconfig, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{nil, SimulatedNodesNotice},
+		{[]string{"-real-node"}, ""},
+		{[]string{"-kubeconfig", kubeconfig}, ""},
+	} {
+		f, err := parseFlags(tt.args, func(string) string { return "" }, io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := devConfig(f)
+		if err != nil || cfg.StoreURLNotice != tt.want {
+			t.Errorf("%v: notice %q (%v), want %q", tt.args, cfg.StoreURLNotice, err, tt.want)
 		}
 	}
 }

@@ -65,6 +65,10 @@ type Config struct {
 	PayloadCodecKeysFile string
 	WorkerHTTPAddr       string
 	StoreRoleBindings    string
+	// StoreURLNotice is shown by the dashboard beside every ready store's
+	// URL, which it then does not link: storeplatform-dev sets it when its
+	// nodes are simulated and nothing serves a store.
+	StoreURLNotice string
 }
 
 // ErrUsage wraps errors of flag parsing, which the flag package reports
@@ -143,6 +147,7 @@ func Settings() []Setting {
 		text("METRICS_TOKEN", "metrics-token", "", "bearer token (16 characters or more) that may read GET /metrics besides admins' tokens, for a Prometheus scraper; never logged (api); empty: admins' tokens only",
 			func(c *Config) *string { return &c.MetricsToken }),
 		text("WEB_DIR", "web-dir", "web/dist", "directory of the dashboard's build (make web), served at / (api); empty: none", func(c *Config) *string { return &c.WebDir }),
+		text("STORE_URL_NOTICE", "store-url-notice", "", "a note the dashboard shows beside every ready store's URL, which it then does not link, e.g. that nothing serves them (api; storeplatform-dev sets it on simulated nodes); empty: URLs are links", func(c *Config) *string { return &c.StoreURLNotice }),
 		text("TEMPORAL_UI_URL", "temporal-ui-url", "", "Temporal Web UI address for the dashboard's workflow links, e.g. http://127.0.0.1:8233 (api)", func(c *Config) *string { return &c.TemporalUIURL }),
 		text("PPROF_ADDR", "pprof-addr", "", "address of an opt-in net/http/pprof listener, e.g. 127.0.0.1:6060 (api and worker; make bench); empty: none", func(c *Config) *string { return &c.PprofAddr }),
 		text("WORKER_HTTP_ADDR", "worker-http-addr", "", "address of the worker's probe and metrics listener (/healthz, /readyz, /metrics), e.g. :9090 (worker; the platform's chart sets it); empty: none", func(c *Config) *string { return &c.WorkerHTTPAddr }),

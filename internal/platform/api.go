@@ -51,7 +51,7 @@ func APIOptions(ctx context.Context, cfg config.Config, d *deps.Deps, logger *sl
 		StoreDomain: cfg.StoreDomain, StoreLimit: cfg.StoreLimit, Kube: d.Kube, Audit: api.NewMongoAudit(d.DB),
 		MaxStreamsPerToken: cfg.MaxStreamsPerToken, MaxStreams: cfg.MaxStreams, MetricsToken: cfg.MetricsToken,
 		Releases: releases, Profile: chart.profile, Versions: chart.versions,
-		TemporalUIURL: cfg.TemporalUIURL, TemporalNamespace: cfg.TemporalNamespace,
+		TemporalUIURL: cfg.TemporalUIURL, TemporalNamespace: cfg.TemporalNamespace, StoreURLNotice: cfg.StoreURLNotice,
 		Dashboard: api.DashboardDir(cfg.WebDir), Checks: checks(d),
 	}
 	o.DataConverter = sdkconverter.GetDefaultDataConverter()

@@ -231,6 +231,11 @@ export interface Me {
   tokenId: string
   tokenName?: string
   temporalWorkflowUrl?: string
+  /**
+   * storeUrlNotice, when set, says why no store URL serves (the local
+   * stack's simulated nodes): URLs are then shown as text, with the note.
+   */
+  storeUrlNotice?: string
   /** storeCount is how many stores (not deleted) the tenant has; storeLimit how many it may have. */
   storeCount?: number
   storeLimit?: number

@@ -29,6 +29,7 @@ function renderList(
   events = '',
   listDelay = 0,
   role: Me['role'] = 'tenant',
+  storeUrlNotice = '',
 ) {
   const urls: string[] = []
   const fetchImpl = vi.fn(async (url: string) => {
@@ -41,7 +42,7 @@ function renderList(
   })
   const client = new ApiClient('t', fetchImpl as unknown as typeof fetch)
   render(
-    <SessionContext.Provider value={{ client, me: { tenant: 'acme', role, tokenId: 'x' } }}>
+    <SessionContext.Provider value={{ client, me: { tenant: 'acme', role, tokenId: 'x', ...(storeUrlNotice ? { storeUrlNotice } : {}) } }}>
       <Router>
         <StoreList />
       </Router>
@@ -57,6 +58,17 @@ const rows = () =>
     .map((r) => within(r).getAllByRole('cell').concat(within(r).getAllByRole('rowheader')).map((c) => c.textContent))
 
 describe('StoreList', () => {
+  it.each<[string, string]>([
+    ['a stack whose store URLs serve', ''],
+    ['the local stack of simulated nodes', 'Nothing serves this URL: the nodes are simulated.'],
+  ])('links store URLs only where they serve: %s', async (_, notice) => {
+    renderList({ '': { items: [rec('alpha')] } }, '', 0, 'tenant', notice)
+    await screen.findByText('alpha')
+    const link = screen.queryByRole('link', { name: 'alpha.stores.localhost' })
+    expect(link !== null).toBe(notice === '')
+    expect(screen.queryByTestId('list-url-notice')?.textContent ?? '').toBe(notice)
+  })
+
   it('shows the empty state with a call to action', async () => {
     renderList({ '': { items: [] } })
     await screen.findByRole('heading', { name: 'No stores yet' })

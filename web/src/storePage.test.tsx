@@ -224,14 +224,18 @@ describe('StorePage times, URL and copying', () => {
     expect(screen.getByTestId('ready-at').parentElement?.textContent).toContain('(2m 5s after its creation)')
   })
 
-  it.each<[string, Partial<StoreResponse>, string | null]>([
+  it.each<[string, Partial<StoreResponse>, string | null, string?]>([
     ['a ready store', { urlAvailable: true }, null],
     ['a suspended store', { phase: 'suspended', suspended: true, urlAvailable: false }, 'This URL serves nothing while the store is suspended: resume it to serve the store again.'],
     ['a store the platform reports unreachable', { urlAvailable: false }, 'This URL serves nothing at the moment: the platform reports the store as not reachable.'],
     ['a stuck deletion', { phase: 'deletion_stuck', blockers: ['configmaps/held (example.com/hold)'] }, 'This URL serves nothing: the store is being deleted.'],
     ['a failed store', { phase: 'failed', message: 'boom' }, 'This URL serves nothing: the store failed. Retry it, or delete it.'],
-  ])('says whether the URL is served: %s', async (_, over, want) => {
-    renderPage({ ...base, ...over })
+    // The API's storeUrlNotice (the local stack's simulated nodes) for a
+    // store that would serve; the store's own reason comes first.
+    ['a ready store on simulated nodes', { urlAvailable: true }, 'Nothing serves this URL here.', 'Nothing serves this URL here.'],
+    ['a suspended store on simulated nodes', { phase: 'suspended', suspended: true, urlAvailable: false }, 'This URL serves nothing while the store is suspended: resume it to serve the store again.', 'Nothing serves this URL here.'],
+  ])('says whether the URL is served: %s', async (_, over, want, storeUrlNotice) => {
+    renderPage({ ...base, ...over }, storeUrlNotice ? { storeUrlNotice } : {})
     await screen.findByRole('heading', { name: 'shop', level: 1 })
     expect(screen.queryByTestId('url-notice')?.textContent ?? null).toBe(want)
     // A URL that serves nothing is not a link.

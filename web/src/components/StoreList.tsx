@@ -225,6 +225,11 @@ export function StoreList() {
           )}
         </div>
       )}
+      {page && page.items.length > 0 && me.storeUrlNotice && (
+        <p className="notice url-notice" data-testid="list-url-notice">
+          {me.storeUrlNotice}
+        </p>
+      )}
       {page && page.items.length > 0 && (
         <table className="stores">
           <caption className="sort-caption" data-testid="sort-caption">
@@ -261,7 +266,9 @@ export function StoreList() {
                   </time>
                 </td>
                 <td data-label="URL">
-                  {r.url ? (
+                  {r.url && me.storeUrlNotice ? (
+                    <span title={me.storeUrlNotice}>{r.url.replace(/^https?:\/\//, '')}</span>
+                  ) : r.url ? (
                     <a href={r.url} target="_blank" rel="noreferrer">
                       {r.url.replace(/^https?:\/\//, '')}
                     </a>

@@ -17,9 +17,11 @@ import { StoreSettings } from './StoreSettings'
  * urlNotice says why the store's URL serves nothing now, or '' when it
  * serves the store: the platform reports it unavailable (urlAvailable is
  * false while the store is suspended), or the store's phase has no running
- * store behind the URL.
+ * store behind the URL. stackNotice is the API's storeUrlNotice (a stack
+ * whose nodes serve nothing, such as the local stack's simulated ones),
+ * shown for a store that would otherwise serve.
  */
-export function urlNotice(rec: StoreRecord): string {
+export function urlNotice(rec: StoreRecord, stackNotice = ''): string {
   if (!rec.url) return ''
   switch (rec.phase) {
     case 'suspended':
@@ -35,7 +37,8 @@ export function urlNotice(rec: StoreRecord): string {
     case 'provisioning':
       return 'This URL serves the store once it is ready.'
   }
-  return rec.urlAvailable === false ? 'This URL serves nothing at the moment: the platform reports the store as not reachable.' : ''
+  if (rec.urlAvailable === false) return 'This URL serves nothing at the moment: the platform reports the store as not reachable.'
+  return stackNotice
 }
 
 /** lastOperationText says how the store's last operation ended. */
@@ -145,7 +148,7 @@ export function StorePage({ name }: { name: string }) {
       await fn()
       setConfirming('')
     })
-  const notServed = urlNotice(rec)
+  const notServed = urlNotice(rec, me.storeUrlNotice)
 
   return (
     <>
