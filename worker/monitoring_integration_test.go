@@ -72,7 +72,7 @@ func TestMonitoringCommands(t *testing.T) {
 	// One log line per WordPress pod: kwok serves the same line for all.
 	logLines := strings.Repeat(devstack.SimulatedContainerLog+"\n", len(wordpressPods))
 
-	for _, tc := range []struct {
+	cases := []struct {
 		name  string
 		cmd   []string // the tool in bin/, then its arguments, as on the page
 		check func(t *testing.T, out opsOutput)
@@ -236,11 +236,54 @@ func TestMonitoringCommands(t *testing.T) {
 				wantNothing(t, out, "No resources found in shop namespace.\n")
 			},
 		},
-	} {
+	}
+	// Every command of the page's shell block is one this test runs (the
+	// pod's name is the page's <pod-name>), so the page cannot drift.
+	ran := map[string]bool{}
+	for _, tc := range cases {
+		line := "bin/" + strings.Join(tc.cmd, " ")
+		if len(wordpressPods) > 0 {
+			line = strings.ReplaceAll(line, wordpressPods[0], "<pod-name>")
+		}
+		ran[line] = true
+	}
+	for _, line := range pageCommands(t, filepath.Join(env.RepoRoot, "docs", "monitoring-a-store.md")) {
+		if !ran[line] {
+			t.Errorf("docs/monitoring-a-store.md runs %q, which this test does not", line)
+		}
+	}
+	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.check(t, runOpsCommand(t, tc.cmd[0], tc.cmd[1:]...))
 		})
 	}
+}
+
+// pageCommands returns the bin/ commands of the page's shell blocks, each
+// without its trailing comment and with single spaces.
+func pageCommands(t *testing.T, page string) []string {
+	t.Helper()
+	b, err := os.ReadFile(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cmds []string
+	inBlock := false
+	for _, line := range strings.Split(string(b), "\n") {
+		switch {
+		case strings.HasPrefix(line, "```sh"):
+			inBlock = true
+		case strings.HasPrefix(line, "```"):
+			inBlock = false
+		case inBlock && strings.HasPrefix(line, "bin/"):
+			line, _, _ = strings.Cut(line, "#")
+			cmds = append(cmds, strings.Join(strings.Fields(line), " "))
+		}
+	}
+	if len(cmds) == 0 {
+		t.Fatalf("%s has no bin/ commands in a sh block", page)
+	}
+	return cmds
 }
 
 // runOpsCommand runs bin/<tool> (kubectl or helm) with args against the
