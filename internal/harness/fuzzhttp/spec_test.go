@@ -89,7 +89,7 @@ func TestParseOpenAPIResolvesWhatTheGeneratorUses(t *testing.T) {
 			for _, q := range r.Query {
 				names = append(names, q.Name)
 			}
-			if strings.Join(names, ",") != "limit,cursor,status,engine" {
+			if strings.Join(names, ",") != "limit,cursor,status,engine,name,owner" {
 				t.Fatalf("query %v", names)
 			}
 		}},
