@@ -501,8 +501,12 @@ async function asAdmin() {
     await page.getByLabel('Owner').fill(owner)
     await page.waitForURL(`${base}/?owner=${owner}`)
     for (const name of arranged) await page.locator(`tr[data-store="${name}"] [data-testid=owner]`).getByText(owner).waitFor()
-    const owners = await page.locator('tbody [data-testid=owner]').allTextContents()
-    check(owners.length > 0 && owners.every((o) => o === owner), `owners after the filter: ${owners}`)
+    // The URL changes before the filtered page arrives, and the arranged
+    // stores are on both pages: wait for the rows of the filtered one.
+    const owners = await until(`only ${owner}'s stores listed`, async () => {
+      const seen = await page.locator('tbody [data-testid=owner]').allTextContents()
+      return seen.length > 0 && seen.every((o) => o === owner) ? seen : null
+    }, 30000)
     step(`the admin sees the Owner column and filters by owner ${owner}: ${owners.length} stores`)
     await page.getByLabel('Owner').fill('')
     await page.waitForURL(`${base}/`)
